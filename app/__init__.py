@@ -1,0 +1,71 @@
+"""The application factory: `create_app()` wires extensions, the engine, blueprints, CLI and the scheduler."""
+import logging
+
+from flask import Flask
+
+from config import Config
+
+
+def create_app(config_class=Config, **overrides):
+    """Build the Flask app. On start it migrates the schema, deploys changed diagrams and starts the timer loop."""
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)
+
+    from app.extensions import babel, csrf, db, login_manager, migrate
+    from app.i18n import select_locale
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+
+    _import_models()
+    from app.capabilities import HELPERS
+    from app.engine import Engine
+
+    app.extensions["engine"] = Engine(HELPERS)
+
+    from app import database
+
+    database.configure_engine_events(app)
+
+    from app.api import api_bp
+    from app.web import web_bp
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+
+    if app.config["AUTO_MIGRATE"]:
+        database.upgrade(app)
+    if app.config["AUTO_DEPLOY"]:
+        database.deploy_on_start(app)
+
+    from app.timers.scheduler import start_scheduler
+
+    start_scheduler(app)
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _import_models():
+    """Import every models module so metadata (and Alembic) sees all tables."""
+    import app.auth.models  # noqa: F401
+    import app.customers.models  # noqa: F401
+    import app.engine.models  # noqa: F401
+    import app.tasks.models  # noqa: F401
+    import app.tickets.models  # noqa: F401

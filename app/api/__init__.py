@@ -1,0 +1,6 @@
+"""The JSON API at /api/v1, described by /api/v1/openapi.json."""
+from flask import Blueprint
+
+api_bp = Blueprint("api", __name__)
+
+from app.api import errors, routes  # noqa: E402,F401

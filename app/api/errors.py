@@ -1,0 +1,29 @@
+"""One place that maps domain errors and HTTP errors to the API's JSON error shapes."""
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+from app.api import api_bp
+from app.errors import DomainError, ValidationFailed
+from app.extensions import db
+
+
+@api_bp.errorhandler(DomainError)
+def domain_error(error):
+    db.session.rollback()
+    if isinstance(error, ValidationFailed):
+        return jsonify(errors=error.errors), 422
+    return jsonify(error=error.message), error.status
+
+
+@api_bp.errorhandler(HTTPException)
+def http_error(error):
+    return jsonify(error=error.description or error.name), error.code
+
+
+@api_bp.errorhandler(Exception)
+def unexpected(error):
+    db.session.rollback()
+    from flask import current_app
+
+    current_app.logger.exception("unhandled API error")
+    return jsonify(error="Internal error"), 500

@@ -1,0 +1,186 @@
+"""The OpenAPI 3.1 document: the API's contract, including who may see and do what."""
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+FIELD_ERRORS = {"$ref": "#/components/schemas/FieldErrors"}
+
+
+def _err(description, schema=ERROR):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _ok(description, schema, code="200"):
+    return {code: {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+def _responses(ok, *codes):
+    texts = {
+        "400": ("The body is not valid JSON.", ERROR),
+        "401": ("Missing, invalid or expired token, or wrong credentials.", ERROR),
+        "403": ("The caller's role may not do this.", ERROR),
+        "404": ("No such resource.", ERROR),
+        "409": ("The state moved on (task no longer open, held by someone else, concurrent change).", ERROR),
+        "422": ("Input broke a rule; one message per field.", FIELD_ERRORS),
+    }
+    responses = dict(ok)
+    for code in codes:
+        responses[code] = _err(*texts[code])
+    return responses
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _page(item):
+    return {"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": _ref(item)},
+        "next": {"type": "string", "description": "URL of the next page; absent on the last page."}}}
+
+
+LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}
+AFTER = {"name": "after", "in": "query", "schema": {"type": "integer"}, "description": "Cursor from `next`."}
+SECURED = [{"bearer": []}]
+ENUMS = {
+    "type": ["consultation", "complaint", "requirement_change", "after_sales_support"],
+    "urgency": ["high", "medium", "low"],
+    "channel": ["phone", "online", "email", "branch", "partner"],
+    "industry": ["manufacturing", "finance", "retail", "it", "healthcare", "education", "energy", "logistics",
+                 "government", "other"],
+}
+
+
+def _schemas():
+    nullable_str = {"type": ["string", "null"]}
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+        "FieldErrors": {"type": "object", "required": ["errors"], "properties": {
+            "errors": {"type": "object", "additionalProperties": {"type": "string"}}}},
+        "Login": {"type": "object", "required": ["username", "password"], "properties": {
+            "username": {"type": "string", "description": "Employee number"}, "password": {"type": "string"}}},
+        "LoginResult": {"type": "object", "required": ["token", "user"], "properties": {
+            "token": {"type": "string"},
+            "user": {"type": "object", "required": ["username", "roles", "department"], "properties": {
+                "username": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},
+                "department": nullable_str}}}},
+        "CustomerInput": {"type": "object", "required": ["name", "industry", "cooperation_start", "contact_person", "phone"],
+                          "properties": {
+            "name": {"type": "string", "maxLength": 200},
+            "industry": {"type": "string", "enum": ENUMS["industry"]},
+            "cooperation_start": {"type": "string", "format": "date", "description": "YYYY-MM-DD"},
+            "contact_person": {"type": "string", "maxLength": 100},
+            "phone": {"type": "string", "pattern": "^1[0-9]{10}$", "description": "11-digit mobile number"},
+            "email": {"type": ["string", "null"], "format": "email"}}},
+        "Customer": {"type": "object", "required": ["number", "name", "industry", "cooperation_start", "contact_person", "phone"],
+                     "properties": {
+            "number": {"type": "string", "description": "Generated, unique and immutable, e.g. C2026001"},
+            "name": {"type": "string"}, "industry": {"type": "string"},
+            "cooperation_start": {"type": "string", "format": "date"}, "contact_person": {"type": "string"},
+            "phone": {"type": "string"}, "email": nullable_str, "created_at": nullable_time,
+            "tickets": {"type": "array", "items": _ref("Ticket")}}},
+        "TicketInput": {"type": "object", "required": ["customer_number", "type", "urgency", "description", "channel"],
+                        "properties": {
+            "customer_number": {"type": "string"},
+            "type": {"type": "string", "enum": ENUMS["type"]},
+            "urgency": {"type": "string", "enum": ENUMS["urgency"]},
+            "channel": {"type": "string", "enum": ENUMS["channel"]},
+            "description": {"type": "string", "minLength": 5, "maxLength": 4000}}},
+        "Task": {"type": "object", "required": ["id", "name", "title", "ticket_number", "role", "assignee", "created_at", "due_at"],
+                 "properties": {
+            "id": {"type": "string"}, "name": {"type": "string", "description": "The BPMN element id"},
+            "title": {"type": "string"}, "ticket_number": nullable_str,
+            "role": {"type": "string", "description": "The diagram lane: the role that works the task"},
+            "assignee": nullable_str, "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "due_at": {**nullable_time, "description": "When the task's earliest timer lapses (the acceptance task: 30 minutes after it opened), else null"},
+            "form": {"type": "object", "description": "The task's JSON Schema (only on GET /tasks/{id})"},
+            "data": {"type": "object", "description": "Current process data (only on GET /tasks/{id})"}}},
+        "Ticket": {"type": "object", "required": ["number", "status", "type", "urgency", "customer_number", "assignee", "department"],
+                   "properties": {
+            "number": {"type": "string"}, "status": {"type": "string", "description": "closed once the customer is satisfied"},
+            "type": {"type": "string"}, "urgency": {"type": "string"}, "channel": {"type": "string"},
+            "customer_number": {"type": "string"}, "description": {"type": "string"},
+            "assignee": nullable_str, "department": nullable_str, "current_step": nullable_str,
+            "created_at": nullable_time, "response_due_at": nullable_time, "resolution_due_at": nullable_time,
+            "next_update_at": nullable_time, "accepted_at": nullable_time, "resolved_at": nullable_time,
+            "closed_at": nullable_time, "escalated_at": nullable_time, "reopen_count": {"type": "integer"},
+            "satisfaction": nullable_str,
+            "process": {"type": ["object", "null"], "properties": {"name": {"type": "string"}, "version": {"type": "integer"}}},
+            "open_tasks": {"type": "array", "items": _ref("Task")},
+            "history": {"type": "array", "items": {"type": "object", "required": ["at", "actor", "action", "detail"], "properties": {
+                "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
+                "action": {"type": "string"}, "detail": {"type": "object"}}}}}},
+        "Completion": {"type": "object", "properties": {"data": {"type": "object", "description": "The form's fields"}}},
+    }
+
+
+def openapi_document():
+    """Return the OpenAPI document for /api/v1."""
+    number = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+    task_id = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    body = lambda name: {"required": True, "content": {"application/json": {"schema": _ref(name)}}}  # noqa: E731
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Service desk API", "version": "1.0.0", "description": (
+            "Customer-service quick-response desk. Log in with POST /login and send the token as "
+            "`Authorization: Bearer <token>`. Roles: agent, handler, supervisor, owner, admin. "
+            "Errors are {\"error\": message} (400, 401, 403, 404, 409) or {\"errors\": {field: message}} (422).")},
+        "servers": [{"url": "/api/v1"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": _schemas()},
+        "paths": {
+            "/login": {"post": {"operationId": "login", "summary": "Exchange employee number and password for a token",
+                                "requestBody": body("Login"),
+                                "responses": _responses(_ok("Logged in", _ref("LoginResult")), "400", "401", "422")}},
+            "/customers": {
+                "get": {"operationId": "searchCustomers", "security": SECURED,
+                        "summary": "Fuzzy search by number, name, phone or contact person (any logged-in user)",
+                        "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}, LIMIT, AFTER],
+                        "responses": _responses(_ok("A page of customers", _page("Customer")), "401", "422")},
+                "post": {"operationId": "createCustomer", "security": SECURED,
+                         "summary": "Create a customer (agent, supervisor, admin); the number is generated",
+                         "requestBody": body("CustomerInput"),
+                         "responses": _responses(_ok("Created", _ref("Customer"), "201"), "400", "401", "403", "422")}},
+            "/customers/{number}": {
+                "get": {"operationId": "getCustomer", "security": SECURED, "parameters": [number],
+                        "summary": "A customer with its tickets (any logged-in user)",
+                        "responses": _responses(_ok("The customer", _ref("Customer")), "401", "404")},
+                "put": {"operationId": "updateCustomer", "security": SECURED, "parameters": [number],
+                        "summary": "Edit a customer (agent, supervisor, admin); the number cannot change",
+                        "requestBody": body("CustomerInput"),
+                        "responses": _responses(_ok("Updated", _ref("Customer")), "400", "401", "403", "404", "422")}},
+            "/tickets": {
+                "post": {"operationId": "createTicket", "security": SECURED,
+                         "summary": "Open a ticket for a customer and start its process (agent, supervisor, admin)",
+                         "requestBody": body("TicketInput"),
+                         "responses": _responses(_ok("Created", _ref("Ticket"), "201"), "400", "401", "403", "409", "422")},
+                "get": {"operationId": "monitorTickets", "security": SECURED,
+                        "summary": "Open tickets for the monitor (supervisor, admin); overdue=1 keeps those past a deadline",
+                        "parameters": [{"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}, LIMIT, AFTER],
+                        "responses": _responses(_ok("A page of tickets", _page("Ticket")), "401", "403", "422")}},
+            "/tickets/{number}": {"get": {"operationId": "getTicket", "security": SECURED, "parameters": [number],
+                                          "summary": "A ticket with its process version, open tasks and full history",
+                                          "responses": _responses(_ok("The ticket", _ref("Ticket")), "401", "404")}},
+            "/tasks": {"get": {"operationId": "listTasks", "security": SECURED,
+                               "summary": "Open tasks the caller may work on: assigned to them, or unassigned in one of "
+                                          "their roles (handlers: only their department's; supervisors: any department)",
+                               "parameters": [LIMIT, {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
+                               "responses": _responses(_ok("A page of tasks", _page("Task")), "401", "422")}},
+            "/tasks/{task_id}": {"get": {"operationId": "getTask", "security": SECURED, "parameters": [task_id],
+                                         "summary": "A task with its form (JSON Schema) and current data; visible to whoever may "
+                                                    "work it, and to supervisors",
+                                         "responses": _responses(_ok("The task", _ref("Task")), "401", "403", "404")}},
+            "/tasks/{task_id}/claim": {"post": {"operationId": "claimTask", "security": SECURED, "parameters": [task_id],
+                                                "summary": "Take an unassigned task. Claiming a task you already hold answers 200 "
+                                                           "again; a task held by someone else answers 409",
+                                                "responses": _responses(_ok("Claimed", _ref("Task")), "401", "403", "404", "409")}},
+            "/tasks/{task_id}/complete": {"post": {"operationId": "completeTask", "security": SECURED, "parameters": [task_id],
+                                                   "summary": "Submit the task's form; completing an unassigned task claims it. "
+                                                              "409 when the task is no longer open",
+                                                   "requestBody": body("Completion"),
+                                                   "responses": _responses(_ok("The ticket after the step", _ref("Ticket")),
+                                                                           "400", "401", "403", "404", "409", "422")}},
+            "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
+                                      "responses": {"200": {"description": "The OpenAPI document",
+                                                            "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        },
+    }

@@ -1,0 +1,220 @@
+"""API routes: parse the request, call one service function, serialize the result."""
+from functools import wraps
+
+from flask import g, jsonify, request, url_for
+
+from app.api import api_bp
+from app.api.openapi import openapi_document
+from app.api.serialize import customer_json, task_json, ticket_json
+from app.auth import service as auth
+from app.customers import service as customers
+from app.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
+from app.i18n import _
+from app.tasks import service as tasks
+from app.tickets import service as tickets
+
+
+class BadRequestBody(DomainError):
+    status = 400
+
+
+def json_body():
+    """The request body as a JSON object, or a 400/422 naming the problem."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequestBody(_("The body is not valid JSON; send a JSON object with Content-Type: application/json."))
+    if not isinstance(data, dict):
+        raise ValidationFailed({"body": _("The body must be a JSON object.")})
+    return data
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise Unauthorized(_("Log in first: send Authorization: Bearer <token>."))
+        g.user = auth.user_from_token(header[7:].strip())
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def roles_required(*roles):
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not g.user.has_role(*roles):
+                raise Forbidden(_("Your role may not do this."))
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def page_args():
+    """(limit, after) from the query string: limit defaults to 50, at most 200."""
+    from flask import current_app
+
+    errors = {}
+    raw_limit = request.args.get("limit", str(current_app.config["API_PAGE_DEFAULT"]))
+    try:
+        limit = int(raw_limit)
+        if not 1 <= limit <= current_app.config["API_PAGE_MAX"]:
+            raise ValueError
+    except ValueError:
+        errors["limit"] = _("Must be an integer from 1 to %(n)s.", n=current_app.config["API_PAGE_MAX"])
+        limit = 0
+    after = request.args.get("after")
+    if after is not None:
+        try:
+            after = int(after)
+        except ValueError:
+            errors["after"] = _("Must be an integer.")
+    if errors:
+        raise ValidationFailed(errors)
+    return limit, after
+
+
+def paged(items, limit, endpoint, cursor, **params):
+    body = {"items": items}
+    if len(items) == limit and items:
+        body["next"] = url_for(endpoint, limit=limit, after=cursor, **params)
+    return body
+
+
+@api_bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@api_bp.post("/login")
+def login():
+    data = json_body()
+    username, password = data.get("username"), data.get("password")
+    errors = {}
+    if not isinstance(username, str) or not username:
+        errors["username"] = _("This field is required.")
+    if not isinstance(password, str) or not password:
+        errors["password"] = _("This field is required.")
+    if errors:
+        raise ValidationFailed(errors)
+    user = auth.authenticate(username=username, password=password)
+    return jsonify(token=auth.issue_token(user), user={
+        "username": user.username,
+        "roles": user.role_codes,
+        "department": user.department.code if user.department else None,
+    })
+
+
+@api_bp.get("/customers")
+@login_required
+def list_customers():
+    limit, after = page_args()
+    q = request.args.get("q", "")
+    found = customers.search_customers(q=q, limit=limit, after=after)
+    return jsonify(paged([customer_json(c) for c in found], limit, "api.list_customers",
+                         found[-1].id if found else None, q=q))
+
+
+@api_bp.post("/customers")
+@login_required
+@roles_required("agent", "supervisor", "admin")
+def create_customer():
+    customer = customers.create_customer(data=json_body())
+    return jsonify(customer_json(customer)), 201
+
+
+@api_bp.get("/customers/<number>")
+@login_required
+def get_customer(number):
+    customer = customers.get_customer(number)
+    body = customer_json(customer)
+    body["tickets"] = [ticket_json(t, brief=True) for t in customers.customer_tickets(customer)]
+    return jsonify(body)
+
+
+@api_bp.put("/customers/<number>")
+@login_required
+@roles_required("agent", "supervisor", "admin")
+def update_customer(number):
+    return jsonify(customer_json(customers.update_customer(number=number, data=json_body())))
+
+
+@api_bp.post("/tickets")
+@login_required
+@roles_required("agent", "supervisor", "admin")
+def create_ticket():
+    ticket = tickets.create_ticket(data=json_body(), actor=g.user)
+    return jsonify(ticket_json(ticket)), 201
+
+
+@api_bp.get("/tickets")
+@login_required
+@roles_required("supervisor", "admin")
+def list_tickets():
+    limit, after = page_args()
+    overdue = request.args.get("overdue") in ("1", "true", "yes")
+    found = tickets.monitor(overdue=overdue, limit=limit, after=after)
+    return jsonify(paged([ticket_json(t, brief=True) for t in found], limit, "api.list_tickets",
+                         found[-1].id if found else None, overdue=int(overdue)))
+
+
+@api_bp.get("/tickets/<number>")
+@login_required
+def get_ticket(number):
+    return jsonify(ticket_json(tickets.get_ticket(number)))
+
+
+@api_bp.get("/tasks")
+@login_required
+def list_tasks():
+    limit, _after = page_args()
+    found = tasks.inbox(g.user, limit=limit, after=_task_cursor())
+    body = {"items": [task_json(t) for t in found]}
+    if len(found) == limit and found:
+        body["next"] = url_for("api.list_tasks", limit=limit, cursor=f"{found[-1].created_at.isoformat()}|{found[-1].id}")
+    return jsonify(body)
+
+
+def _task_cursor():
+    from datetime import datetime
+
+    raw = request.args.get("cursor")
+    if not raw:
+        return None
+    try:
+        stamp, task_id = raw.rsplit("|", 1)
+        return datetime.fromisoformat(stamp), task_id
+    except ValueError as exc:
+        raise ValidationFailed({"cursor": _("Not a valid cursor.")}) from exc
+
+
+@api_bp.get("/tasks/<task_id>")
+@login_required
+def get_task(task_id):
+    task = tasks.get_task(task_id)
+    if not tasks.may_view(g.user, task):
+        raise Forbidden(_("You may not see this task."))
+    body = task_json(task)
+    body["form"] = tasks.task_form(task)
+    body["data"] = tasks.task_data(task)
+    return jsonify(body)
+
+
+@api_bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim_task(task_id):
+    return jsonify(task_json(tasks.claim_task(task_id=task_id, user=g.user)))
+
+
+@api_bp.post("/tasks/<task_id>/complete")
+@login_required
+def complete_task(task_id):
+    body = json_body()
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise ValidationFailed({"data": _("Must be an object of form fields.")})
+    ticket = tasks.complete_task(task_id=task_id, user=g.user, data=data)
+    return jsonify(ticket_json(ticket))

@@ -1,0 +1,74 @@
+"""Log-in, API tokens and the first-login profile binding (R0-1)."""
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from app.clock import now
+from app.errors import Unauthorized, ValidationFailed
+from app.extensions import db
+from app.i18n import _
+
+from .models import Department, Role, User
+
+
+def authenticate(*, username, password):
+    """Return the active user with these credentials, or raise Unauthorized (same message for both cases)."""
+    user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
+    if user is None or not user.active or not user.check_password(password or ""):
+        raise Unauthorized(_("Wrong employee number or password."))
+    user.last_login_at = now()
+    db.session.commit()
+    return user
+
+
+def _serializer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="api-token")
+
+
+def issue_token(user):
+    """Return a signed bearer token for `user`, valid on every app process sharing SECRET_KEY."""
+    return _serializer().dumps({"uid": user.id})
+
+
+def user_from_token(token):
+    """Return the active user a bearer token names, or raise Unauthorized."""
+    try:
+        payload = _serializer().loads(token, max_age=current_app.config["API_TOKEN_MAX_AGE"])
+    except SignatureExpired as exc:
+        raise Unauthorized(_("The token has expired; log in again.")) from exc
+    except BadSignature as exc:
+        raise Unauthorized(_("The token is not valid.")) from exc
+    user = db.session.get(User, payload.get("uid")) if isinstance(payload, dict) else None
+    if user is None or not user.active:
+        raise Unauthorized(_("The token is not valid."))
+    return user
+
+
+def needs_profile(user):
+    """True when a user has not yet bound a department and a role (first login)."""
+    return user.department_id is None or not user.roles
+
+
+def bind_profile(user, *, department_code, role_code):
+    """Bind the user's department and role on first login; raise ValidationFailed naming the bad field."""
+    errors = {}
+    department = db.session.scalar(select(Department).where(Department.code == department_code))
+    role = db.session.get(Role, role_code or "")
+    if department is None:
+        errors["department"] = _("Choose a department from the list.")
+    if role is None or role.code in {"admin", "owner"}:
+        errors["role"] = _("Choose a role from the list.")
+    if errors:
+        raise ValidationFailed(errors)
+    user.department = department
+    user.roles = [role]
+    db.session.commit()
+    return user
+
+
+def departments():
+    return db.session.scalars(select(Department).order_by(Department.id)).all()
+
+
+def roles():
+    return db.session.scalars(select(Role).order_by(Role.code)).all()

@@ -1,0 +1,99 @@
+"""Database set-up that runs on start: connection pragmas, migrations under a lock, deploy of changed diagrams."""
+import fcntl
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import event, text
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+_MIGRATION_LOCK_KEY = 72_310_001
+
+
+def configure_engine_events(app):
+    """SQLite pragmas are per connection: WAL, NORMAL sync, foreign keys, a busy timeout."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not uri.startswith("sqlite"):
+        return
+    path = uri.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+
+@contextmanager
+def startup_lock(app):
+    """Serialise start-up work across processes: an advisory lock on PostgreSQL, a file lock on SQLite."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_KEY})
+                    conn.commit()
+            return
+        path = app.config["SQLALCHEMY_DATABASE_URI"].split("///", 1)[-1]
+        lock_path = Path(path + ".startup.lock") if path and path != ":memory:" else None
+        if lock_path is None:
+            yield
+            return
+        with open(lock_path, "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def upgrade(app):
+    """Apply pending Alembic migrations (once, even when several processes start together)."""
+    from flask_migrate import upgrade as alembic_upgrade
+
+    from app.seed import seed_reference_data
+
+    with startup_lock(app), app.app_context():
+        alembic_upgrade(directory=app.extensions["migrate"].directory)
+        seed_reference_data()
+        db.session.commit()
+
+
+def deploy_on_start(app):
+    """Deploy changed diagrams; a broken diagram is logged and the last good version keeps running."""
+    from app.engine import DeployError
+
+    with startup_lock(app), app.app_context():
+        try:
+            for definition, created in deploy_workflows(deployed_by="startup"):
+                if created:
+                    log.info("deployed %s version %s", definition.name, definition.version)
+            db.session.commit()
+        except DeployError as exc:
+            db.session.rollback()
+            for error in exc.errors:
+                log.error("deploy refused: %s", error)
+
+
+def deploy_workflows(*, deployed_by=None):
+    """Validate and deploy workflows/ and forms/ in the caller's transaction; raises DeployError."""
+    from flask import current_app
+
+    from app.auth.models import ROLES
+    from app.engine import deploy_directory
+
+    return deploy_directory(
+        current_app.config["WORKFLOWS_DIR"], current_app.config["FORMS_DIR"], set(ROLES), deployed_by=deployed_by
+    )

@@ -1,0 +1,52 @@
+"""Tables the engine owns: deployed definitions (versioned), instance state, pending timers."""
+from app.clock import now
+from app.extensions import db
+
+
+class ProcessDefinition(db.Model):
+    """One deployed version of one BPMN process, with the decision tables and forms it was deployed with."""
+
+    __tablename__ = "process_definitions"
+    __table_args__ = (
+        db.UniqueConstraint("name", "version", name="uq_process_definitions_name_version"),
+        db.UniqueConstraint("name", "content_hash", name="uq_process_definitions_name_hash"),
+    )
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(100), nullable=False, index=True)
+    version = db.Column(db.Integer, nullable=False)
+    content_hash = db.Column(db.String(64), nullable=False)
+    filename = db.Column(db.String(255), nullable=False)
+    bpmn_xml = db.Column(db.Text, nullable=False)
+    dmn_xml = db.Column(db.JSON, nullable=False, default=dict)
+    forms = db.Column(db.JSON, nullable=False, default=dict)
+    deployed_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
+    deployed_by = db.Column(db.String(64))
+
+
+class ProcessInstance(db.Model):
+    """A running or finished process; `state` is the SpiffWorkflow serialization without its spec."""
+
+    __tablename__ = "process_instances"
+    id = db.Column(db.Integer, primary_key=True)
+    definition_id = db.Column(db.Integer, db.ForeignKey("process_definitions.id"), nullable=False, index=True)
+    state = db.Column(db.Text, nullable=False)
+    serializer_version = db.Column(db.String(16), nullable=False)
+    version = db.Column(db.Integer, nullable=False, default=1)
+    status = db.Column(db.String(16), nullable=False, default="running", index=True)
+    created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
+    updated_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
+
+    definition = db.relationship(ProcessDefinition, lazy="joined")
+
+
+class PendingTimer(db.Model):
+    """A timer event waiting in an instance; the scheduler claims due rows so each fires once."""
+
+    __tablename__ = "timers"
+    id = db.Column(db.Integer, primary_key=True)
+    instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), nullable=False, index=True)
+    task_id = db.Column(db.String(36), nullable=False)
+    name = db.Column(db.String(100))
+    due_at = db.Column(db.DateTime(timezone=True), nullable=False, index=True)
+    claimed_by = db.Column(db.String(64))
+    claimed_until = db.Column(db.DateTime(timezone=True))

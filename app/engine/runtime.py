@@ -1,0 +1,351 @@
+"""Run process instances: start, complete a user task, fire due timers; load and save state with a version guard."""
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.clock import as_utc, now
+from app.errors import Conflict, DomainError, NotFound
+from app.extensions import db
+
+from .definitions import FORM_PROPERTY, SpecCache
+from .models import PendingTimer, ProcessDefinition, ProcessInstance
+from .sandbox import make_script_engine
+from .serializer import SERIALIZER_VERSION, dump_state, load_state
+
+_instances = ProcessInstance.__table__
+_timers = PendingTimer.__table__
+
+
+class ProcessError(DomainError):
+    """A diagram failed while running (a script error, a refused expression): nothing was saved."""
+
+    status = 422
+
+
+@dataclass
+class ReadyTask:
+    """A user task waiting for a person."""
+
+    id: str
+    name: str
+    title: str
+    lane: str
+    form: str
+    properties: dict
+    data: dict
+
+
+@dataclass
+class FinishedTask:
+    """A task the engine completed during a step, in completion order."""
+
+    id: str
+    name: str
+    title: str
+    kind: str
+    timer: bool
+    data: dict
+    changed: dict
+
+
+@dataclass
+class WaitingTimer:
+    task_id: str
+    name: str
+    due_at: datetime
+    attached_to: list
+
+
+@dataclass
+class Step:
+    """What one step of an instance produced; services turn it into task rows, ticket columns and history."""
+
+    instance_id: int
+    version: int
+    completed: bool
+    ready: list = field(default_factory=list)
+    finished: list = field(default_factory=list)
+    timers: list = field(default_factory=list)
+
+
+class _LiveCache:
+    """LRU of live workflows keyed by (instance id, version); an entry returns only after its commit."""
+
+    def __init__(self, size=512):
+        self.size = size
+        self._items = OrderedDict()
+
+    def take(self, key):
+        return self._items.pop(key, None)
+
+    def put(self, key, workflow):
+        self._items[key] = workflow
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self):
+        self._items.clear()
+
+
+class Engine:
+    """The only object that drives SpiffWorkflow. Every method runs inside the caller's transaction."""
+
+    def __init__(self, helpers=None, cache_size=512):
+        self.specs = SpecCache()
+        self.live = _LiveCache(cache_size)
+        self.script_engine = make_script_engine(helpers or {})
+        self._definitions = {}
+
+    # ------------------------------------------------------------ public operations
+
+    def start(self, definition, data):
+        """Create an instance of `definition` with `data`, run it to its first wait; return the Step."""
+        spec, subprocess_specs = self.specs.get(definition)
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        workflow.data.update(data)
+        start_task = workflow.task_tree
+        start_task.data.update(data)
+        finished = self._advance(workflow, lambda: None)
+        completed = workflow.is_completed()
+        conn = db.session.connection()
+        stamp = now()
+        instance_id = conn.execute(
+            insert(_instances)
+            .values(
+                definition_id=definition.id,
+                state=dump_state(workflow),
+                serializer_version=SERIALIZER_VERSION,
+                version=1,
+                status="completed" if completed else "running",
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            .returning(_instances.c.id)
+        ).scalar_one()
+        self._definitions[definition.id] = definition.content_hash
+        step = self._step(instance_id, 1, workflow, finished, completed)
+        self._sync_timers(conn, step, new=True)
+        self._keep_after_commit(instance_id, 1, workflow)
+        return step
+
+    def complete_task(self, instance_id, task_id, data, *, expected_version=None):
+        """Complete ready user task `task_id` with `data` and run on; Conflict if it is no longer ready."""
+        workflow, version = self._load(instance_id, expected_version)
+        task = workflow.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
+        if task is None or not task.task_spec.manual or task.state != TaskState.READY:
+            raise Conflict("This task is no longer open.")
+
+        before = dict(task.data)
+
+        def run():
+            task.data.update(data)
+            task.run()
+            finished.append(_finished(task, before))
+
+        finished = []
+        self._advance(workflow, run, finished)
+        return self._save(instance_id, version, workflow, finished)
+
+    def fire_timers(self, instance_id):
+        """Refresh lapsed timers of the instance and run what they release; return the Step."""
+        workflow, version = self._load(instance_id)
+        finished = self._advance(workflow, workflow.refresh_timers)
+        return self._save(instance_id, version, workflow, finished)
+
+    def task_data(self, instance_id, task_id):
+        """Return the data a ready task would show in its form."""
+        workflow, version = self._load(instance_id)
+        try:
+            task = workflow.get_task_from_id(UUID(task_id))
+            return dict(task.data) if task else {}
+        finally:
+            self.live.put((instance_id, version), workflow)
+
+    def evaluate(self, expression, data):
+        """Evaluate a diagram expression (a task property) against `data` in the sandbox."""
+        return self.script_engine.environment.evaluate(expression, dict(data))
+
+    # ------------------------------------------------------------ internals
+
+    def _advance(self, workflow, action, finished=None):
+        """Run `action` then every engine step it releases; return the finished tasks in order."""
+        finished = [] if finished is None else finished
+        before = {}
+
+        def will_complete(task):
+            before[task.id] = dict(task.data)
+
+        def did_complete(task):
+            finished.append(_finished(task, before.pop(task.id, {})))
+
+        try:
+            action()
+            workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
+        except SpiffWorkflowException as exc:
+            raise ProcessError(_describe(exc)) from exc
+        return finished
+
+    def _load(self, instance_id, expected_version=None):
+        conn = db.session.connection()
+        row = conn.execute(
+            select(
+                _instances.c.definition_id,
+                _instances.c.state,
+                _instances.c.serializer_version,
+                _instances.c.version,
+                _instances.c.status,
+            ).where(_instances.c.id == instance_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"Process instance {instance_id} does not exist.")
+        if expected_version is not None and row.version != expected_version:
+            raise Conflict("The process moved on; reload and try again.")
+        workflow = self.live.take((instance_id, row.version))
+        if workflow is None:
+            spec, subprocess_specs = self._specs_for(row.definition_id)
+            workflow = load_state(
+                row.state, row.serializer_version, spec, subprocess_specs, self.script_engine
+            )
+        return workflow, row.version
+
+    def _specs_for(self, definition_id):
+        definition = db.session.get(ProcessDefinition, definition_id)
+        return self.specs.get(definition)
+
+    def _save(self, instance_id, version, workflow, finished):
+        completed = workflow.is_completed()  # writes into the workflow: call before serializing
+        conn = db.session.connection()
+        result = conn.execute(
+            update(_instances)
+            .where(_instances.c.id == instance_id, _instances.c.version == version)
+            .values(
+                state=dump_state(workflow),
+                serializer_version=SERIALIZER_VERSION,
+                version=version + 1,
+                status="completed" if completed else "running",
+                updated_at=now(),
+            )
+        )
+        if result.rowcount != 1:
+            raise Conflict("Someone else changed this process at the same time; reload and try again.")
+        step = self._step(instance_id, version + 1, workflow, finished, completed)
+        self._sync_timers(conn, step)
+        self._keep_after_commit(instance_id, version + 1, workflow)
+        return step
+
+    def _step(self, instance_id, version, workflow, finished, completed):
+        return Step(
+            instance_id=instance_id,
+            version=version,
+            completed=completed,
+            ready=[_ready(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)],
+            finished=finished,
+            timers=_waiting_timers(workflow),
+        )
+
+    def _sync_timers(self, conn, step, new=False):
+        wanted = {t.task_id: t for t in step.timers}
+        existing = {}
+        if not new:
+            existing = {
+                r.task_id: r
+                for r in conn.execute(
+                    select(_timers.c.id, _timers.c.task_id, _timers.c.due_at).where(
+                        _timers.c.instance_id == step.instance_id
+                    )
+                )
+            }
+        stale = [r.id for tid, r in existing.items() if tid not in wanted or as_utc(r.due_at) != wanted[tid].due_at]
+        if stale:
+            conn.execute(delete(_timers).where(_timers.c.id.in_(stale)))
+        fresh = [
+            {"instance_id": step.instance_id, "task_id": t.task_id, "name": t.name, "due_at": t.due_at}
+            for tid, t in wanted.items()
+            if tid not in existing or existing[tid].id in stale
+        ]
+        if fresh:
+            conn.execute(insert(_timers), fresh)
+
+    def _keep_after_commit(self, instance_id, version, workflow):
+        db.session.info.setdefault("engine_live", []).append((self, (instance_id, version), workflow))
+
+
+def _is_uuid(value):
+    try:
+        UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _ready(task):
+    spec = task.task_spec
+    properties = dict((getattr(spec, "extensions", {}) or {}).get("properties", {}))
+    return ReadyTask(
+        id=str(task.id),
+        name=spec.bpmn_id or spec.name,
+        title=spec.bpmn_name or spec.bpmn_id or spec.name,
+        lane=spec.lane,
+        form=properties.get(FORM_PROPERTY),
+        properties=properties,
+        data=task.data,
+    )
+
+
+def _finished(task, before):
+    spec = task.task_spec
+    event_definition = getattr(spec, "event_definition", None)
+    return FinishedTask(
+        id=str(task.id),
+        name=getattr(spec, "bpmn_id", None) or spec.name,
+        title=getattr(spec, "bpmn_name", None) or "",
+        kind=type(spec).__name__,
+        timer=isinstance(event_definition, TimerEventDefinition),
+        data=task.data,
+        changed={k: v for k, v in task.data.items() if k not in before or before[k] != v},
+    )
+
+
+def _waiting_timers(workflow):
+    timers = []
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
+            continue
+        value = definition.details(task).value
+        if not value:
+            continue
+        due = datetime.fromisoformat(value)
+        attached = [str(c.id) for c in (task.parent.children if task.parent else []) if c.task_spec.manual]
+        timers.append(
+            WaitingTimer(task_id=str(task.id), name=task.task_spec.bpmn_id or "", due_at=as_utc(due), attached_to=attached)
+        )
+    return timers
+
+
+def _describe(exc):
+    parts = [str(exc.args[0]) if exc.args else type(exc).__name__]
+    task_spec = getattr(getattr(exc, "task", None), "task_spec", None)
+    if task_spec is not None:
+        parts.insert(0, f"{getattr(task_spec, 'bpmn_id', None) or task_spec.name}:")
+    return " ".join(parts)
+
+
+@event.listens_for(Session, "after_commit")
+def _return_live_workflows(session):
+    for engine, key, workflow in session.info.pop("engine_live", []):
+        engine.live.put(key, workflow)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_live_workflows(session):
+    session.info.pop("engine_live", None)

@@ -1,0 +1,29 @@
+"""Open (and finished) human tasks, indexed for the inbox: by role and department, by assignee, by due time."""
+from app.clock import now
+from app.extensions import db
+
+
+class HumanTask(db.Model):
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        db.Index("ix_human_tasks_open_role", "state", "role", "department_id"),
+        db.Index("ix_human_tasks_open_assignee", "state", "assignee_id"),
+        db.Index("ix_human_tasks_state_due", "state", "due_at"),
+    )
+    id = db.Column(db.String(36), primary_key=True)  # the SpiffWorkflow task id
+    instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), nullable=False, index=True)
+    ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"), index=True)
+    name = db.Column(db.String(100), nullable=False)
+    title = db.Column(db.String(200), nullable=False)
+    role = db.Column(db.String(32), nullable=False)
+    department_id = db.Column(db.Integer, db.ForeignKey("departments.id"))
+    assignee_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    form = db.Column(db.String(100))
+    state = db.Column(db.String(16), nullable=False, default="open")
+    created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
+    due_at = db.Column(db.DateTime(timezone=True))
+    completed_at = db.Column(db.DateTime(timezone=True))
+    completed_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+
+    ticket = db.relationship("Ticket", lazy="joined")
+    assignee = db.relationship("User", foreign_keys=[assignee_id], lazy="joined")

@@ -1,0 +1,155 @@
+"""The inbox: which human tasks a person may see and work, claiming, and completing a task through its form."""
+from sqlalchemy import and_, or_, select, update
+
+from app.clock import now
+from app.engine import ProcessDefinition, ProcessInstance
+from app.errors import Conflict, Forbidden, NotFound
+from app.extensions import db
+from app.forms_schema import validate_submission
+from app.i18n import _
+from app.tickets.flow import apply_step, engine
+from app.tickets.models import Ticket
+
+from .models import HumanTask
+
+_tasks = HumanTask.__table__
+
+
+def _visible_to(user):
+    """SQL condition: tasks assigned to `user`, or unassigned in one of their roles (and their department)."""
+    roles = user.role_codes
+    unassigned = and_(
+        HumanTask.assignee_id.is_(None),
+        HumanTask.role.in_(roles),
+        or_(HumanTask.department_id.is_(None), HumanTask.department_id == user.department_id,
+            user.has_role("supervisor")),
+    )
+    return or_(HumanTask.assignee_id == user.id, unassigned)
+
+
+def inbox(user, *, limit=50, after=None, ticket_number=None):
+    """Open tasks the user may work on: assigned to them, or unclaimed in their role; oldest first."""
+    query = select(HumanTask).where(HumanTask.state == "open", _visible_to(user))
+    if ticket_number:
+        query = query.join(Ticket, Ticket.id == HumanTask.ticket_id).where(Ticket.number == ticket_number)
+    if after:
+        query = query.where(or_(HumanTask.created_at > after[0],
+                                and_(HumanTask.created_at == after[0], HumanTask.id > after[1])))
+    return db.session.scalars(query.order_by(HumanTask.created_at, HumanTask.id).limit(limit)).all()
+
+
+def escalations(*, limit=50):
+    """Open supervisor tasks (the escalation queue), soonest due first."""
+    return db.session.scalars(
+        select(HumanTask)
+        .where(HumanTask.state == "open", HumanTask.role == "supervisor")
+        .order_by(HumanTask.created_at)
+        .limit(limit)
+    ).all()
+
+
+def open_tasks_of(ticket):
+    return db.session.scalars(
+        select(HumanTask).where(HumanTask.ticket_id == ticket.id, HumanTask.state == "open").order_by(HumanTask.created_at)
+    ).all()
+
+
+def get_task(task_id):
+    """Return the task or raise NotFound."""
+    task = db.session.get(HumanTask, str(task_id))
+    if task is None:
+        raise NotFound(_("No such task."))
+    return task
+
+
+def may_work(user, task):
+    """True when `user` may claim or complete `task`."""
+    if task.assignee_id is not None:
+        return task.assignee_id == user.id
+    if task.role not in user.role_codes:
+        return False
+    return task.department_id is None or task.department_id == user.department_id or user.has_role("supervisor")
+
+
+def may_view(user, task):
+    return may_work(user, task) or user.has_role("supervisor", "admin")
+
+
+def task_form(task):
+    """The JSON Schema of the task's form, as deployed with its process version."""
+    definition = db.session.scalar(
+        select(ProcessDefinition).join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+        .where(ProcessInstance.id == task.instance_id)
+    )
+    return (definition.forms or {}).get(task.form, {"type": "object", "properties": {}})
+
+
+def task_data(task):
+    """The process data the form shows (readOnly fields and current values)."""
+    if task.state != "open":
+        return {}
+    data = engine().task_data(task.instance_id, task.id)
+    return {k: v for k, v in data.items() if not str(k).startswith("_")}
+
+
+def claim_task(*, task_id, user):
+    """Assign an open task to `user`; idempotent for the holder, Conflict if someone else holds it."""
+    task = get_task(task_id)
+    if task.state != "open":
+        raise Conflict(_("This task is no longer open."))
+    if task.assignee_id == user.id:
+        return task
+    if task.assignee_id is not None:
+        raise Conflict(_("Someone else already holds this task."))
+    if not may_work(user, task):
+        raise Forbidden(_("You may not work on this task."))
+    claimed = db.session.execute(
+        update(_tasks).where(_tasks.c.id == task.id, _tasks.c.assignee_id.is_(None), _tasks.c.state == "open")
+        .values(assignee_id=user.id)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise Conflict(_("Someone else already holds this task."))
+    _history(task, user, "task_claimed", {"task": task.name, "title": task.title})
+    db.session.commit()
+    db.session.refresh(task)
+    return task
+
+
+def complete_task(*, task_id, user, data):
+    """Validate `data` against the task's form, complete the task and run the process on; return the ticket.
+
+    Completing an unclaimed task claims it. Conflict when the task is no longer open (someone was faster).
+    """
+    task = get_task(task_id)
+    if task.state != "open":
+        raise Conflict(_("This task is no longer open."))
+    if not may_work(user, task):
+        raise Forbidden(_("You may not work on this task."))
+    cleaned = validate_submission(task_form(task), data)
+    closed = db.session.execute(
+        update(_tasks).where(_tasks.c.id == task.id, _tasks.c.state == "open")
+        .values(state="completed", completed_at=now(), completed_by_id=user.id,
+                assignee_id=task.assignee_id or user.id)
+    ).rowcount
+    if closed != 1:
+        db.session.rollback()
+        raise Conflict(_("This task is no longer open."))
+    ticket = db.session.get(Ticket, task.ticket_id)
+    try:
+        # every completion tells the diagram who did it (`completed_by`), e.g. to make the acceptor the assignee
+        step = engine().complete_task(task.instance_id, task.id, {**cleaned, "completed_by": user.username})
+        _history(task, user, "task_completed", {"task": task.name, "title": task.title, "data": cleaned})
+        apply_step(ticket, step, actor=user.username, completed_task_id=task.id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return ticket
+
+
+def _history(task, user, action, detail):
+    from app.tickets.models import TicketEvent
+
+    db.session.add(TicketEvent(ticket_id=task.ticket_id, at=now(), actor=user.username, action=action, detail=detail))
+    db.session.flush()

@@ -1,0 +1,150 @@
+"""Turn what the engine did in one step into ticket columns, open human tasks and history rows."""
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+
+from app.auth.models import Department, User
+from app.clock import as_utc, now
+from app.extensions import db
+from app.tasks.models import HumanTask
+
+from .models import Ticket, TicketEvent
+
+_tasks = HumanTask.__table__
+_history = TicketEvent.__table__
+
+# process variables mirrored onto ticket columns: variable -> (column, kind)
+MIRRORED = {
+    "status": ("status", "text"),
+    "department": ("department_id", "department"),
+    "assignee": ("assignee_id", "user"),
+    "response_due": ("response_due_at", "time"),
+    "resolution_due": ("resolution_due_at", "time"),
+    "next_update_at": ("next_update_at", "time"),
+    "accepted_at": ("accepted_at", "time"),
+    "resolved_at": ("resolved_at", "time"),
+    "closed_at": ("closed_at", "time"),
+    "escalated_at": ("escalated_at", "time"),
+    "solution": ("solution", "text"),
+    "opinion": ("satisfaction", "text"),
+    "reopen_count": ("reopen_count", "int"),
+}
+
+
+def engine():
+    """The app's engine (one per process, created by the app factory)."""
+    return current_app.extensions["engine"]
+
+
+def apply_step(ticket, step, *, actor, completed_task_id=None, completed_by=None):
+    """Record the step on the ticket: mirrored variables, task rows, history. Runs in the caller's transaction."""
+    stamp = now()
+    lookups = _Lookups()
+    history = []
+    for finished in step.finished:
+        for variable, value in finished.changed.items():
+            if variable in MIRRORED:
+                _mirror(ticket, variable, value, lookups)
+        if finished.timer:
+            history.append(_event(ticket, stamp, "system", "timer_fired", {"timer": finished.name, "title": finished.title}))
+    _sync_tasks(ticket, step, lookups, stamp, completed_task_id, completed_by, history, actor)
+    if ticket.first_responded_at is None and ticket.accepted_at is not None:
+        ticket.first_responded_at = ticket.accepted_at
+    if history:
+        db.session.connection().execute(insert(_history), history)
+
+
+def _event(ticket, at, actor, action, detail):
+    return {"ticket_id": ticket.id, "at": at, "actor": actor, "action": action, "detail": detail}
+
+
+def _mirror(ticket, variable, value, lookups):
+    column, kind = MIRRORED[variable]
+    if kind == "department":
+        value = lookups.department_id(value)
+    elif kind == "user":
+        value = lookups.user_id(value)
+    elif kind == "time":
+        value = _time(value)
+    elif kind == "int":
+        value = int(value or 0)
+    setattr(ticket, column, value)
+
+
+def _time(value):
+    if not value:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return None
+
+
+def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, completed_by, history, actor):
+    conn = db.session.connection()
+    open_ids = set(
+        conn.execute(
+            select(_tasks.c.id).where(_tasks.c.instance_id == step.instance_id, _tasks.c.state == "open")
+        ).scalars()
+    )
+    ready_ids = {t.id for t in step.ready}
+    gone = open_ids - ready_ids - {completed_task_id}
+    if gone:
+        conn.execute(
+            update(_tasks).where(_tasks.c.id.in_(gone)).values(state="cancelled", completed_at=stamp)
+        )
+    due = {}
+    for timer in step.timers:
+        for task_id in timer.attached_to:
+            due[task_id] = min(due.get(task_id, timer.due_at), timer.due_at)
+    fresh = [t for t in step.ready if t.id not in open_ids]
+    rows = []
+    for task in fresh:
+        assignee = _property(task, "assignee")
+        department = _property(task, "department")
+        rows.append(
+            {
+                "id": task.id,
+                "instance_id": step.instance_id,
+                "ticket_id": ticket.id,
+                "name": task.name,
+                "title": task.title,
+                "role": task.lane,
+                "department_id": lookups.department_id(department) if department else None,
+                "assignee_id": lookups.user_id(assignee) if assignee else None,
+                "form": task.form,
+                "state": "open",
+                "created_at": stamp,
+                "due_at": due.get(task.id),
+            }
+        )
+        history.append(_event(ticket, stamp, actor, "task_opened", {"task": task.name, "title": task.title, "role": task.lane, "assignee": assignee}))
+    if rows:
+        conn.execute(insert(_tasks), rows)
+    ticket.current_step = "、".join(t.title for t in step.ready) or None
+
+
+def _property(task, name):
+    expression = task.properties.get(name)
+    if not expression:
+        return None
+    value = engine().evaluate(expression, task.data)
+    return value if isinstance(value, str) and value else None
+
+
+class _Lookups:
+    """Code -> id lookups, memoised for one step."""
+
+    def __init__(self):
+        self._departments, self._users = {}, {}
+
+    def department_id(self, code):
+        if code not in self._departments:
+            self._departments[code] = db.session.scalar(select(Department.id).where(Department.code == code))
+        return self._departments[code]
+
+    def user_id(self, username):
+        if username not in self._users:
+            self._users[username] = db.session.scalar(select(User.id).where(User.username == username))
+        return self._users[username]

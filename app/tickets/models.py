@@ -1,0 +1,91 @@
+"""Tickets with their SLA deadline and measured-time columns, attachments and the append-only history."""
+from app.clock import now
+from app.extensions import db
+
+TICKET_TYPES = {
+    "consultation": ("咨询", "Consultation"),
+    "complaint": ("投诉", "Complaint"),
+    "requirement_change": ("需求变更", "Requirement change"),
+    "after_sales_support": ("售后支持", "After-sales support"),
+}
+URGENCIES = {
+    "high": ("高", "High"),
+    "medium": ("中", "Medium"),
+    "low": ("低", "Low"),
+}
+CHANNELS = {
+    "phone": ("电话", "Phone"),
+    "online": ("在线", "Online"),
+    "email": ("邮件", "Email"),
+    "branch": ("线下网点", "Branch"),
+    "partner": ("合作伙伴", "Partner"),
+}
+STATUSES = {
+    "new": ("新建", "New"),
+    "pending_accept": ("待受理", "Pending acceptance"),
+    "processing": ("处理中", "Processing"),
+    "awaiting_customer": ("待客户确认", "Awaiting customer confirmation"),
+    "awaiting_review": ("待审核", "Awaiting review"),
+    "feedback": ("待反馈", "Awaiting feedback"),
+    "reopened": ("已重开", "Reopened"),
+    "closed": ("已完成", "Completed"),
+}
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    id = db.Column(db.Integer, primary_key=True)
+    number = db.Column(db.String(32), unique=True, nullable=False)
+    customer_id = db.Column(db.Integer, db.ForeignKey("customers.id"), nullable=False, index=True)
+    type = db.Column(db.String(32), nullable=False)
+    urgency = db.Column(db.String(16), nullable=False)
+    channel = db.Column(db.String(16), nullable=False)
+    description = db.Column(db.Text, nullable=False)
+    status = db.Column(db.String(32), nullable=False, default="new", index=True)
+    current_step = db.Column(db.String(200))
+    department_id = db.Column(db.Integer, db.ForeignKey("departments.id"), index=True)
+    assignee_id = db.Column(db.Integer, db.ForeignKey("users.id"), index=True)
+    created_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now, index=True)
+    # SLA deadlines (computed by the diagram) and measured times
+    response_due_at = db.Column(db.DateTime(timezone=True), index=True)
+    resolution_due_at = db.Column(db.DateTime(timezone=True), index=True)
+    next_update_at = db.Column(db.DateTime(timezone=True))
+    accepted_at = db.Column(db.DateTime(timezone=True))
+    first_responded_at = db.Column(db.DateTime(timezone=True))
+    resolved_at = db.Column(db.DateTime(timezone=True))
+    closed_at = db.Column(db.DateTime(timezone=True))
+    escalated_at = db.Column(db.DateTime(timezone=True))
+    reopen_count = db.Column(db.Integer, nullable=False, default=0)
+    solution = db.Column(db.Text)
+    satisfaction = db.Column(db.String(32))
+    process_instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), index=True)
+
+    customer = db.relationship("Customer", lazy="joined")
+    department = db.relationship("Department", lazy="joined")
+    assignee = db.relationship("User", foreign_keys=[assignee_id], lazy="joined")
+    created_by = db.relationship("User", foreign_keys=[created_by_id])
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+    id = db.Column(db.Integer, primary_key=True)
+    ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"), nullable=False, index=True)
+    filename = db.Column(db.String(255), nullable=False)
+    stored_name = db.Column(db.String(255), nullable=False)
+    content_type = db.Column(db.String(100))
+    size = db.Column(db.Integer, nullable=False)
+    uploaded_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    uploaded_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
+
+
+class TicketEvent(db.Model):
+    """Append-only history of a ticket: who did what, when."""
+
+    __tablename__ = "ticket_history"
+    id = db.Column(db.Integer, primary_key=True)
+    ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"), nullable=False, index=True)
+    at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
+    actor = db.Column(db.String(64), nullable=False)
+    action = db.Column(db.String(64), nullable=False)
+    detail = db.Column(db.JSON, nullable=False, default=dict)

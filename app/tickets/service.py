@@ -1,0 +1,149 @@
+"""Ticket use cases: open a ticket from a customer (R0-3) and start its process, read it, monitor open ones."""
+import os
+import uuid
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import and_, or_, select
+from werkzeug.utils import secure_filename
+
+from app.clock import as_utc, now
+from app.customers.models import Customer
+from app.engine import latest_definition
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.extensions import db
+from app.i18n import _
+from app.numbering import ticket_number
+
+from .flow import apply_step, engine
+from .models import CHANNELS, TICKET_TYPES, URGENCIES, Attachment, Ticket, TicketEvent
+
+PROCESS_NAME = "quick_response"
+MAX_DESCRIPTION = 4000
+
+
+def _validate_new_ticket(data):
+    errors = {}
+    description = (data.get("description") or "").strip() if isinstance(data.get("description"), str) else ""
+    if len(description) < 5:
+        errors["description"] = _("Describe the problem objectively and specifically (at least 5 characters).")
+    elif len(description) > MAX_DESCRIPTION:
+        errors["description"] = _("Enter at most %(n)s characters.", n=MAX_DESCRIPTION)
+    for field, choices in (("type", TICKET_TYPES), ("urgency", URGENCIES), ("channel", CHANNELS)):
+        if data.get(field) not in choices:
+            errors[field] = _("Choose one of: %(choices)s.", choices=", ".join(choices))
+    if not isinstance(data.get("customer_number"), str) or not data.get("customer_number"):
+        errors["customer_number"] = _("This field is required.")
+    return errors, description
+
+
+def create_ticket(*, data, actor, files=()):
+    """Open a ticket for a customer, store its attachments, start its process; return the ticket."""
+    errors, description = _validate_new_ticket(data)
+    customer = None
+    if "customer_number" not in errors:
+        customer = db.session.scalar(select(Customer).where(Customer.number == data["customer_number"]))
+        if customer is None:
+            errors["customer_number"] = _("No customer with this number; create the customer first.")
+    if errors:
+        raise ValidationFailed(errors)
+    definition = latest_definition(PROCESS_NAME)
+    if definition is None:
+        raise Conflict(_("The process '%(name)s' is not deployed.", name=PROCESS_NAME))
+    ticket = Ticket(
+        number=ticket_number(),
+        customer_id=customer.id,
+        type=data["type"],
+        urgency=data["urgency"],
+        channel=data["channel"],
+        description=description,
+        status="new",
+        created_by_id=actor.id,
+        created_at=now(),
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    _store_attachments(ticket, files, actor)
+    db.session.add(TicketEvent(ticket_id=ticket.id, at=now(), actor=actor.username, action="created",
+                               detail={"type": ticket.type, "urgency": ticket.urgency, "channel": ticket.channel}))
+    step = engine().start(definition, {
+        "ticket_number": ticket.number,
+        "ticket_type": ticket.type,
+        "urgency": ticket.urgency,
+        "channel": ticket.channel,
+        "customer_number": customer.number,
+        "description": description,
+        "created_by": actor.username,
+    })
+    ticket.process_instance_id = step.instance_id
+    apply_step(ticket, step, actor=actor.username)
+    db.session.commit()
+    return ticket
+
+
+def _store_attachments(ticket, files, actor):
+    folder = Path(current_app.config["UPLOAD_DIR"])
+    for storage in files:
+        if not storage or not storage.filename:
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        stored = f"{uuid.uuid4().hex}_{secure_filename(storage.filename) or 'file'}"
+        path = folder / stored
+        storage.save(path)
+        db.session.add(Attachment(ticket_id=ticket.id, filename=storage.filename[:255], stored_name=stored,
+                                  content_type=storage.mimetype, size=os.path.getsize(path),
+                                  uploaded_by_id=actor.id))
+
+
+def get_ticket(number):
+    """Return the ticket with this number or raise NotFound."""
+    ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    if ticket is None:
+        raise NotFound(_("No ticket with number %(number)s.", number=number))
+    return ticket
+
+
+def ticket_history(ticket):
+    return db.session.scalars(
+        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.at, TicketEvent.id)
+    ).all()
+
+
+def ticket_attachments(ticket):
+    return db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id)).all()
+
+
+def get_attachment(ticket, attachment_id):
+    attachment = db.session.get(Attachment, attachment_id)
+    if attachment is None or attachment.ticket_id != ticket.id:
+        raise NotFound(_("No such attachment."))
+    return attachment, Path(current_app.config["UPLOAD_DIR"]) / attachment.stored_name
+
+
+def monitor(*, overdue=False, status=None, limit=50, after=None):
+    """Open tickets, oldest first, for the supervisors' monitor; `overdue` keeps those past a deadline."""
+    query = select(Ticket).where(Ticket.status != "closed")
+    if status:
+        query = query.where(Ticket.status == status)
+    if overdue:
+        stamp = now()
+        query = query.where(or_(
+            and_(Ticket.accepted_at.is_(None), Ticket.response_due_at < stamp),
+            and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < stamp),
+            Ticket.next_update_at < stamp,
+        ))
+    if after:
+        query = query.where(Ticket.id > after)
+    return db.session.scalars(query.order_by(Ticket.id).limit(limit)).all()
+
+
+def is_overdue(ticket, at=None):
+    """True when the ticket is open and past a deadline it has not met."""
+    if ticket.status == "closed":
+        return False
+    at = at or now()
+    if ticket.accepted_at is None and ticket.response_due_at and as_utc(ticket.response_due_at) < at:
+        return True
+    if ticket.resolved_at is None and ticket.resolution_due_at and as_utc(ticket.resolution_due_at) < at:
+        return True
+    return bool(ticket.next_update_at and as_utc(ticket.next_update_at) < at)

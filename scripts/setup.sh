@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Shared set-up: a virtualenv in .venv with the pinned packages, and compiled translations.
+# Usage: source scripts/setup.sh [requirements-file]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REQS="${1:-requirements.txt}"
+PY="${PYTHON:-python3}"
+if [ ! -x "$ROOT/.venv/bin/python" ]; then
+  "$PY" -m venv "$ROOT/.venv"
+fi
+STAMP="$ROOT/.venv/.installed-$(cat "$ROOT/requirements.txt" "$ROOT/$REQS" | sha256sum | cut -c1-16)"
+if [ ! -f "$STAMP" ]; then
+  "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/$REQS"
+  touch "$STAMP"
+fi
+if [ -d "$ROOT/app/translations" ]; then
+  "$ROOT/.venv/bin/pybabel" compile -q -d "$ROOT/app/translations" 2>/dev/null || "$ROOT/.venv/bin/pybabel" compile -d "$ROOT/app/translations"
+fi
+export PATH="$ROOT/.venv/bin:$PATH"

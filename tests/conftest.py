@@ -1,0 +1,116 @@
+"""Shared fixtures: a migrated, seeded, deployed SQLite template copied per test; API helpers."""
+import shutil
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from config import TestConfig
+
+PASSWORD = "pw-demo-123"
+
+
+def make_app(db_path, tmp_path, **overrides):
+    settings = dict(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",
+        UPLOAD_DIR=str(tmp_path / "uploads"),
+        AUTO_MIGRATE=False,
+        AUTO_DEPLOY=False,
+        SCHEDULER_ENABLED=False,
+    )
+    settings.update(overrides)
+    return create_app(TestConfig, **settings)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory):
+    """A SQLite file migrated with Alembic, with demo data and the deployed diagrams."""
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.db"
+    app = make_app(path, folder, AUTO_MIGRATE=True, AUTO_DEPLOY=True)
+    with app.app_context():
+        from app.seed import seed_demo
+
+        seed_demo(password=PASSWORD)
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app(template_db, tmp_path):
+    path = tmp_path / "test.db"
+    shutil.copy(template_db, path)
+    application = make_app(path, tmp_path)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Api:
+    """A thin JSON client that logs in as a demo user and sends the bearer token."""
+
+    def __init__(self, client):
+        self.client = client
+        self.tokens = {}
+
+    def login(self, username, password=PASSWORD):
+        response = self.client.post("/api/v1/login", json={"username": username, "password": password})
+        assert response.status_code == 200, response.get_json()
+        self.tokens[username] = response.get_json()["token"]
+        return self.tokens[username]
+
+    def _headers(self, user):
+        if user is None:
+            return {}
+        if user not in self.tokens:
+            self.login(user)
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def get(self, url, user=None, **kw):
+        return self.client.get(f"/api/v1{url}", headers=self._headers(user), **kw)
+
+    def post(self, url, user=None, json=None, **kw):
+        return self.client.post(f"/api/v1{url}", headers=self._headers(user), json=json, **kw)
+
+    def put(self, url, user=None, json=None, **kw):
+        return self.client.put(f"/api/v1{url}", headers=self._headers(user), json=json, **kw)
+
+    # conveniences for walking the flow
+    def customer_number(self, user="agent1"):
+        """The number of the first demo customer."""
+        items = self.get("/customers?q=精工", user).get_json()["items"]
+        return items[0]["number"]
+
+    def new_ticket(self, user="agent1", **fields):
+        body = {"customer_number": self.customer_number(user), "type": "complaint", "urgency": "high",
+                "description": "生产线设备无法启动，影响交付", "channel": "phone"}
+        body.update(fields)
+        response = self.post("/tickets", user, json=body)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+    def task_for(self, user, ticket_number, name=None):
+        items = self.get("/tasks?limit=200", user).get_json()["items"]
+        found = [t for t in items if t["ticket_number"] == ticket_number and (name is None or t["name"] == name)]
+        assert found, f"{user} has no task {name} for {ticket_number}: {items}"
+        return found[0]
+
+    def complete(self, user, ticket_number, name, **data):
+        task = self.task_for(user, ticket_number, name)
+        response = self.post(f"/tasks/{task['id']}/complete", user, json={"data": data})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    def ticket(self, number, user="supervisor1"):
+        return self.get(f"/tickets/{number}", user).get_json()
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)

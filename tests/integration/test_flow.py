@@ -1,0 +1,161 @@
+"""Every path of workflows/quick_response.bpmn, driven through the JSON API with the clock moved."""
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+
+from app.timers.service import fire_due_timers
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Shanghai
+
+
+def names(ticket):
+    return sorted(t["name"] for t in ticket["open_tasks"])
+
+
+def accept_and_solve(api, number, user="engineer1"):
+    api.complete(user, number, "accept_ticket", contact_note="已电话联系客户，确认故障现象")
+    return api.complete(user, number, "handle_ticket", action="远程排查并更换部件", status="awaiting_customer",
+                        solution="更换电源模块并升级固件", solution_ready=True)
+
+
+def test_happy_path_closes_and_archives(api):
+    with time_machine.travel(T0, tick=False):
+        ticket = api.new_ticket()
+        number = ticket["number"]
+        assert ticket["status"] == "pending_accept"
+        assert ticket["department"] == "after_sales"  # complaint -> after-sales (R0-4)
+        assert ticket["assignee"] == "engineer1"
+        assert ticket["process"] == {"name": "quick_response", "version": 1}
+        assert ticket["response_due_at"] == (T0 + timedelta(hours=2)).isoformat()
+        assert ticket["resolution_due_at"] == (T0 + timedelta(hours=24)).isoformat()
+        [accept] = ticket["open_tasks"]
+        assert accept["name"] == "accept_ticket" and accept["role"] == "handler"
+        assert accept["due_at"] == (T0 + timedelta(minutes=30)).isoformat()
+
+        ticket = api.complete("engineer1", number, "accept_ticket", contact_note="已联系客户")
+        assert ticket["status"] == "processing" and ticket["accepted_at"] == T0.isoformat()
+        ticket = api.complete("engineer1", number, "handle_ticket", action="远程排查", status="processing",
+                              next_update_at="2026-03-02T15:00:00+08:00", solution_ready=False)
+        assert names(ticket) == ["handle_ticket"]
+        assert ticket["next_update_at"] == "2026-03-02T07:00:00+00:00"
+        ticket = api.complete("engineer1", number, "handle_ticket", action="更换部件", status="awaiting_customer",
+                              solution="更换电源模块", solution_ready=True)
+        assert ticket["status"] == "feedback" and names(ticket) == ["feedback"]
+        assert ticket["open_tasks"][0]["assignee"] == "agent1"  # first-contact responsibility
+        ticket = api.complete("agent1", number, "feedback", method="phone", opinion="satisfied")
+    assert ticket["status"] == "closed"
+    assert ticket["closed_at"] == T0.isoformat()
+    assert ticket["satisfaction"] == "satisfied"
+    assert ticket["open_tasks"] == []
+    actions = [h["action"] for h in ticket["history"]]
+    assert actions[0] == "created"
+    assert actions.count("task_completed") == 4
+
+
+def test_type_routes_to_default_department(api):
+    ticket = api.new_ticket(type="requirement_change", urgency="medium")
+    assert ticket["department"] == "product" and ticket["assignee"] == "product1"
+    ticket = api.new_ticket(type="consultation", urgency="low")
+    assert ticket["department"] == "customer_service" and ticket["assignee"] == "agent2"
+    assert ticket["open_tasks"][0]["role"] == "handler"
+
+
+def test_acceptance_window_lapses_supervisor_reassigns_with_reason(api):
+    with time_machine.travel(T0, tick=False):
+        number = api.new_ticket()["number"]
+    with time_machine.travel(T0 + timedelta(minutes=29), tick=False):
+        assert fire_due_timers() == 0
+        assert names(api.ticket(number)) == ["accept_ticket"]
+    with time_machine.travel(T0 + timedelta(minutes=31), tick=False):
+        assert fire_due_timers() == 1
+        ticket = api.ticket(number)
+        assert names(ticket) == ["reassign_ticket"]
+        assert any(h["action"] == "timer_fired" and h["detail"]["timer"] == "accept_timeout" for h in ticket["history"])
+        assert api.get("/tasks", "engineer1").get_json()["items"] == []
+        bad = api.post(f"/tasks/{ticket['open_tasks'][0]['id']}/complete", "supervisor1",
+                       json={"data": {"assignee": "agent1"}})
+        assert bad.status_code == 422
+        assert set(bad.get_json()["errors"]) == {"assignee", "reason"}
+        ticket = api.complete("supervisor1", number, "reassign_ticket", assignee="product1", department="product",
+                              reason="售后工程师外出，转产品部处理")
+        assert ticket["assignee"] == "product1" and ticket["department"] == "product"
+        [accept] = ticket["open_tasks"]
+        assert accept["name"] == "accept_ticket" and accept["assignee"] == "product1"
+        assert accept["due_at"] == (T0 + timedelta(minutes=61)).isoformat()  # a fresh 30-minute window
+        completed = [h for h in ticket["history"] if h["action"] == "task_completed"]
+        assert completed[-1]["detail"]["data"]["reason"] == "售后工程师外出，转产品部处理"
+    with time_machine.travel(T0 + timedelta(minutes=62), tick=False):
+        assert fire_due_timers() == 1
+        assert names(api.ticket(number)) == ["reassign_ticket"]
+
+
+def test_response_deadline_escalates_to_supervisor(api):
+    with time_machine.travel(T0, tick=False):
+        number = api.new_ticket(urgency="high")["number"]
+    with time_machine.travel(T0 + timedelta(minutes=31), tick=False):
+        fire_due_timers()
+    with time_machine.travel(T0 + timedelta(minutes=110), tick=False):
+        api.complete("supervisor1", number, "reassign_ticket", assignee="engineer1", reason="再次提醒工程师")
+    with time_machine.travel(T0 + timedelta(minutes=121), tick=False):
+        assert fire_due_timers() == 1
+        ticket = api.ticket(number)
+        assert names(ticket) == ["accept_ticket", "review_response"]
+        assert ticket["escalated_at"] == (T0 + timedelta(minutes=121)).isoformat()
+        ticket = api.complete("supervisor1", number, "review_response", note="已电话督促工程师")
+        assert names(ticket) == ["accept_ticket"]
+
+
+def test_resolution_deadline_escalates_once(api):
+    with time_machine.travel(T0, tick=False):
+        number = api.new_ticket(urgency="high")["number"]
+        api.complete("engineer1", number, "accept_ticket", contact_note="已联系")
+    with time_machine.travel(T0 + timedelta(hours=25), tick=False):
+        api.tokens.clear()  # tokens last 12 hours
+        assert fire_due_timers() == 1
+        ticket = api.ticket(number)
+        assert names(ticket) == ["handle_ticket", "review_resolution"]
+        api.complete("engineer1", number, "handle_ticket", action="继续排查", status="processing", solution_ready=False)
+        assert names(api.ticket(number)) == ["handle_ticket", "review_resolution"]
+        assert fire_due_timers() == 0
+
+
+def test_needs_adjustment_loops_back_to_handling(api):
+    number = api.new_ticket()["number"]
+    accept_and_solve(api, number)
+    ticket = api.complete("agent1", number, "feedback", method="email", opinion="needs_adjustment")
+    assert ticket["status"] == "processing" and names(ticket) == ["handle_ticket"]
+    ticket = api.complete("engineer1", number, "handle_ticket", action="调整方案", status="awaiting_customer",
+                          solution="调整后的方案", solution_ready=True)
+    ticket = api.complete("agent1", number, "feedback", method="phone", opinion="satisfied")
+    assert ticket["status"] == "closed" and ticket["solution"] if "solution" in ticket else ticket["status"] == "closed"
+
+
+def test_unsatisfied_reopens_for_second_handling_and_cannot_be_force_closed(api):
+    number = api.new_ticket()["number"]
+    accept_and_solve(api, number)
+    feedback = api.task_for("agent1", number, "feedback")
+    ticket = api.complete("agent1", number, "feedback", method="in_person", opinion="unsatisfied")
+    assert ticket["status"] == "reopened" and ticket["reopen_count"] == 1
+    assert names(ticket) == ["second_handling"]
+    # the old feedback task cannot be used to close it, and nobody can set the status through a form
+    again = api.post(f"/tasks/{feedback['id']}/complete", "agent1", json={"data": {"method": "phone", "opinion": "satisfied"}})
+    assert again.status_code == 409
+    ticket = api.complete("supervisor1", number, "second_handling", unsatisfied_reason="故障复现",
+                          improvement_plan="上门检修", assignee="engineer1", status="closed")
+    assert ticket["status"] == "processing" and names(ticket) == ["handle_ticket"]
+    assert api.post(f"/tickets/{number}/close", "supervisor1").status_code in (404, 405)
+    ticket = api.complete("engineer1", number, "handle_ticket", action="上门更换", status="awaiting_customer",
+                          solution="整机更换", solution_ready=True)
+    ticket = api.complete("agent1", number, "feedback", method="phone", opinion="satisfied")
+    assert ticket["status"] == "closed" and ticket["reopen_count"] == 1
+
+
+def test_terminate_at_close_cancels_open_escalations(api):
+    with time_machine.travel(T0, tick=False):
+        number = api.new_ticket()["number"]
+        accept_and_solve(api, number)
+    with time_machine.travel(T0 + timedelta(hours=25), tick=False):
+        api.tokens.clear()  # tokens last 12 hours
+        fire_due_timers()  # feedback is open; nothing waits on the resolution timer any more
+        ticket = api.complete("agent1", number, "feedback", method="phone", opinion="satisfied")
+        assert ticket["status"] == "closed" and ticket["open_tasks"] == []
