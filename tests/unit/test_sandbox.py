@@ -152,7 +152,10 @@ def test_endless_loops_stop_with_limit_error(env, script):
     ("f'{1:>999999999}'", "a format width would exceed"),
     ("'%*d' % (10**8, 1)", "'*' widths"),
     ("'%999999999d' % 1", "a % format width would exceed"),
-    ("str([s] * 20)", "a string would exceed"),
+    ("[s] * 20", "exceed 100000"),
+    ("str([s, s, s])", "a string would exceed"),
+    ("repr([s, s, s])", "a string would exceed"),
+    ("'%s' % [[s, s, s]]", "the % format arguments would exceed"),
     ("f'{s}{s}{s}'", "an f-string would exceed"),
     ("[*big, *big]", "exceed 100000"),
     ("int((amount * 10**25000) ** 39)", "a number would exceed"),
@@ -253,7 +256,7 @@ ORDINARY_EXPRESSIONS = [
     ('data.get("a", 1)', 1),
     ('data.get("b", 1)', 2),
     ("sum(items)", 6),
-    ("max(items) + min(items) + abs(-1) + round(2.567, 2)", 6.57),
+    ("max(items) + min(items) + abs(-1) + round(2.567, 2)", 7.57),
     ("sorted(items, key=lambda x: -x)", [3, 2, 1]),
     ("any(x > 2 for x in items) and all(x > 0 for x in items)", True),
     ("list(zip(items, 'abc'))", [(1, "a"), (2, "b"), (3, "c")]),
@@ -445,7 +448,7 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
                   xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
                   id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="Sandboxed" isExecutable="true">
-    <bpmn:startEvent id="Start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:scriptTask id="Double" name="Double">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
       <bpmn:script>{script}</bpmn:script>
@@ -459,7 +462,7 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
       <bpmn:script>path = "small"</bpmn:script></bpmn:scriptTask>
     <bpmn:endEvent id="EndBig"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
     <bpmn:endEvent id="EndSmall"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Double"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Double"/>
     <bpmn:sequenceFlow id="f2" sourceRef="Double" targetRef="Gate"/>
     <bpmn:sequenceFlow id="big" sourceRef="Gate" targetRef="MarkBig">
       <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">y &gt; 5 and urgency == "high"</bpmn:conditionExpression>
@@ -513,13 +516,13 @@ DMN_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
                   xmlns:camunda="http://camunda.org/schema/1.0/bpmn"
                   id="Definitions_2" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process id="Decide" isExecutable="true">
-    <bpmn:startEvent id="Start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:businessRuleTask id="Rule" camunda:decisionRef="priority_decision">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
     </bpmn:businessRuleTask>
-    <bpmn:endEvent id="End"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Rule"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="Rule" targetRef="End"/>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Rule"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Rule" targetRef="EndEvent_1"/>
   </bpmn:process>
 </bpmn:definitions>
 """
