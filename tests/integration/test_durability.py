@@ -1,0 +1,105 @@
+"""State survives restarts; concurrent completions give one success and one 409; the CLI works."""
+import threading
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+
+from app.extensions import db
+from app.timers.service import fire_due_timers
+from tests.conftest import Api, make_app
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+
+
+def test_state_survives_a_restart(template_db, tmp_path):
+    import shutil
+
+    path = tmp_path / "restart.db"
+    shutil.copy(template_db, path)
+    first = make_app(path, tmp_path)
+    with first.app_context():
+        api = Api(first.test_client())
+        number = api.new_ticket()["number"]
+        api.complete("engineer1", number, "accept_ticket", contact_note="已联系客户")
+        db.session.remove()
+        db.engine.dispose()
+    second = make_app(path, tmp_path)  # a new process: cold caches, state only from the database
+    with second.app_context():
+        api = Api(second.test_client())
+        ticket = api.ticket(number)
+        assert ticket["status"] == "processing"
+        assert [t["name"] for t in ticket["open_tasks"]] == ["handle_ticket"]
+        ticket = api.complete("engineer1", number, "handle_ticket", action="排查", status="processing",
+                              solution="方案", solution_ready=True)
+        assert ticket["status"] == "feedback"
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_timer_lapsed_while_down_fires_on_next_pass(template_db, tmp_path):
+    import shutil
+
+    path = tmp_path / "down.db"
+    shutil.copy(template_db, path)
+    first = make_app(path, tmp_path)
+    with time_machine.travel(T0, tick=False), first.app_context():
+        number = Api(first.test_client()).new_ticket()["number"]
+        db.engine.dispose()
+    with time_machine.travel(T0 + timedelta(hours=5), tick=False):
+        second = make_app(path, tmp_path)
+        with second.app_context():
+            assert fire_due_timers() == 1  # both lapsed timers fire in one refresh of the instance
+            ticket = Api(second.test_client()).ticket(number)
+            # the acceptance window and the 2-hour response deadline both lapsed: both escalate
+            assert sorted(t["name"] for t in ticket["open_tasks"]) == ["reassign_ticket", "review_response"]
+            db.engine.dispose()
+
+
+def test_two_users_complete_the_same_task_at_once(app, api):
+    with time_machine.travel(T0, tick=False):
+        number = api.new_ticket()["number"]
+    with time_machine.travel(T0 + timedelta(minutes=31), tick=False):
+        fire_due_timers()
+        task = api.task_for("supervisor1", number, "reassign_ticket")
+        tokens = {u: api.login(u) for u in ("supervisor1", "admin")}
+        barrier = threading.Barrier(2)
+        results = {}
+
+        def complete(user, assignee):
+            client = app.test_client()
+            barrier.wait()
+            response = client.post(f"/api/v1/tasks/{task['id']}/complete",
+                                   headers={"Authorization": f"Bearer {tokens[user]}"},
+                                   json={"data": {"assignee": assignee, "reason": f"{user} 改派"}})
+            results[user] = (response.status_code, response.get_json())
+
+        threads = [threading.Thread(target=complete, args=("supervisor1", "engineer1")),
+                   threading.Thread(target=complete, args=("admin", "product1"))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        codes = sorted(code for code, _ in results.values())
+        assert codes == [200, 409], results
+        winner = next(u for u, (code, _) in results.items() if code == 200)
+        ticket = api.ticket(number)
+        completions = [h for h in ticket["history"] if h["action"] == "task_completed"]
+        assert len(completions) == 1 and completions[0]["actor"] == winner
+        assert [t["name"] for t in ticket["open_tasks"]] == ["accept_ticket"]
+        assert ticket["assignee"] == ("engineer1" if winner == "supervisor1" else "product1")
+
+
+def test_cli_deploy_seed_and_fire(app, tmp_path):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["deploy"])
+    assert result.exit_code == 0 and "quick_response version 1: unchanged" in result.output
+    result = runner.invoke(args=["seed-demo", "--password", "x-123456"])
+    assert result.exit_code == 0 and "0 new rows" in result.output
+    result = runner.invoke(args=["fire-timers"])
+    assert result.exit_code == 0 and "fired 0 timer(s)" in result.output
+    broken = tmp_path / "wf"
+    broken.mkdir()
+    (broken / "bad.bpmn").write_text("<bpmn:definitions", encoding="utf-8")
+    app.config["WORKFLOWS_DIR"] = str(broken)
+    result = runner.invoke(args=["deploy"])
+    assert result.exit_code == 1 and "workflows/bad.bpmn:line 1: XML error" in result.output
