@@ -1,0 +1,94 @@
+"""The same flow on a real PostgreSQL server, and timers fired exactly once by three app processes."""
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import time_machine
+from sqlalchemy import create_engine, func, select, text
+
+from app import create_app
+from app.extensions import db
+from app.seed import seed_demo
+from config import TestConfig, normalise_database_url
+from tests.conftest import PASSWORD, Api
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_url():
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_DATABASE_URL is not set: scripts/test.sh starts PostgreSQL")
+        pytest.skip("no PostgreSQL server (run through scripts/test.sh)")
+    engine = create_engine(normalise_database_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def pg_app(pg_url, tmp_path):
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=normalise_database_url(pg_url), AUTO_MIGRATE=True,
+                     AUTO_DEPLOY=True, UPLOAD_DIR=str(tmp_path))
+    with app.app_context():
+        seed_demo(password=PASSWORD)
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_flow_and_nul_bytes_on_postgres(pg_app):
+    api = Api(pg_app.test_client())
+    number = api.new_ticket()["number"]
+    api.complete("engineer1", number, "accept_ticket", contact_note="已联系")
+    api.complete("engineer1", number, "handle_ticket", action="处理", status="processing", solution="方案",
+                 solution_ready=True)
+    ticket = api.complete("agent1", number, "feedback", method="phone", opinion="satisfied")
+    assert ticket["status"] == "closed"
+    assert api.get("/customers?q=a%00b", "agent1").status_code == 200
+
+
+def test_timers_fire_exactly_once_across_three_processes(pg_app, pg_url):
+    lapsed = 24
+    api = Api(pg_app.test_client())
+    start = datetime.now(timezone.utc) - timedelta(minutes=45)  # acceptance windows lapsed 15 minutes ago
+    with time_machine.travel(start, tick=False):
+        numbers = [api.new_ticket(urgency="low")["number"] for _ in range(lapsed)]
+    db.session.remove()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    nodes = [subprocess.Popen([sys.executable, "-m", "tests.integration.node", pg_url], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            reassigns = db.session.scalar(text(
+                "SELECT count(*) FROM human_tasks WHERE name = 'reassign_ticket'"))
+            db.session.rollback()
+            if reassigns >= lapsed:
+                break
+            time.sleep(0.2)
+        time.sleep(1.5)  # three more polls of every node: a double firing would show now
+    finally:
+        for node in nodes:
+            node.terminate()
+        outputs = [node.communicate(timeout=15) for node in nodes]
+    assert all(node.returncode == 0 for node in nodes), outputs
+    assert all("stopped" in out for out, _err in outputs), outputs
+    fired = db.session.execute(text(
+        "SELECT t.number, count(h.id) FROM tickets t JOIN ticket_history h ON h.ticket_id = t.id "
+        "WHERE h.action = 'timer_fired' GROUP BY t.number")).all()
+    assert sorted(fired) == sorted((n, 1) for n in numbers)
+    per_ticket = db.session.execute(text(
+        "SELECT t.number, count(*) FROM human_tasks ht JOIN tickets t ON t.id = ht.ticket_id "
+        "WHERE ht.name = 'reassign_ticket' GROUP BY t.number")).all()
+    assert sorted(per_ticket) == sorted((n, 1) for n in numbers)
+    assert db.session.scalar(text("SELECT count(*) FROM timers WHERE due_at <= now()")) == 0
