@@ -36,7 +36,7 @@ class ProcessInstance(db.Model):
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
     updated_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
 
-    definition = db.relationship(ProcessDefinition, lazy="joined")
+    definition = db.relationship(ProcessDefinition)
 
 
 class PendingTimer(db.Model):

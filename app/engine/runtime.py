@@ -74,6 +74,7 @@ class Step:
     ready: list = field(default_factory=list)
     finished: list = field(default_factory=list)
     timers: list = field(default_factory=list)
+    previously_ready: set = field(default_factory=set)  # ids of the user tasks that were ready before the step
 
 
 class _LiveCache:
@@ -96,6 +97,35 @@ class _LiveCache:
         self._items.clear()
 
 
+@dataclass(frozen=True)
+class DefinitionInfo:
+    """An immutable copy of a deployed definition version, cached per process."""
+
+    id: int
+    name: str
+    version: int
+    content_hash: str
+    filename: str
+    bpmn_xml: str
+    dmn_xml: dict
+    forms: dict
+
+
+@dataclass
+class _Before:
+    """What an instance looked like before a step: ready user task ids and waiting timers (id -> due)."""
+
+    ready: set
+    timers: dict
+
+    @classmethod
+    def of(cls, workflow):
+        return cls(
+            {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)},
+            {t.task_id: t.due_at for t in _waiting_timers(workflow)},
+        )
+
+
 class Engine:
     """The only object that drives SpiffWorkflow. Every method runs inside the caller's transaction."""
 
@@ -104,6 +134,7 @@ class Engine:
         self.live = _LiveCache(cache_size)
         self.script_engine = make_script_engine(helpers or {})
         self._definitions = {}
+        self._instance_definitions = {}
 
     # ------------------------------------------------------------ public operations
 
@@ -131,44 +162,60 @@ class Engine:
             )
             .returning(_instances.c.id)
         ).scalar_one()
-        self._definitions[definition.id] = definition.content_hash
-        step = self._step(instance_id, 1, workflow, finished, completed)
-        self._sync_timers(conn, step, new=True)
-        self._keep_after_commit(instance_id, 1, workflow)
+        step = self._step(instance_id, 1, workflow, finished, completed, _Before(set(), {}))
+        self._sync_timers(conn, step, {})
+        self._keep_after_commit(instance_id, 1, workflow, step)
+        self._instance_definitions[instance_id] = definition.id
         return step
 
     def complete_task(self, instance_id, task_id, data, *, expected_version=None):
         """Complete ready user task `task_id` with `data` and run on; Conflict if it is no longer ready."""
-        workflow, version = self._load(instance_id, expected_version)
+        workflow, version, before = self._load(instance_id, expected_version)
         task = workflow.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
         if task is None or not task.task_spec.manual or task.state != TaskState.READY:
             raise Conflict("This task is no longer open.")
 
-        before = dict(task.data)
+        data_before = dict(task.data)
 
         def run():
             task.data.update(data)
             task.run()
-            finished.append(_finished(task, before))
+            finished.append(_finished(task, data_before))
 
         finished = []
         self._advance(workflow, run, finished)
-        return self._save(instance_id, version, workflow, finished)
+        return self._save(instance_id, version, workflow, finished, before)
 
     def fire_timers(self, instance_id):
         """Refresh lapsed timers of the instance and run what they release; return the Step."""
-        workflow, version = self._load(instance_id)
+        workflow, version, before = self._load(instance_id)
         finished = self._advance(workflow, workflow.refresh_timers)
-        return self._save(instance_id, version, workflow, finished)
+        return self._save(instance_id, version, workflow, finished, before)
 
     def task_data(self, instance_id, task_id):
         """Return the data a ready task would show in its form."""
-        workflow, version = self._load(instance_id)
+        workflow, version, before = self._load(instance_id)
         try:
-            task = workflow.get_task_from_id(UUID(task_id))
+            task = workflow.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
             return dict(task.data) if task else {}
         finally:
-            self.live.put((instance_id, version), workflow)
+            self.live.put((instance_id, version), (workflow, before))
+
+    def definition_of(self, instance_id):
+        """The ProcessDefinition row an instance runs on (cached: an instance never changes version)."""
+        definition_id = self._instance_definitions.get(instance_id)
+        if definition_id is None:
+            definition_id = db.session.scalar(
+                select(_instances.c.definition_id).where(_instances.c.id == instance_id)
+            )
+            if definition_id is None:
+                raise NotFound(f"Process instance {instance_id} does not exist.")
+            self._instance_definitions[instance_id] = definition_id
+        return self._definition(definition_id)
+
+    def form(self, instance_id, name):
+        """The JSON Schema `name` as deployed with the instance's definition version."""
+        return (self.definition_of(instance_id).forms or {}).get(name)
 
     def evaluate(self, expression, data):
         """Evaluate a diagram expression (a task property) against `data` in the sandbox."""
@@ -209,19 +256,28 @@ class Engine:
             raise NotFound(f"Process instance {instance_id} does not exist.")
         if expected_version is not None and row.version != expected_version:
             raise Conflict("The process moved on; reload and try again.")
-        workflow = self.live.take((instance_id, row.version))
-        if workflow is None:
-            spec, subprocess_specs = self._specs_for(row.definition_id)
+        cached = self.live.take((instance_id, row.version))
+        if cached is not None:
+            workflow, before = cached
+        else:
+            spec, subprocess_specs = self.specs.get(self._definition(row.definition_id))
             workflow = load_state(
                 row.state, row.serializer_version, spec, subprocess_specs, self.script_engine
             )
-        return workflow, row.version
+            before = _Before.of(workflow)
+        return workflow, row.version, before
 
-    def _specs_for(self, definition_id):
-        definition = db.session.get(ProcessDefinition, definition_id)
-        return self.specs.get(definition)
+    def _definition(self, definition_id):
+        definition = self._definitions.get(definition_id)
+        if definition is None:
+            row = db.session.get(ProcessDefinition, definition_id)
+            definition = self._definitions[definition_id] = DefinitionInfo(
+                id=row.id, name=row.name, version=row.version, content_hash=row.content_hash,
+                filename=row.filename, bpmn_xml=row.bpmn_xml, dmn_xml=dict(row.dmn_xml), forms=dict(row.forms),
+            )
+        return definition
 
-    def _save(self, instance_id, version, workflow, finished):
+    def _save(self, instance_id, version, workflow, finished, before):
         completed = workflow.is_completed()  # writes into the workflow: call before serializing
         conn = db.session.connection()
         result = conn.execute(
@@ -237,12 +293,12 @@ class Engine:
         )
         if result.rowcount != 1:
             raise Conflict("Someone else changed this process at the same time; reload and try again.")
-        step = self._step(instance_id, version + 1, workflow, finished, completed)
-        self._sync_timers(conn, step)
-        self._keep_after_commit(instance_id, version + 1, workflow)
+        step = self._step(instance_id, version + 1, workflow, finished, completed, before)
+        self._sync_timers(conn, step, before.timers)
+        self._keep_after_commit(instance_id, version + 1, workflow, step)
         return step
 
-    def _step(self, instance_id, version, workflow, finished, completed):
+    def _step(self, instance_id, version, workflow, finished, completed, before):
         return Step(
             instance_id=instance_id,
             version=version,
@@ -250,33 +306,28 @@ class Engine:
             ready=[_ready(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)],
             finished=finished,
             timers=_waiting_timers(workflow),
+            previously_ready=before.ready,
         )
 
-    def _sync_timers(self, conn, step, new=False):
+    def _sync_timers(self, conn, step, existing):
+        """Make the timers table match the step's waiting timers; `existing` maps task id -> due time."""
         wanted = {t.task_id: t for t in step.timers}
-        existing = {}
-        if not new:
-            existing = {
-                r.task_id: r
-                for r in conn.execute(
-                    select(_timers.c.id, _timers.c.task_id, _timers.c.due_at).where(
-                        _timers.c.instance_id == step.instance_id
-                    )
-                )
-            }
-        stale = [r.id for tid, r in existing.items() if tid not in wanted or as_utc(r.due_at) != wanted[tid].due_at]
+        stale = [tid for tid, due in existing.items() if tid not in wanted or due != wanted[tid].due_at]
         if stale:
-            conn.execute(delete(_timers).where(_timers.c.id.in_(stale)))
+            conn.execute(
+                delete(_timers).where(_timers.c.instance_id == step.instance_id, _timers.c.task_id.in_(stale))
+            )
         fresh = [
             {"instance_id": step.instance_id, "task_id": t.task_id, "name": t.name, "due_at": t.due_at}
             for tid, t in wanted.items()
-            if tid not in existing or existing[tid].id in stale
+            if tid not in existing or tid in stale
         ]
         if fresh:
             conn.execute(insert(_timers), fresh)
 
-    def _keep_after_commit(self, instance_id, version, workflow):
-        db.session.info.setdefault("engine_live", []).append((self, (instance_id, version), workflow))
+    def _keep_after_commit(self, instance_id, version, workflow, step):
+        entry = (workflow, _Before({t.id for t in step.ready}, {t.task_id: t.due_at for t in step.timers}))
+        db.session.info.setdefault("engine_live", []).append((self, (instance_id, version), entry))
 
 
 def _is_uuid(value):

@@ -9,12 +9,13 @@ Promises, for every `evaluate` and `execute` call:
 * Code is compiled with RestrictedPython under `SandboxPolicy`: no import, class, global, nonlocal,
   with, yield, try/except*, no name or attribute starting with "_", no eval/exec. Refusals raise
   `SandboxViolation`; source longer than `max_source` raises `SandboxLimitError`.
-* Costs are bounded: every loop body, function body and lambda ticks a step budget (`max_steps`) and a
-  wall-clock limit (`max_seconds`); `+ * ** << %`, f-strings, star-displays and the amplifying methods
-  check the size of their result before computing it (`max_size` elements/characters; integers at most
-  `max_size` bits). An exceeded budget ends the call with `SandboxLimitError`, even if diagram code
-  tries to catch it. Recursion errors, MemoryError, SystemExit and KeyboardInterrupt raised inside the
-  call become `SandboxLimitError` too: the worker never dies.
+* Costs are bounded: every loop iteration, function call and lambda call ticks a step budget (`max_steps`);
+  ticks and guard calls check a wall-clock limit (`max_seconds`) and the growth of resident memory
+  (`max_memory`); `+ * ** << %`, f-strings, star-displays and the amplifying methods check the size of
+  their result before computing it (`max_size` elements/characters; integers at most `max_size` bits),
+  every other operator and allocating builtin right after. An exceeded budget ends the call with
+  `SandboxLimitError`, even if diagram code tries to catch it. RecursionError, MemoryError, SystemExit
+  and KeyboardInterrupt raised inside the call become `SandboxLimitError` too: the worker never dies.
 * Globals are fresh per call: plain task data (copied), then the trusted helpers, then the guards, with a
   small fixed set of builtins. Diagram code sees nothing else; a name that is a Python builtin but not
   offered raises `SandboxViolation`, any other unknown name `NameError`.
@@ -24,17 +25,20 @@ Promises, for every `evaluate` and `execute` call:
   depth of `MAX_DEPTH`, removes the variables the script deleted, and changes nothing if it fails.
   `evaluate` returns plain data only.
 
-Known residual risk: a single C-level operation on a cheaply built, heavily aliased structure (for example
-comparing two lists that share their rows thousands of times) is not interrupted by the tick budget; run
-workers with an OS-level time limit as a backstop.
+Known residual risk: a single C-level operation on a heavily aliased structure (for example comparing two
+lists that share their rows thousands of times) is not interrupted until it returns; the memory check
+samples the process's resident size, so other threads' allocations count too. Run workers with an
+OS-level time and memory limit as a backstop.
 """
 import ast
 import builtins
 import functools
 import itertools
 import operator
+import os
 import re
 import sys
+import threading
 import time as _time
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -84,43 +88,48 @@ def _tick_statement(node):
 class SandboxPolicy(RestrictingNodeTransformer):
     """RestrictedPython policy that also refuses risky statements and inserts the cost guards.
 
-    Rewrites: `a + b`, `a * b`, `a ** b`, `a << b`, `a % b` -> `_binop_(op, a, b)`; `x[k] op= v` ->
-    `_inplacevar_`; f-strings -> `_fstr_(... _fmt_(value, conversion, spec) ...)`; `[*a, *b]` ->
-    `_sized_([...])`; a `_tick_()` at the start of every loop body, function body and lambda; a
-    `_reraise_()` at the start of every except handler.
+    Rewrites: every binary operator `a op b` -> `_binop_(op, a, b)`; `x[k] op= v` -> `_inplacevar_`;
+    f-strings -> `_fstr_(... _fmt_(value, conversion, spec) ...)`; `[*a, *b]`, `{**a}` -> `_sized_(...)`;
+    a `_tick_()` at the start of every while-loop body, function body and lambda (every iteration of a
+    for loop or comprehension already ticks in the `_getiter_` guard); a `_reraise_()` at the start of
+    every except handler.
     """
 
-    _BINOPS = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<", ast.Mod: "%"}
-
     def _refuse(self, node, what):
+        """Record the refusal; keep the node so the parent's shape stays intact."""
         self.error(node, f"{what} is not allowed in diagram code.")
+        return node
+
+    def _rewriting(self):
+        """Rewrites are skipped once an error is recorded: such code is never compiled anyway."""
+        return not self.errors
 
     def visit_Import(self, node):
-        self._refuse(node, "import")
+        return self._refuse(node, "import")
 
     def visit_ImportFrom(self, node):
-        self._refuse(node, "import")
+        return self._refuse(node, "import")
 
     def visit_ClassDef(self, node):
-        self._refuse(node, "class")
+        return self._refuse(node, "class")
 
     def visit_Global(self, node):
-        self._refuse(node, "global")
+        return self._refuse(node, "global")
 
     def visit_Nonlocal(self, node):
-        self._refuse(node, "nonlocal")
+        return self._refuse(node, "nonlocal")
 
     def visit_TryStar(self, node):
-        self._refuse(node, "try/except*")
+        return self._refuse(node, "try/except*")
 
     def visit_With(self, node):
-        self._refuse(node, "with")
+        return self._refuse(node, "with")
 
     def visit_Yield(self, node):
-        self._refuse(node, "yield")
+        return self._refuse(node, "yield")
 
     def visit_YieldFrom(self, node):
-        self._refuse(node, "yield from")
+        return self._refuse(node, "yield from")
 
     # ------------------------------------------------------------ roots: fill in locations of new nodes
 
@@ -134,36 +143,35 @@ class SandboxPolicy(RestrictingNodeTransformer):
 
     def visit_While(self, node):
         node = super().visit_While(node)
-        node.body.insert(0, _tick_statement(node))
-        return node
-
-    def visit_For(self, node):
-        node = super().visit_For(node)
-        node.body.insert(0, _tick_statement(node))
+        if self._rewriting():
+            node.body.insert(0, _tick_statement(node))
         return node
 
     def visit_FunctionDef(self, node):
         node = super().visit_FunctionDef(node)
-        node.body.insert(0, _tick_statement(node))
+        if self._rewriting():
+            node.body.insert(0, _tick_statement(node))
         return node
 
     def visit_Lambda(self, node):
         node = super().visit_Lambda(node)
-        node.body = ast.BoolOp(op=ast.Or(), values=[_call("_tick_"), node.body])  # _tick_() returns None
+        if self._rewriting():
+            node.body = ast.BoolOp(op=ast.Or(), values=[_call("_tick_"), node.body])  # _tick_() is None
         return node
 
     def visit_ExceptHandler(self, node):
         node = super().visit_ExceptHandler(node)
-        node.body.insert(0, ast.copy_location(ast.Expr(_call("_reraise_")), node))
+        if self._rewriting():
+            node.body.insert(0, ast.copy_location(ast.Expr(_call("_reraise_")), node))
         return node
 
     # ------------------------------------------------------------ size budget
 
     def visit_BinOp(self, node):
         node = super().visit_BinOp(node)
-        symbol = self._BINOPS.get(type(node.op))
-        if symbol is None:
+        if not self._rewriting():
             return node
+        symbol = IOPERATOR_TO_STR[type(node.op)][:-1]
         return ast.copy_location(_call("_binop_", ast.Constant(symbol), node.left, node.right), node)
 
     def visit_AugAssign(self, node):
@@ -175,9 +183,11 @@ class SandboxPolicy(RestrictingNodeTransformer):
         """`obj[key] op= value` -> tmp_o = obj; tmp_k = key; _write_(tmp_o)[tmp_k] = _inplacevar_(...)."""
         target = node.target
         if isinstance(target.slice, ast.Slice):
-            self._refuse(node, "augmented assignment to a slice")
+            return self._refuse(node, "augmented assignment to a slice")
             return node
         obj, key, value = self.visit(target.value), self.visit(target.slice), self.visit(node.value)
+        if not self._rewriting():
+            return node
         tmp_obj, tmp_key = self.gen_tmp_name(), self.gen_tmp_name()
         current = _call("_getitem_", _name(tmp_obj), _name(tmp_key))
         new_value = _call("_inplacevar_", ast.Constant(IOPERATOR_TO_STR[type(node.op)]), current, value)
@@ -191,6 +201,8 @@ class SandboxPolicy(RestrictingNodeTransformer):
 
     def visit_JoinedStr(self, node):
         node = super().visit_JoinedStr(node)
+        if not self._rewriting():
+            return node
         parts = [self._fstring_part(value) for value in node.values]
         return ast.copy_location(_call("_fstr_", *parts), node)
 
@@ -210,10 +222,15 @@ class SandboxPolicy(RestrictingNodeTransformer):
     def visit_Set(self, node):
         return self._sized_display(super().visit_Set(node))
 
-    @staticmethod
-    def _sized_display(node):
+    def visit_Dict(self, node):
+        node = super().visit_Dict(node)
+        if self._rewriting() and any(key is None for key in node.keys):  # {**other}
+            return ast.copy_location(_call("_sized_", node), node)
+        return node
+
+    def _sized_display(self, node):
         loading = isinstance(getattr(node, "ctx", ast.Load()), ast.Load)
-        if loading and any(isinstance(element, ast.Starred) for element in node.elts):
+        if self._rewriting() and loading and any(isinstance(item, ast.Starred) for item in node.elts):
             return ast.copy_location(_call("_sized_", node), node)
         return node
 
@@ -230,6 +247,8 @@ def _compile(source, mode):
         result = compiler(tree, filename=_FILENAME, policy=SandboxPolicy)
     except (RecursionError, MemoryError):
         raise SandboxLimitError("the code is nested too deeply") from None
+    except (AttributeError, TypeError, ValueError) as error:  # fail closed on code the checker cannot handle
+        raise SandboxViolation(f"the code could not be checked: {error}") from None
     if result.errors:
         raise SandboxViolation("; ".join(result.errors))
     return result.code
@@ -365,7 +384,11 @@ class _Builtins(dict):
         raise KeyError(name)
 
 
-_OPERATORS = {"+": operator.add, "*": operator.mul, "**": operator.pow, "<<": operator.lshift, "%": operator.mod}
+_OPERATORS = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "//": operator.floordiv,
+    "%": operator.mod, "**": operator.pow, "<<": operator.lshift, ">>": operator.rshift, "|": operator.or_,
+    "^": operator.xor, "&": operator.and_, "@": operator.matmul,
+}
 _INPLACE = {
     "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
     "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
@@ -374,26 +397,85 @@ _INPLACE = {
 }
 _PERCENT_FIELD = re.compile(r"%(?:\([^)]*\))?[#0 +\-]*(\*|\d+)?(?:\.(\*|\d+))?")
 _DIGITS = re.compile(r"\d+")
+_CONVERSIONS = {ord("s"): str, ord("r"): repr, ord("a"): ascii}
 _WRITABLE = (dict, list)
 _SUBSCRIPTABLE = frozenset({dict, list, tuple, str, range})
 _EXCEPTIONS = (Exception, ArithmeticError, AssertionError, IndexError, KeyError, LookupError, TypeError,
                ValueError, ZeroDivisionError)
 
 
+class _MemoryProbe:
+    """Resident memory of this process in bytes, or None where it cannot be read.
+
+    Reads /proc/self/statm through a descriptor kept open per process (pread is thread-safe); elsewhere
+    falls back to the peak RSS from getrusage.
+    """
+
+    _lock = threading.Lock()
+    _fd, _pid = None, None
+    _page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    @classmethod
+    def rss(cls):
+        fd = cls._descriptor()
+        if fd is not None:
+            try:
+                return int(os.pread(fd, 64, 0).split()[1]) * cls._page
+            except (OSError, ValueError, IndexError):
+                pass
+        return cls._peak_rss()
+
+    @classmethod
+    def _descriptor(cls):
+        if cls._pid != os.getpid():  # not yet opened, or opened before a fork (it would read the parent)
+            with cls._lock:
+                if cls._pid != os.getpid():
+                    cls._reopen()
+        return cls._fd
+
+    @classmethod
+    def _reopen(cls):
+        if cls._fd is not None:
+            os.close(cls._fd)
+        try:
+            cls._fd = os.open("/proc/self/statm", os.O_RDONLY)
+        except OSError:
+            cls._fd = None
+        cls._pid = os.getpid()
+
+    @staticmethod
+    def _peak_rss():
+        try:
+            import resource
+        except ImportError:
+            return None
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
 class _Run:
     """Budgets and guard functions for one evaluate/execute call.
 
     Any exceeded budget raises `_Halt` and stays tripped: later ticks, except handlers and the call
-    boundary raise it again, so diagram code cannot swallow it.
+    boundary raise it again, so diagram code cannot swallow it. Besides every tick, every guard call is
+    a sample point: every `_SAMPLE_EVERY`-th sample also checks the wall clock and the memory growth, so
+    straight-line code without loops is bounded too.
     """
+
+    _SAMPLE_EVERY = 16
 
     def __init__(self, env):
         self.max_steps, self.max_size = env.max_steps, env.max_size
         self.max_digits = max(1, int(env.max_size * 0.30103))  # decimal digits of a max_size-bit integer
-        self.max_seconds = env.max_seconds
-        self.deadline = _time.monotonic() + env.max_seconds
-        self.steps = 0
+        self.max_seconds, self.max_memory = env.max_seconds, env.max_memory
+        self.steps = self.samples = 0
         self.halted = None
+        self.start()
+
+    def start(self):
+        """Start the clock and take the memory baseline (again right before the code runs)."""
+        self.deadline = _time.monotonic() + self.max_seconds
+        self.memory_baseline = _MemoryProbe.rss()
 
     # ------------------------------------------------------------ budgets
 
@@ -403,7 +485,7 @@ class _Run:
         raise _Halt(self.halted)
 
     def tick(self):
-        """Count one step; halt when the step budget or the wall-clock limit is used up."""
+        """Count one step; halt when the step budget, the wall clock or the memory budget is used up."""
         self.steps += 1
         if self.halted is not None:
             raise _Halt(self.halted)
@@ -411,6 +493,21 @@ class _Run:
             self.halt(f"the script ran more than {self.max_steps} steps")
         if _time.monotonic() > self.deadline:
             self.halt(f"the script ran longer than {self.max_seconds} s")
+        self.sample()
+
+    def sample(self):
+        """Called by every guard: now and then check the wall clock and the memory growth."""
+        self.samples += 1
+        if self.samples % self._SAMPLE_EVERY:
+            return
+        if self.halted is not None:
+            raise _Halt(self.halted)
+        if _time.monotonic() > self.deadline:
+            self.halt(f"the script ran longer than {self.max_seconds} s")
+        if self.memory_baseline is not None:
+            grown = (_MemoryProbe.rss() or 0) - self.memory_baseline
+            if grown > self.max_memory:
+                self.halt(f"the script used more than {self.max_memory // 2**20} MiB of memory")
 
     def require_size(self, size, what="a value"):
         if isinstance(size, int) and size > self.max_size:
@@ -426,7 +523,8 @@ class _Run:
             self.halt(f"a number would exceed {self.max_digits} digits")
 
     def check_result(self, value):
-        if isinstance(value, (str, bytes, list, tuple, dict, set)):
+        self.sample()
+        if isinstance(value, (str, bytes, bytearray, list, tuple, dict, set, frozenset)):
             self.require_size(len(value))
         return value
 
@@ -444,6 +542,7 @@ class _Run:
             raise _Halt(self.halted)
 
     def getiter(self, obj):
+        """Every item taken from a for loop, comprehension or unpacking costs one step."""
         return self._counted(iter(obj))
 
     def _counted(self, iterator):
@@ -454,6 +553,9 @@ class _Run:
     def guarded_getitem(self, obj, key):
         if type(obj) not in _SUBSCRIPTABLE:
             raise SandboxViolation(f"subscripting a {type(obj).__name__} is not allowed")
+        if type(key) is slice:  # a slice is a new object: check its size
+            return self.check_result(obj[key])
+        self.sample()
         return obj[key]
 
     def guarded_write(self, obj):
@@ -462,6 +564,7 @@ class _Run:
         return obj
 
     def guarded_getattr(self, obj, name):
+        self.sample()
         allowed = _ATTRIBUTES.get(type(obj), {})
         if name not in allowed:
             raise SandboxViolation(f"attribute '{name}' of {type(obj).__name__} is not allowed")
@@ -476,8 +579,9 @@ class _Run:
 
         return call
 
-    @staticmethod
-    def apply(func, *args, **kwargs):
+    def apply(self, func, *args, **kwargs):
+        self.require_size(len(args) + len(kwargs), "the call arguments")
+        self.sample()
         return func(*args, **kwargs)
 
     # ------------------------------------------------------------ operators
@@ -531,13 +635,9 @@ class _Run:
 
     def fmt(self, value, conversion, spec):
         """One `{value!conversion:spec}` of an f-string."""
-        if conversion == ord("s"):
-            value = self.safe_str(value)
-        elif conversion == ord("r"):
-            value = self.safe_repr(value)
-        elif conversion == ord("a"):
-            value = ascii(self.safe_repr(value))
         self.require_size(self.measure(value), "a formatted value")
+        if conversion in _CONVERSIONS:
+            value = self.check_result(_CONVERSIONS[conversion](value))
         self.check_number(value)
         for number in _DIGITS.findall(spec):
             if len(number) > 9 or int(number) > self.max_size:
@@ -554,8 +654,8 @@ class _Run:
     # ------------------------------------------------------------ builtins needing a budget
 
     def safe_str(self, *args, **kwargs):
-        if args:
-            self.require_size(self.measure(args[0]), "a string")
+        value = args[0] if args else kwargs.get("object", "")
+        self.require_size(self.measure(value), "a string")
         return self.check_result(str(*args, **kwargs))
 
     def safe_repr(self, value):
@@ -570,7 +670,10 @@ class _Run:
         return result
 
     def safe_round(self, number, ndigits=None):
+        """round(5, -10**8) would compute 10**10**8: the digits are limited like integers."""
         self.check_number(number)
+        if isinstance(ndigits, int) and abs(ndigits) > self.max_digits:
+            self.halt(f"round() to more than {self.max_digits} digits")
         return round(number, ndigits)
 
     def safe_range(self, *args):
@@ -588,29 +691,39 @@ class _Run:
             total = self.binop("+", total, item)
         return total
 
+    def _allocating(self, factory):
+        """dict/list/set/sorted/tuple: the result is size-checked and counts as a sample point."""
+        def build(*args, **kwargs):
+            return self.check_result(factory(*args, **kwargs))
+
+        build.__name__ = factory.__name__
+        return build
+
     # ------------------------------------------------------------ namespace
 
     def guards(self):
         """The names RestrictedPython-compiled code calls; all start with "_" so data cannot shadow them."""
         return {
-            "_getattr_": self.guarded_getattr, "_getitem_": self.guarded_getitem, "_write_": self.guarded_write,
-            "_getiter_": self.getiter, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-            "_unpack_sequence_": guarded_unpack_sequence, "_inplacevar_": self.inplacevar,
-            "_apply_": self.apply, "_print_": _NullPrinter, "_print": _NullPrinter(), "_tick_": self.tick, "_reraise_": self.reraise,
-            "_binop_": self.binop, "_fmt_": self.fmt, "_fstr_": self.fstr, "_sized_": self.sized,
+            "_getattr_": self.guarded_getattr, "_getitem_": self.guarded_getitem,
+            "_write_": self.guarded_write, "_getiter_": self.getiter,
+            "_iter_unpack_sequence_": guarded_iter_unpack_sequence, "_unpack_sequence_": guarded_unpack_sequence,
+            "_inplacevar_": self.inplacevar, "_apply_": self.apply, "_print_": _NullPrinter,
+            "_print": _NullPrinter(),  # expressions use print without the module-level `_print = _print_()`
+            "_tick_": self.tick, "_reraise_": self.reraise, "_binop_": self.binop, "_fmt_": self.fmt,
+            "_fstr_": self.fstr, "_sized_": self.sized,
         }
 
     def make_builtins(self):
         """The fixed builtins: no type, getattr, vars, open, eval, exec, compile, __import__, globals, ..."""
         offered = {
-            "abs": abs, "all": all, "any": any, "bool": bool, "chr": chr, "dict": dict, "divmod": divmod,
-            "enumerate": enumerate, "filter": filter, "float": float, "len": len, "list": list, "map": map,
-            "max": max, "min": min, "ord": ord, "reversed": reversed, "set": set, "sorted": sorted,
-            "tuple": tuple, "zip": zip, "date": date, "datetime": datetime, "timedelta": timedelta,
+            "abs": abs, "all": all, "any": any, "bool": bool, "chr": chr, "divmod": divmod,
+            "enumerate": enumerate, "filter": filter, "float": float, "len": len, "map": map, "max": max,
+            "min": min, "ord": ord, "reversed": reversed, "zip": zip,
+            "date": date, "datetime": datetime, "timedelta": timedelta,
             "int": self.safe_int, "range": self.safe_range, "repr": self.safe_repr, "round": self.safe_round,
-            "str": self.safe_str,
-            "sum": self.safe_sum,
+            "str": self.safe_str, "sum": self.safe_sum,
         }
+        offered.update((kind.__name__, self._allocating(kind)) for kind in (dict, list, set, sorted, tuple))
         offered.update((error.__name__, error) for error in _EXCEPTIONS)
         return _Builtins(offered)
 
@@ -711,18 +824,19 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     """Runs diagram code under RestrictedPython with bounded cost and fresh, plain-data globals.
 
     `helpers` are trusted functions offered to diagram code by name; they can be called but none of their
-    attributes can be read. Each call gets `max_steps` ticks and `max_seconds` of wall-clock time; values
-    are limited to `max_size` elements/characters (integers to `max_size` bits); sources to `max_source`
-    characters.
+    attributes can be read. Each call gets `max_steps` ticks, `max_seconds` of wall-clock time and
+    `max_memory` bytes of growth of the process's resident memory; values are limited to `max_size`
+    elements/characters (integers to `max_size` bits); sources to `max_source` characters.
     """
 
-    def __init__(self, helpers=None, *, max_steps=100_000, max_seconds=1.0, max_size=100_000, max_source=20_000):
+    def __init__(self, helpers=None, *, max_steps=100_000, max_seconds=1.0, max_size=100_000, max_source=20_000,
+                 max_memory=128 * 2**20):
         helpers = dict(helpers or {})
         _validate_helpers(helpers)
         super().__init__(helpers)
         self.helpers = helpers
         self.max_steps, self.max_seconds = max_steps, max_seconds
-        self.max_size, self.max_source = max_size, max_source
+        self.max_size, self.max_source, self.max_memory = max_size, max_source, max_memory
 
     def evaluate(self, expression, context, external_context=None):
         """Return the plain-data value of `expression`; `context` is not modified."""
@@ -775,6 +889,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     @staticmethod
     def _invoke(run, runner, code, namespace):
         """Run the code; budget, recursion, memory and exit errors become SandboxLimitError."""
+        run.start()
         try:
             result = runner(code, namespace)
         except _Halt as error:

@@ -25,5 +25,5 @@ class HumanTask(db.Model):
     completed_at = db.Column(db.DateTime(timezone=True))
     completed_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
 
-    ticket = db.relationship("Ticket", lazy="joined")
-    assignee = db.relationship("User", foreign_keys=[assignee_id], lazy="joined")
+    ticket = db.relationship("Ticket")
+    assignee = db.relationship("User", foreign_keys=[assignee_id])

@@ -1,8 +1,8 @@
 """The inbox: which human tasks a person may see and work, claiming, and completing a task through its form."""
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from app.clock import now
-from app.engine import ProcessDefinition, ProcessInstance
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.forms_schema import validate_submission
@@ -29,7 +29,11 @@ def _visible_to(user):
 
 def inbox(user, *, limit=50, after=None, ticket_number=None):
     """Open tasks the user may work on: assigned to them, or unclaimed in their role; oldest first."""
-    query = select(HumanTask).where(HumanTask.state == "open", _visible_to(user))
+    query = (
+        select(HumanTask)
+        .options(joinedload(HumanTask.ticket), joinedload(HumanTask.assignee))
+        .where(HumanTask.state == "open", _visible_to(user))
+    )
     if ticket_number:
         query = query.join(Ticket, Ticket.id == HumanTask.ticket_id).where(Ticket.number == ticket_number)
     if after:
@@ -77,11 +81,7 @@ def may_view(user, task):
 
 def task_form(task):
     """The JSON Schema of the task's form, as deployed with its process version."""
-    definition = db.session.scalar(
-        select(ProcessDefinition).join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
-        .where(ProcessInstance.id == task.instance_id)
-    )
-    return (definition.forms or {}).get(task.form, {"type": "object", "properties": {}})
+    return engine().form(task.instance_id, task.form) or {"type": "object", "properties": {}}
 
 
 def task_data(task):
@@ -139,8 +139,8 @@ def complete_task(*, task_id, user, data):
     try:
         # every completion tells the diagram who did it (`completed_by`), e.g. to make the acceptor the assignee
         step = engine().complete_task(task.instance_id, task.id, {**cleaned, "completed_by": user.username})
-        _history(task, user, "task_completed", {"task": task.name, "title": task.title, "data": cleaned})
-        apply_step(ticket, step, actor=user.username, completed_task_id=task.id)
+        apply_step(ticket, step, actor=user.username, completed_task_id=task.id,
+                   events=[("task_completed", {"task": task.name, "title": task.title, "data": cleaned})])
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -37,18 +37,21 @@ def engine():
     return current_app.extensions["engine"]
 
 
-def apply_step(ticket, step, *, actor, completed_task_id=None, completed_by=None):
-    """Record the step on the ticket: mirrored variables, task rows, history. Runs in the caller's transaction."""
+def apply_step(ticket, step, *, actor, completed_task_id=None, events=()):
+    """Record the step on the ticket: mirrored variables, task rows, history. Runs in the caller's transaction.
+
+    `events` are (action, detail) pairs the caller did, written to the history before the step's own.
+    """
     stamp = now()
-    lookups = _Lookups()
-    history = []
+    lookups = _Lookups.current()
+    history = [_event(ticket, stamp, actor, action, detail) for action, detail in events]
     for finished in step.finished:
         for variable, value in finished.changed.items():
             if variable in MIRRORED:
                 _mirror(ticket, variable, value, lookups)
         if finished.timer:
             history.append(_event(ticket, stamp, "system", "timer_fired", {"timer": finished.name, "title": finished.title}))
-    _sync_tasks(ticket, step, lookups, stamp, completed_task_id, completed_by, history, actor)
+    _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
     if ticket.first_responded_at is None and ticket.accepted_at is not None:
         ticket.first_responded_at = ticket.accepted_at
     if history:
@@ -81,13 +84,9 @@ def _time(value):
         return None
 
 
-def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, completed_by, history, actor):
+def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor):
     conn = db.session.connection()
-    open_ids = set(
-        conn.execute(
-            select(_tasks.c.id).where(_tasks.c.instance_id == step.instance_id, _tasks.c.state == "open")
-        ).scalars()
-    )
+    open_ids = step.previously_ready  # the task rows are written with the state, so they match it
     ready_ids = {t.id for t in step.ready}
     gone = open_ids - ready_ids - {completed_task_id}
     if gone:
@@ -134,17 +133,27 @@ def _property(task, name):
 
 
 class _Lookups:
-    """Code -> id lookups, memoised for one step."""
+    """Department code -> id and username -> id; ids never change, so the app keeps one memo."""
 
     def __init__(self):
         self._departments, self._users = {}, {}
 
+    @classmethod
+    def current(cls):
+        return current_app.extensions.setdefault("id_lookups", cls())
+
     def department_id(self, code):
         if code not in self._departments:
-            self._departments[code] = db.session.scalar(select(Department.id).where(Department.code == code))
+            found = db.session.scalar(select(Department.id).where(Department.code == code))
+            if found is None:
+                return None  # not memoised: the department may be created later
+            self._departments[code] = found
         return self._departments[code]
 
     def user_id(self, username):
         if username not in self._users:
-            self._users[username] = db.session.scalar(select(User.id).where(User.username == username))
+            found = db.session.scalar(select(User.id).where(User.username == username))
+            if found is None:
+                return None
+            self._users[username] = found
         return self._users[username]

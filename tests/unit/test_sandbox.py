@@ -88,6 +88,9 @@ REFUSED_SCRIPTS = [
     ("try:\n    pass\nexcept* ValueError:\n    pass", "try/except* is not allowed"),
     ("with x:\n    pass", "with is not allowed"),
     ("def g():\n    yield 1", "yield is not allowed"),
+    ("f = lambda: (yield)", "yield is not allowed"),
+    ("x = (yield) + 1", "yield is not allowed"),
+    ("match x:\n    case 1:\n        pass", "Match statements are not allowed"),
     ("try:\n    1 / 0\nexcept Exception as e:\n    tb = e.__traceback__", '"__traceback__" is an invalid attribute'),
     ("try:\n    1 / 0\nexcept Exception as e:\n    a = e.args", "attribute 'args' of ZeroDivisionError"),
     ("x = 1\nx.y = 2", "changing a int is not allowed"),
@@ -195,6 +198,32 @@ def test_wall_clock_limit():
     assert_limited(env.execute, script, {}, message="longer than 0.05 s", seconds=1.0)
 
 
+@pytest.mark.parametrize("script", [
+    "rows = []\nfor i in range(300):\n    rows.append([0] * 90000)",
+    "rows = []\nfor i in range(300):\n    rows.append(list(range(90000)))",
+    "b = [0] * 90000\nrows = [" + "b[:], " * 300 + "]",
+    "b = [0] * 90000\nrows = [" + "b.copy(), " * 300 + "]",
+    "d = dict(zip(range(90000), range(90000)))\nrows = [" + "{**d}, " * 60 + "]",
+    "d = dict(zip(range(90000), range(90000)))\nrows = []\nfor i in range(60):\n    rows.append(d | {})",
+])
+def test_memory_growth_is_limited(script):
+    env = SandboxEnvironment(max_memory=32 * 2**20, max_steps=10**9, max_seconds=10)
+    assert_limited(env.execute, script, {}, message="more than 32 MiB of memory", seconds=5.0)
+
+
+def test_a_for_loop_iteration_costs_one_step():
+    env = SandboxEnvironment(max_steps=1000)
+    env.execute("for i in range(990):\n    pass", {})
+    assert_limited(env.execute, "for i in range(1010):\n    pass", {}, message="more than 1000 steps")
+
+
+def test_large_existing_data_can_be_read(env):
+    context = {"rows": list(range(150_000))}
+    assert env.evaluate("len(rows) + rows[-1]", context) == 299_999
+    with pytest.raises(SandboxLimitError):
+        env.evaluate("rows[:]", context)
+
+
 def test_source_length_limit():
     env = SandboxEnvironment(max_source=100)
     with pytest.raises(SandboxLimitError, match="longer than 100 characters"):
@@ -278,6 +307,12 @@ ORDINARY_EXPRESSIONS = [
     ("[1, 2, 3][1:]", [2, 3]),
     ("(1, 2) + (3,)", (1, 2, 3)),
     ("[*items, 4]", [1, 2, 3, 4]),
+    ("{**data, 'c': 3}", {"b": 2, "c": 3}),
+    ("({1, 2} | {3}) - {1}", {2, 3}),
+    ("7 >> 1 ^ 1 & 3", 2),
+    ("list(reversed(items))", [3, 2, 1]),
+    ("tuple(sorted(set(items)))", (1, 2, 3)),
+    ("dict(a=1)", {"a": 1}),
     ("None", None),
 ]
 
@@ -465,7 +500,8 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Double"/>
     <bpmn:sequenceFlow id="f2" sourceRef="Double" targetRef="Gate"/>
     <bpmn:sequenceFlow id="big" sourceRef="Gate" targetRef="MarkBig">
-      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">y &gt; 5 and urgency == "high"</bpmn:conditionExpression>
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">y &gt; 5 and urgency == "high"
+      </bpmn:conditionExpression>
     </bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="small" sourceRef="Gate" targetRef="MarkSmall"/>
     <bpmn:sequenceFlow id="f3" sourceRef="MarkBig" targetRef="EndBig"/>
@@ -528,7 +564,8 @@ DMN_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 DMN = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="dmn" name="DRD" namespace="http://camunda.org/schema/1.0/dmn">
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="dmn" name="DRD"
+             namespace="http://camunda.org/schema/1.0/dmn">
   <decision id="priority_decision" name="Priority">
     <decisionTable id="table" hitPolicy="UNIQUE">
       <input id="in_urgency" label="Urgency">

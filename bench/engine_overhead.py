@@ -1,0 +1,112 @@
+"""Engine overhead: N ticket lifecycles of workflows/quick_response.bpmn
+
+(a) on bare SpiffWorkflow in memory (spec parsed once, SpiffWorkflow's own script engine), and
+(b) through the app's service layer on a SQLite file, one commit per step (create, accept, handle, feedback).
+Prints both rates and the ratio b/a (target <= 2.0).
+
+Usage: .venv/bin/python bench/engine_overhead.py [N]
+"""
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+from app.capabilities import deadline, now_iso  # noqa: E402
+from app.engine.definitions import parse_specs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+START = {"ticket_type": "complaint", "urgency": "high", "channel": "phone", "customer_number": "C1",
+         "description": "设备无法启动", "created_by": "agent1", "ticket_number": "SR1"}
+STEPS = [
+    ("accept_ticket", {"contact_note": "已联系客户", "completed_by": "engineer1"}),
+    ("handle_ticket", {"action": "更换部件", "status": "awaiting_customer", "solution": "更换电源",
+                       "solution_ready": True, "completed_by": "engineer1"}),
+    ("feedback", {"method": "phone", "opinion": "satisfied", "completed_by": "agent1"}),
+]
+
+
+def bare(n):
+    """Return lifecycles per second on the bare engine."""
+    workflows = ROOT / "workflows"
+    dmn = {p.name: p.read_text(encoding="utf-8") for p in workflows.glob("*.dmn")}
+    _name, spec, subprocess_specs = parse_specs((workflows / "quick_response.bpmn").read_text(encoding="utf-8"), dmn)
+    helpers = {"deadline": deadline, "now_iso": now_iso, "pick_assignee": lambda department: "engineer1"}
+    engine = PythonScriptEngine(environment=TaskDataEnvironment(helpers))
+    began = time.perf_counter()
+    for _ in range(n):
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+        workflow.task_tree.data.update(START)
+        workflow.do_engine_steps()
+        for name, data in STEPS:
+            task = workflow.get_next_task(state=TaskState.READY, manual=True)
+            assert task.task_spec.bpmn_id == name, task.task_spec.bpmn_id
+            task.data.update(data)
+            task.run()
+            workflow.do_engine_steps()
+        assert workflow.is_completed()
+    return n / (time.perf_counter() - began)
+
+
+def through_services(n, folder):
+    """Return lifecycles per second through the service layer on a SQLite file."""
+    from app import create_app
+    from app.auth.models import User
+    from app.customers.models import Customer
+    from app.extensions import db
+    from app.seed import seed_demo
+    from app.tasks.models import HumanTask
+    from app.tasks.service import complete_task
+    from app.tickets.service import create_ticket
+    from config import Config
+
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'bench.db'}", SCHEDULER_ENABLED=False,
+                     UPLOAD_DIR=str(folder / "uploads"))
+    with app.app_context():
+        seed_demo(password="bench-123")
+        users = {u.username: u for u in db.session.scalars(db.select(User))}
+        customer = db.session.scalars(db.select(Customer)).first().number
+        body = {"customer_number": customer, "type": "complaint", "urgency": "high",
+                "description": "设备无法启动，影响生产", "channel": "phone"}
+        actors = {"accept_ticket": "engineer1", "handle_ticket": "engineer1", "feedback": "agent1"}
+
+        def lifecycle():
+            ticket = create_ticket(data=body, actor=users["agent1"])
+            for name, data in STEPS:
+                task_id = db.session.scalar(db.select(HumanTask.id).where(
+                    HumanTask.ticket_id == ticket.id, HumanTask.state == "open", HumanTask.name == name))
+                form = {k: v for k, v in data.items() if k != "completed_by"}
+                ticket = complete_task(task_id=task_id, user=users[actors[name]], data=form)
+            assert ticket.status == "closed"
+
+        for _ in range(min(20, n)):  # warm the caches
+            lifecycle()
+        began = time.perf_counter()
+        for _ in range(n):
+            lifecycle()
+        return n / (time.perf_counter() - began)
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    bare(min(20, n))  # warm-up
+    a = bare(n)
+    folder = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        b = through_services(n, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"lifecycles: {n} (create + accept + handle + feedback; 4 commits each in (b))")
+    print(f"(a) bare SpiffWorkflow in memory : {a:8.1f} lifecycles/s  ({1000 / a:6.2f} ms each)")
+    print(f"(b) service layer, SQLite file   : {b:8.1f} lifecycles/s  ({1000 / b:6.2f} ms each)")
+    print(f"ratio b/a (time per lifecycle)   : {a / b:8.2f}  (target <= 2.0)")
+
+
+if __name__ == "__main__":
+    main()
