@@ -46,7 +46,7 @@ class User(db.Model):
     last_login_at = db.Column(db.DateTime(timezone=True))
 
     department = db.relationship(Department, lazy="joined")
-    roles = db.relationship(Role, secondary=user_roles, lazy="joined")
+    roles = db.relationship(Role, secondary=user_roles, lazy="selectin")
 
     # Flask-Login protocol
     is_authenticated = True
