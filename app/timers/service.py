@@ -7,7 +7,7 @@ refuses a second save of the same step, so a lost race rolls back instead of fir
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 
 from app.clock import as_utc, now
 from app.engine import PendingTimer
@@ -23,12 +23,13 @@ _timers = PendingTimer.__table__
 def fire_due_timers(*, node="local", batch=200):
     """Fire every timer due now, one transaction each; return how many fired."""
     fired = 0
-    skipped = set()
+    cursor = None  # (due_at, id) of the last timer tried: each timer gets at most one try per pass
     while True:
-        claimed = _claim_next(node, skipped)
+        claimed = _claim_next(cursor)
         if claimed is None:
             break
-        timer_id, instance_id = claimed
+        timer_id, instance_id, due_at = claimed
+        cursor = (due_at, timer_id)
         try:
             if _fire(instance_id):
                 fired += 1
@@ -37,32 +38,31 @@ def fire_due_timers(*, node="local", batch=200):
             db.session.rollback()  # another node fired it first
         except Exception:
             db.session.rollback()
-            skipped.add(timer_id)
             log.exception("timer %s of instance %s failed", timer_id, instance_id)
-            _park(timer_id)
+            _park(timer_id, node)
         if fired >= batch:
             break
     return fired
 
 
-def _claim_next(node, skipped):
+def _claim_next(cursor):
     stamp = now()
     query = (
-        select(_timers.c.id, _timers.c.instance_id)
+        select(_timers.c.id, _timers.c.instance_id, _timers.c.due_at)
         .where(_timers.c.due_at <= stamp,
                (_timers.c.claimed_until.is_(None)) | (_timers.c.claimed_until < stamp))
-        .order_by(_timers.c.due_at)
+        .order_by(_timers.c.due_at, _timers.c.id)
         .limit(1)
     )
-    if skipped:
-        query = query.where(_timers.c.id.not_in(skipped))
+    if cursor is not None:
+        query = query.where(tuple_(_timers.c.due_at, _timers.c.id) > tuple_(*cursor))
     if db.engine.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     row = db.session.execute(query).first()
     if row is None:
         db.session.rollback()
         return None
-    return row.id, row.instance_id
+    return row.id, row.instance_id, row.due_at
 
 
 def _fire(instance_id):
@@ -73,11 +73,11 @@ def _fire(instance_id):
     return True
 
 
-def _park(timer_id):
+def _park(timer_id, node):
     """A timer whose firing failed waits a minute before the next try, so one bad diagram cannot spin a node."""
     db.session.execute(
         update(_timers).where(_timers.c.id == timer_id)
-        .values(claimed_by="failed", claimed_until=now() + timedelta(minutes=1))
+        .values(claimed_by=f"failed on {node}", claimed_until=now() + timedelta(minutes=1))
     )
     db.session.commit()
 
