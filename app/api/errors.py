@@ -17,7 +17,12 @@ def domain_error(error):
 
 @api_bp.errorhandler(HTTPException)
 def http_error(error):
-    return jsonify(error=error.description or error.name), error.code
+    response = jsonify(error=error.description or error.name)
+    response.status_code = error.code or 500
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":  # keeps Allow on 405, WWW-Authenticate, Retry-After
+            response.headers[name] = value
+    return response
 
 
 @api_bp.errorhandler(Exception)

@@ -65,10 +65,10 @@ def _schemas():
                 "department": nullable_str}}}},
         "CustomerInput": {"type": "object", "required": ["name", "industry", "cooperation_start", "contact_person", "phone"],
                           "properties": {
-            "name": {"type": "string", "maxLength": 200},
+            "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
             "industry": {"type": "string", "enum": ENUMS["industry"]},
             "cooperation_start": {"type": "string", "format": "date", "description": "YYYY-MM-DD"},
-            "contact_person": {"type": "string", "maxLength": 100},
+            "contact_person": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
             "phone": {"type": "string", "pattern": "^1[0-9]{10}$", "description": "11-digit mobile number"},
             "email": {"type": ["string", "null"], "format": "email"}}},
         "Customer": {"type": "object", "required": ["number", "name", "industry", "cooperation_start", "contact_person", "phone"],

@@ -155,7 +155,10 @@ def create_ticket():
 @roles_required("supervisor", "admin")
 def list_tickets():
     limit, after = page_args()
-    overdue = request.args.get("overdue") in ("1", "true", "yes")
+    overdue_values = request.args.getlist("overdue")
+    if any(v not in ("0", "1") for v in overdue_values) or len(overdue_values) > 1:
+        raise ValidationFailed({"overdue": _("Must be 0 or 1.")})
+    overdue = overdue_values == ["1"]
     found = tickets.monitor(overdue=overdue, limit=limit, after=after)
     return jsonify(paged([ticket_json(t, brief=True) for t in found], limit, "api.list_tickets",
                          found[-1].id if found else None, overdue=int(overdue)))

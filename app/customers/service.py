@@ -31,7 +31,7 @@ def validate_customer(data):
         errors["name"] = _("Enter at most %(n)s characters.", n=200)
     clean["name"] = name
     industry = _text(data, "industry")
-    if industry not in INDUSTRIES:
+    if not isinstance(industry, str) or industry not in INDUSTRIES:
         errors["industry"] = _("Choose an industry from the list.")
     clean["industry"] = industry
     start = _text(data, "cooperation_start")
@@ -52,6 +52,8 @@ def validate_customer(data):
         errors["phone"] = _("Enter an 11-digit mobile number starting with 1.")
     clean["phone"] = phone
     email = _text(data, "email") or None
+    if "email" in data and not isinstance(data["email"], (str, type(None))):
+        email = data["email"]
     if email is not None and (not isinstance(email, str) or not EMAIL.fullmatch(email) or len(email) > 200):
         errors["email"] = _("Enter a valid e-mail address.")
     clean["email"] = email

@@ -30,7 +30,7 @@ def _validate_new_ticket(data):
     elif len(description) > MAX_DESCRIPTION:
         errors["description"] = _("Enter at most %(n)s characters.", n=MAX_DESCRIPTION)
     for field, choices in (("type", TICKET_TYPES), ("urgency", URGENCIES), ("channel", CHANNELS)):
-        if data.get(field) not in choices:
+        if not isinstance(data.get(field), str) or data[field] not in choices:
             errors[field] = _("Choose one of: %(choices)s.", choices=", ".join(choices))
     if not isinstance(data.get("customer_number"), str) or not data.get("customer_number"):
         errors["customer_number"] = _("This field is required.")

@@ -92,3 +92,23 @@ def test_timers_fire_exactly_once_across_three_processes(pg_app, pg_url):
         "WHERE ht.name = 'reassign_ticket' GROUP BY t.number")).all()
     assert sorted(per_ticket) == sorted((n, 1) for n in numbers)
     assert db.session.scalar(text("SELECT count(*) FROM timers WHERE due_at <= now()")) == 0
+
+
+def test_three_processes_starting_together_migrate_and_deploy_once(pg_url):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    nodes = [subprocess.Popen([sys.executable, "-m", "tests.integration.node", pg_url], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        ready = [node.stdout.readline().strip() for node in nodes]
+    finally:
+        for node in nodes:
+            node.terminate()
+        outputs = [node.communicate(timeout=15) for node in nodes]
+    assert ready == ["ready"] * 3, outputs
+    assert all(node.returncode == 0 for node in nodes), outputs
+    engine = create_engine(normalise_database_url(pg_url))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        assert conn.execute(text("SELECT name, version FROM process_definitions")).all() == [("quick_response", 1)]
+        assert conn.execute(text("SELECT count(*) FROM roles")).scalar() == 5
+    engine.dispose()
