@@ -116,6 +116,9 @@ def _escape_like(text):
 def customer_tickets(customer):
     from app.tickets.models import Ticket
 
+    from sqlalchemy.orm import joinedload
+
     return db.session.scalars(
-        select(Ticket).where(Ticket.customer_id == customer.id).order_by(Ticket.created_at.desc())
+        select(Ticket).options(joinedload(Ticket.department), joinedload(Ticket.assignee))
+        .where(Ticket.customer_id == customer.id).order_by(Ticket.created_at.desc())
     ).all()

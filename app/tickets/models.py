@@ -61,9 +61,9 @@ class Ticket(db.Model):
     satisfaction = db.Column(db.String(32))
     process_instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), index=True)
 
-    customer = db.relationship("Customer", lazy="joined")
-    department = db.relationship("Department", lazy="joined")
-    assignee = db.relationship("User", foreign_keys=[assignee_id], lazy="joined")
+    customer = db.relationship("Customer")
+    department = db.relationship("Department")
+    assignee = db.relationship("User", foreign_keys=[assignee_id])
     created_by = db.relationship("User", foreign_keys=[created_by_id])
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
 
 from app.clock import as_utc, now
@@ -134,6 +135,7 @@ def monitor(*, overdue=False, status=None, limit=50, after=None):
         ))
     if after:
         query = query.where(Ticket.id > after)
+    query = query.options(joinedload(Ticket.customer), joinedload(Ticket.department), joinedload(Ticket.assignee))
     return db.session.scalars(query.order_by(Ticket.id).limit(limit)).all()
 
 
