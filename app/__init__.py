@@ -13,6 +13,7 @@ def create_app(config_class=Config, **overrides):
     app.config.update(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
 
     from app.extensions import babel, csrf, db, login_manager, migrate

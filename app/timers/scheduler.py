@@ -18,7 +18,7 @@ JOB_ID = "fire-timers"
 
 def start_scheduler(app):
     """Start the timer loop for `app` (unless disabled); return the scheduler or None."""
-    if not app.config["SCHEDULER_ENABLED"]:
+    if not app.config["SCHEDULER_ENABLED"] or _one_off_cli_command():
         return None
     if app.debug and os.environ.get("WERKZEUG_RUN_MAIN") != "true" and os.environ.get("FLASK_RUN_FROM_CLI"):
         return None  # the reloader's parent process only watches files
@@ -46,6 +46,16 @@ def start_scheduler(app):
     atexit.register(lambda: scheduler.shutdown(wait=False) if scheduler.running else None)
     _stop_on_sigterm(scheduler)
     return scheduler
+
+
+def _one_off_cli_command():
+    """True under `flask <command>` for anything but `run` (seed-demo, deploy, fire-timers, db ...)."""
+    import sys
+
+    program = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if program != "flask" and not sys.argv[0].endswith(os.path.join("flask", "__main__.py")):
+        return False
+    return "run" not in sys.argv[1:]
 
 
 def _stop_on_sigterm(scheduler):
