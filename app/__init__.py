@@ -12,6 +12,7 @@ def create_app(config_class=Config, **overrides):
     app.config.from_object(config_class)
     app.config.update(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("app").setLevel(logging.INFO)  # alembic.ini lowers the root logger to WARN
     logging.getLogger("spiff").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
