@@ -18,8 +18,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 
 from .models import ProcessDefinition
+from .sandbox import SandboxLimitError, SandboxViolation, check_source
 
 FORM_PROPERTY = "formJsonSchemaFilename"
+EXPRESSION_PROPERTIES = ("assignee", "department")  # user-task properties evaluated against task data
 _ISO_LIKE = re.compile(r"^(R\d*/)?(P(?!$)|\d{4}-\d{2}-\d{2})", re.ASCII)
 
 
@@ -106,10 +108,13 @@ def check_timer_expression(expression):
 
 
 def _check_code(source, mode, where, what):
+    """Scripts and conditions must pass the sandbox's compiler, or they would fail only when they run."""
     try:
-        compile(source, where, mode)
+        check_source(source, mode)
     except SyntaxError as exc:
         return [f"{where}: {what} has a syntax error: {exc.msg}"]
+    except (SandboxViolation, SandboxLimitError) as exc:
+        return [f"{where}: {what} is refused by the sandbox: {exc}"]
     return []
 
 
@@ -124,7 +129,11 @@ def validate_specs(filename, spec, subprocess_specs, forms, known_roles):
         if ts.manual:
             if lane is None:
                 errors.append(f"{where}: user task must sit in a lane naming the role that works it")
-            form = (getattr(ts, "extensions", {}) or {}).get("properties", {}).get(FORM_PROPERTY)
+            properties = (getattr(ts, "extensions", {}) or {}).get("properties", {})
+            for name in EXPRESSION_PROPERTIES:
+                if properties.get(name):
+                    errors += _check_code(properties[name], "eval", where, f"property '{name}'")
+            form = properties.get(FORM_PROPERTY)
             if not form:
                 errors.append(f"{where}: user task has no '{FORM_PROPERTY}' property")
             elif form not in forms:

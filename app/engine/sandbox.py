@@ -254,6 +254,16 @@ def _compile(source, mode):
     return result.code
 
 
+_DEFAULT_MAX_SOURCE = 20_000
+
+
+def check_source(source, mode):
+    """Raise SyntaxError or SandboxViolation if `source` would be refused when it runs (for deploy checks)."""
+    if len(source) > _DEFAULT_MAX_SOURCE:
+        raise SandboxViolation(f"the code is longer than {_DEFAULT_MAX_SOURCE} characters")
+    _compile(source, mode)
+
+
 # ====================================================================== plain data
 
 _SCALARS = frozenset({str, int, float, bool, type(None), date, datetime, time, timedelta, Decimal})
@@ -829,7 +839,7 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
     elements/characters (integers to `max_size` bits); sources to `max_source` characters.
     """
 
-    def __init__(self, helpers=None, *, max_steps=100_000, max_seconds=1.0, max_size=100_000, max_source=20_000,
+    def __init__(self, helpers=None, *, max_steps=100_000, max_seconds=1.0, max_size=100_000, max_source=_DEFAULT_MAX_SOURCE,
                  max_memory=128 * 2**20):
         helpers = dict(helpers or {})
         _validate_helpers(helpers)

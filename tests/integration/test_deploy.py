@@ -79,6 +79,12 @@ def test_script_syntax_error_is_refused(tree):
     assert error.startswith("workflows/quick_response.bpmn:plan: script has a syntax error")
 
 
+def test_script_the_sandbox_refuses_is_refused_at_deploy(tree):
+    edit(tree, 'status = "pending_accept"\nreopen_count = 0', 'status = ().__class__.__name__')
+    [error] = errors_of(tree)
+    assert error.startswith("workflows/quick_response.bpmn:plan: script is refused by the sandbox")
+
+
 def test_bad_form_is_refused(tree):
     (tree / "forms" / "feedback.json").write_text('{"type": 5}', encoding="utf-8")
     assert any(e.startswith("forms/feedback.json: not a valid JSON Schema") for e in errors_of(tree))
