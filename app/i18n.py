@@ -9,9 +9,11 @@ SUPPORTED = ("zh_CN", "en")
 
 
 def select_locale():
-    """Pick the UI language: ?lang=, then the session's choice, then zh_CN."""
+    """Pick the language: the API follows Accept-Language; pages take ?lang=, then the session's choice; zh_CN first."""
     if not has_request_context():
         return "zh_CN"
+    if request.path.startswith("/api/"):
+        return request.accept_languages.best_match(SUPPORTED, default="zh_CN")
     lang = request.args.get("lang")
     if lang in SUPPORTED:
         session["lang"] = lang

@@ -14,6 +14,6 @@ if [ ! -f "$STAMP" ]; then
   touch "$STAMP"
 fi
 if [ -d "$ROOT/app/translations" ]; then
-  "$ROOT/.venv/bin/pybabel" compile -q -d "$ROOT/app/translations" 2>/dev/null || "$ROOT/.venv/bin/pybabel" compile -d "$ROOT/app/translations"
+  "$ROOT/.venv/bin/pybabel" compile -d "$ROOT/app/translations" >/dev/null
 fi
 export PATH="$ROOT/.venv/bin:$PATH"

@@ -1,5 +1,6 @@
 """One place that maps domain errors and HTTP errors to the API's JSON error shapes."""
 from flask import jsonify
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from app.api import api_bp
@@ -23,6 +24,13 @@ def http_error(error):
         if name.lower() != "content-type":  # keeps Allow on 405, WWW-Authenticate, Retry-After
             response.headers[name] = value
     return response
+
+
+@api_bp.errorhandler(DataError)
+def data_error(error):
+    """Input that passed validation but the database still refused (a safety net, never a 500)."""
+    db.session.rollback()
+    return jsonify(errors={"body": "The database refused a value (too long or malformed)."}), 422
 
 
 @api_bp.errorhandler(Exception)

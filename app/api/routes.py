@@ -8,7 +8,7 @@ from app.api.openapi import openapi_document
 from app.api.serialize import customer_json, task_json, ticket_json
 from app.auth import service as auth
 from app.customers import service as customers
-from app.errors import DomainError, Forbidden, Unauthorized, ValidationFailed
+from app.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.i18n import _
 from app.tasks import service as tasks
 from app.tickets import service as tickets
@@ -25,7 +25,46 @@ def json_body():
         raise BadRequestBody(_("The body is not valid JSON; send a JSON object with Content-Type: application/json."))
     if not isinstance(data, dict):
         raise ValidationFailed({"body": _("The body must be a JSON object.")})
+    bad = _fields_with_nul(data)
+    if bad:
+        raise ValidationFailed({field: _("Must not contain NUL characters.") for field in bad})
     return data
+
+
+def _fields_with_nul(value, path=""):
+    """Dotted paths of the strings (keys included) holding a NUL character, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if "\x00" in str(key) else _fields_with_nul(item, where)
+        return found
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _fields_with_nul(item, f"{path}[{i}]")]
+    return []
+
+
+# query parameters each endpoint takes; anything else is refused with 422 naming it
+QUERY_PARAMETERS = {
+    "api.list_customers": {"q", "limit", "after"},
+    "api.list_tickets": {"overdue", "limit", "after"},
+    "api.list_tasks": {"limit", "cursor"},
+}
+
+
+@api_bp.before_request
+def check_request():
+    """Refuse unknown query parameters (422) and NUL characters in the path or query (404/422)."""
+    if any("\x00" in str(v) for v in (request.view_args or {}).values()):
+        raise NotFound(_("No such resource."))
+    allowed = QUERY_PARAMETERS.get(request.endpoint, set())
+    errors = {name or "(empty)": _("Unknown query parameter.") for name in request.args if name not in allowed}
+    errors.update({name: _("Must not contain NUL characters.") for name, value in request.args.items(multi=True)
+                   if name in allowed and name != "q" and "\x00" in value})
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def login_required(view):

@@ -1,6 +1,8 @@
 """Server-rendered pages (Jinja2), Chinese first with an English switch."""
 from flask import Blueprint
 
-web_bp = Blueprint("web", __name__, template_folder="templates")
+web_bp = Blueprint(
+    "web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static"
+)
 
-from app.web import views  # noqa: E402,F401
+from app.web import auth, context, errors, views  # noqa: E402,F401

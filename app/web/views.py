@@ -1,14 +1,350 @@
-"""Pages: placeholder until the page set lands."""
-from flask import redirect
+"""The pages: inbox, customers, tickets, task forms, supervisor views. Each view calls one service per use case."""
+from datetime import datetime
 
-from app.web import web_bp
+from flask import flash, redirect, render_template, request, send_file, url_for
+
+from app.auth import service as auth
+from app.clock import as_utc, now
+from app.customers import service as customers
+from app.customers.models import INDUSTRIES
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.extensions import db
+from app.forms_schema import coerce_form
+from app.i18n import _, is_english, label, schema_title
+from app.tasks import service as tasks
+from app.tickets import service as tickets
+from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
+from app.web import display, lookups, web_bp
+from app.web.auth import me, safe_next
+from app.web.context import is_supervisor
+from app.web.inputs import clean
+from app.web.schema_form import build_fields, general_errors
+
+PAGE = 50
+CUSTOMER_FIELDS = ("name", "industry", "cooperation_start", "contact_person", "phone", "email")
+TICKET_FIELDS = ("description", "type", "urgency", "channel")
 
 
-@web_bp.route("/login")
-def login():
-    return "login"
+def _int_arg(name):
+    """A positive integer query argument, or None when absent or malformed (bad input is never a 500)."""
+    try:
+        value = int(request.args.get(name, ""))
+    except ValueError:
+        return None
+    return value if 0 < value < 2**53 else None
+
+
+def _choices(mapping):
+    return [(code, label(pair)) for code, pair in mapping.items()]
+
+
+def _form_values(names):
+    return {name: clean(request.form.get(name) or "") for name in names}
+
+
+def _posted_form():
+    """request.form as a plain dict of cleaned strings (the first value of each field)."""
+    return {key: clean(value) for key, value in request.form.items()}
+
+
+def _titles_for(task_list):
+    """{task id: title in the current language} (English titles come from the deployed forms)."""
+    forms = lookups.forms_of_instances({t.instance_id for t in task_list}) if is_english() else {}
+    return {t.id: display.task_title(t, forms.get(t.instance_id)) for t in task_list}
+
+
+def _require_supervisor():
+    if not is_supervisor(me()):
+        raise Forbidden(_("Only supervisors may see this page."))
+
+
+# ---------------------------------------------------------------------------------------------- inbox
+
+def _inbox_cursor():
+    raw = request.args.get("after", "")
+    stamp, _sep, task_id = raw.rpartition("|")
+    if not stamp or not task_id:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(stamp)), task_id
+    except ValueError:
+        return None
 
 
 @web_bp.route("/")
 def index():
-    return redirect("/login")
+    user = me()
+    items = tasks.inbox(user, limit=PAGE, after=_inbox_cursor())
+    at = now()
+    rows = [{"task": t, "left": display.time_left(t.due_at, at)} for t in items]
+    next_url = None
+    if len(items) == PAGE:
+        last = items[-1]
+        next_url = url_for("web.index", after=f"{as_utc(last.created_at).isoformat()}|{last.id}")
+    return render_template("inbox.html", rows=rows, titles=_titles_for(items), next_url=next_url,
+                           may_work=lambda t: tasks.may_work(user, t))
+
+
+@web_bp.route("/tasks/<task_id>/claim", methods=["POST"])
+def claim(task_id):
+    back = safe_next(request.form.get("next")) or url_for("web.index")
+    try:
+        task = tasks.claim_task(task_id=task_id, user=me())
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(back)
+    flash(_("You now hold the task “%(title)s” of ticket %(number)s.", title=_titles_for([task])[task.id],
+            number=task.ticket.number if task.ticket else "—"), "success")
+    return redirect(back)
+
+
+# ------------------------------------------------------------------------------------------ customers
+
+@web_bp.route("/customers")
+def customer_list():
+    q = clean(request.args.get("q") or "").strip()
+    found = customers.search_customers(q=q, limit=PAGE, after=_int_arg("after"))
+    next_url = url_for("web.customer_list", q=q or None, after=found[-1].id) if len(found) == PAGE else None
+    return render_template("customers/list.html", q=q, customers=found, next_url=next_url)
+
+
+def _customer_form(template_values, errors, status, customer=None):
+    return render_template("customers/form.html", values=template_values, errors=errors, customer=customer,
+                           industries=_choices(INDUSTRIES),
+                           general=[str(m) for k, m in errors.items() if k not in CUSTOMER_FIELDS]), status
+
+
+@web_bp.route("/customers/new", methods=["GET", "POST"])
+def customer_new():
+    if request.method == "GET":
+        values = dict.fromkeys(CUSTOMER_FIELDS, "")
+        values["name"] = (request.args.get("name") or "").strip()
+        return _customer_form(values, {}, 200)
+    values = _form_values(CUSTOMER_FIELDS)
+    try:
+        customer = customers.create_customer(data=values)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _customer_form(values, exc.errors, 422)
+    flash(_("Customer %(number)s created.", number=customer.number), "success")
+    return redirect(url_for("web.customer_detail", number=customer.number))
+
+
+@web_bp.route("/customers/<number>")
+def customer_detail(number):
+    customer = customers.get_customer(number)
+    return render_template("customers/detail.html", customer=customer,
+                           tickets=customers.customer_tickets(customer))
+
+
+@web_bp.route("/customers/<number>/edit", methods=["GET", "POST"])
+def customer_edit(number):
+    customer = customers.get_customer(number)
+    if request.method == "GET":
+        values = {
+            "name": customer.name,
+            "industry": customer.industry,
+            "cooperation_start": customer.cooperation_start.isoformat() if customer.cooperation_start else "",
+            "contact_person": customer.contact_person,
+            "phone": customer.phone,
+            "email": customer.email or "",
+        }
+        return _customer_form(values, {}, 200, customer)
+    values = _form_values(CUSTOMER_FIELDS)
+    data = dict(values)
+    if "number" in request.form:  # never editable; the service refuses a different number
+        data["number"] = request.form["number"]
+    try:
+        customers.update_customer(number=number, data=data)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _customer_form(values, exc.errors, 422, customers.get_customer(number))
+    flash(_("Customer %(number)s saved.", number=number), "success")
+    return redirect(url_for("web.customer_detail", number=number))
+
+
+# -------------------------------------------------------------------------------------------- tickets
+
+@web_bp.route("/customers/<number>/tickets/new", methods=["GET", "POST"])
+def ticket_new(number):
+    customer = customers.get_customer(number)
+    values, errors, status = {"description": "", "type": "", "urgency": "", "channel": "phone"}, {}, 200
+    if request.method == "POST":
+        values = _form_values(TICKET_FIELDS)
+        data = {**values, "customer_number": customer.number}
+        try:
+            ticket = tickets.create_ticket(data=data, actor=me(), files=request.files.getlist("attachments"))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors, status = dict(exc.errors), 422
+            for field in ("type", "urgency", "channel"):  # the service lists codes; the page has the labels
+                if field in errors:
+                    errors[field] = _("Choose one of the listed options.")
+        else:
+            flash(_("Ticket %(number)s created.", number=ticket.number), "success")
+            return redirect(url_for("web.ticket_detail", number=ticket.number))
+    return render_template(
+        "tickets/new.html", customer=customer, values=values, errors=errors,
+        general=[str(m) for k, m in errors.items() if k not in TICKET_FIELDS],
+        types=_choices(TICKET_TYPES), urgencies=_choices(URGENCIES), channels=_choices(CHANNELS),
+        urgency_hints={k: str(v) for k, v in display.URGENCY_HINTS.items()},
+    ), status
+
+
+def _timeline(ticket, history):
+    """The history rows as a person reads them: action label, task title, form values with their titles."""
+    forms = lookups.task_forms_of_ticket(ticket)
+    people = lookups.users_by_username({e.actor for e in history} | {
+        v for e in history for k, v in (e.detail or {}).items() if k == "assignee" and isinstance(v, str)
+    } | {
+        v for e in history for v in ((e.detail or {}).get("data") or {}).values() if isinstance(v, str)
+    })
+    departments = auth.departments()
+    items = []
+    for event in history:
+        detail = event.detail or {}
+        schema = forms.get(detail.get("task"), {})
+        title = detail.get("title") or detail.get("task") or ""
+        if is_english() and schema.get("x-title-en"):
+            title = schema["x-title-en"]
+        lines = []
+        if event.action == "created":
+            lines = [(_("Type"), display.ticket_type(detail.get("type"))),
+                     (_("Urgency"), display.urgency(detail.get("urgency"))),
+                     (_("Channel"), display.channel(detail.get("channel")))]
+            title = ""
+        elif event.action == "task_opened":
+            lines = [(_("Role"), display.role(detail.get("role")))]
+            if detail.get("assignee"):
+                who = people.get(detail["assignee"])
+                lines.append((_("Assignee"), display.person(who) if who else detail["assignee"]))
+        elif event.action == "task_completed":
+            properties = schema.get("properties", {})
+            order = {name: index for index, name in enumerate(properties)}
+            data = detail.get("data") or {}
+            for key in sorted(data, key=lambda k: (order.get(k, len(order)), str(k))):
+                value = data[key]
+                prop = properties.get(key, {})
+                lines.append((schema_title(prop) or key,
+                              display.form_value(prop, value, departments=departments, users=people)))
+        elif event.action == "timer_fired":
+            timer = detail.get("timer") or ""
+            if is_english():
+                title = str(display.TIMERS.get(timer) or detail.get("title") or timer)
+            else:
+                title = detail.get("title") or str(display.TIMERS.get(timer, timer))
+        actor = people.get(event.actor)
+        items.append({
+            "at": event.at,
+            "actor": _("System") if event.actor == "system" else (display.person(actor) if actor else event.actor),
+            "action": str(display.ACTIONS.get(event.action, event.action)),
+            "kind": event.action,
+            "title": title,
+            "lines": lines,
+        })
+    return items
+
+
+@web_bp.route("/tickets/<number>")
+def ticket_detail(number):
+    ticket = tickets.get_ticket(number)
+    history = tickets.ticket_history(ticket)
+    open_tasks = tasks.open_tasks_of(ticket)
+    titles = _titles_for(open_tasks)
+    # the stored step is the diagram's (Chinese) task names; in English name the open tasks instead
+    current_step = "; ".join(titles[t.id] for t in open_tasks) if is_english() and open_tasks else ticket.current_step
+    return render_template(
+        "tickets/detail.html", ticket=ticket, timeline=_timeline(ticket, history), current_step=current_step,
+        attachments=tickets.ticket_attachments(ticket), open_tasks=open_tasks, titles=titles,
+        deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket),
+    )
+
+
+@web_bp.route("/tickets/<number>/attachments/<int:attachment_id>")
+def attachment(number, attachment_id):
+    ticket = tickets.get_ticket(number)
+    if attachment_id >= 2**53:  # larger ids overflow SQLite's INTEGER binding
+        raise NotFound(_("No such attachment."))
+    item, path = tickets.get_attachment(ticket, attachment_id)
+    if not path.is_file():
+        raise NotFound(_("The attachment file is missing."))
+    response = send_file(path, mimetype=item.content_type or "application/octet-stream", as_attachment=True,
+                         download_name=item.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# ---------------------------------------------------------------------------------------------- tasks
+
+@web_bp.route("/tasks/<task_id>", methods=["GET", "POST"])
+def task_page(task_id):
+    user = me()
+    task = tasks.get_task(task_id)
+    if not tasks.may_view(user, task):
+        raise Forbidden(_("You may not see this task."))
+    schema = tasks.task_form(task)
+    errors, conflict, submitted, status = {}, None, None, 200
+    if request.method == "POST":
+        submitted = _posted_form()
+        try:
+            ticket = tasks.complete_task(task_id=task.id, user=user, data=coerce_form(schema, submitted))
+        except ValidationFailed as exc:
+            db.session.rollback()
+            errors, status = exc.errors, 422
+        except Conflict as exc:
+            db.session.rollback()
+            conflict, status = exc.message, 409
+        else:
+            flash(_("“%(title)s” completed. Ticket %(number)s is now: %(status)s.",
+                    title=_titles_for([task])[task.id], number=ticket.number,
+                    status=display.status(ticket.status)), "success")
+            return redirect(url_for("web.ticket_detail", number=ticket.number))
+        task = tasks.get_task(task_id)
+    is_open = task.state == "open"
+    can_work = is_open and tasks.may_work(user, task)
+    fields = build_fields(schema, submitted=submitted, errors=errors, data=tasks.task_data(task) if is_open else {})
+    ticket = task.ticket
+    return render_template(
+        "tasks/detail.html", task=task, ticket=ticket, title=_titles_for([task])[task.id],
+        form_title=schema_title(schema), form_help=schema_title(schema, "description"),
+        fields=fields, general=general_errors(errors, fields), conflict=conflict, is_open=is_open,
+        can_work=can_work, can_claim=can_work and task.assignee_id is None,
+        left=display.time_left(task.due_at) if is_open else None,
+    ), status
+
+
+# ----------------------------------------------------------------------------------------- supervisor
+
+@web_bp.route("/supervisor/escalations")
+def escalations():
+    _require_supervisor()
+    items = tasks.escalations(limit=200)
+    at = now()
+    rows = [{"task": t, "left": display.time_left(t.due_at, at)} for t in items]
+    return render_template("supervisor/escalations.html", rows=rows, titles=_titles_for(items))
+
+
+@web_bp.route("/supervisor/monitor")
+def monitor():
+    _require_supervisor()
+    overdue = request.args.get("overdue") in ("1", "true", "on")
+    status = request.args.get("status") or None
+    if status not in STATUSES:
+        status = None
+    found = tickets.monitor(overdue=overdue, status=status, limit=PAGE, after=_int_arg("after"))
+    at = now()
+    steps = {t.id: t.current_step for t in found}
+    if is_english():  # the stored step holds the diagram's Chinese task names
+        open_by_ticket = lookups.open_tasks_by_ticket([t.id for t in found])
+        all_open = [task for group in open_by_ticket.values() for task in group]
+        titles = _titles_for(all_open)
+        steps.update({tid: "; ".join(titles[task.id] for task in group) for tid, group in open_by_ticket.items()})
+    rows = [{"ticket": t, "overdue": tickets.is_overdue(t, at), "deadlines": display.deadlines(t, at),
+             "step": steps.get(t.id)} for t in found]
+    next_url = None
+    if len(found) == PAGE:
+        next_url = url_for("web.monitor", overdue="1" if overdue else None, status=status, after=found[-1].id)
+    return render_template("supervisor/monitor.html", rows=rows, overdue=overdue, status=status,
+                           statuses=[(c, label(p)) for c, p in STATUSES.items() if c != "closed"],
+                           next_url=next_url, first_page=_int_arg("after") is None)
