@@ -72,3 +72,17 @@ def departments():
 
 def roles():
     return db.session.scalars(select(Role).order_by(Role.code)).all()
+
+
+def active_users(role=None):
+    """Active users ordered by username; only those holding `role` when given."""
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username)).all()
+    return [u for u in users if role is None or u.has_role(role)]
+
+
+def users_by_username(usernames):
+    """{username: User} for the given usernames (unknown ones are left out)."""
+    names = {n for n in usernames if n}
+    if not names:
+        return {}
+    return {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(names)))}

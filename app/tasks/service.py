@@ -84,6 +84,35 @@ def task_form(task):
     return engine().form(task.instance_id, task.form) or {"type": "object", "properties": {}}
 
 
+def forms_of_instances(instance_ids):
+    """{instance id: {form file: JSON Schema}} as deployed with each instance's version (cached per process)."""
+    return {i: engine().definition_of(i).forms for i in instance_ids if i is not None}
+
+
+def task_forms_of_ticket(ticket):
+    """{task name: JSON Schema} for every task the ticket's process has opened so far."""
+    if ticket.process_instance_id is None:
+        return {}
+    forms = engine().definition_of(ticket.process_instance_id).forms
+    rows = db.session.execute(
+        select(HumanTask.name, HumanTask.form).where(HumanTask.ticket_id == ticket.id).distinct()
+    ).all()
+    return {name: forms.get(form, {}) for name, form in rows if form}
+
+
+def open_tasks_by_ticket(ticket_ids):
+    """{ticket id: [open tasks, oldest first]} for many tickets in one query."""
+    ids = {i for i in ticket_ids if i is not None}
+    found = {}
+    if ids:
+        for task in db.session.scalars(
+            select(HumanTask).where(HumanTask.ticket_id.in_(ids), HumanTask.state == "open")
+            .order_by(HumanTask.created_at, HumanTask.id)
+        ):
+            found.setdefault(task.ticket_id, []).append(task)
+    return found
+
+
 def task_data(task):
     """The process data the form shows (readOnly fields and current values)."""
     if task.state != "open":

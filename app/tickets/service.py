@@ -32,7 +32,7 @@ def _validate_new_ticket(data):
         errors["description"] = _("Enter at most %(n)s characters.", n=MAX_DESCRIPTION)
     for field, choices in (("type", TICKET_TYPES), ("urgency", URGENCIES), ("channel", CHANNELS)):
         if not isinstance(data.get(field), str) or data[field] not in choices:
-            errors[field] = _("Choose one of: %(choices)s.", choices=", ".join(choices))
+            errors[field] = _("Choose one of the listed options.")
     if not isinstance(data.get("customer_number"), str) or not data.get("customer_number"):
         errors["customer_number"] = _("This field is required.")
     return errors, description

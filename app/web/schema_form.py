@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from app.auth import service as auth
 from app.i18n import schema_title
-from app.web import display, lookups
+from app.web import display
 
 RADIO_MAX = 5
 TRUE_STRINGS = ("on", "true", "1", "yes")
@@ -50,7 +50,7 @@ def _options(prop):
 
 def _reference_options(prop):
     if prop.get("x-ref") == "user":
-        return [(u.username, display.person(u)) for u in lookups.active_users(prop.get("x-role"))]
+        return [(u.username, display.person(u)) for u in auth.active_users(prop.get("x-role"))]
     if prop.get("x-ref") == "department":
         return [(d.code, display.department(d)) for d in auth.departments()]
     return None

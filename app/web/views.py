@@ -14,7 +14,7 @@ from app.i18n import _, is_english, label, schema_title
 from app.tasks import service as tasks
 from app.tickets import service as tickets
 from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
-from app.web import display, lookups, web_bp
+from app.web import display, web_bp
 from app.web.auth import me, safe_next
 from app.web.context import is_supervisor
 from app.web.inputs import clean
@@ -49,7 +49,7 @@ def _posted_form():
 
 def _titles_for(task_list):
     """{task id: title in the current language} (English titles come from the deployed forms)."""
-    forms = lookups.forms_of_instances({t.instance_id for t in task_list}) if is_english() else {}
+    forms = tasks.forms_of_instances({t.instance_id for t in task_list}) if is_english() else {}
     return {t.id: display.task_title(t, forms.get(t.instance_id)) for t in task_list}
 
 
@@ -194,8 +194,8 @@ def ticket_new(number):
 
 def _timeline(ticket, history):
     """The history rows as a person reads them: action label, task title, form values with their titles."""
-    forms = lookups.task_forms_of_ticket(ticket)
-    people = lookups.users_by_username({e.actor for e in history} | {
+    forms = tasks.task_forms_of_ticket(ticket)
+    people = auth.users_by_username({e.actor for e in history} | {
         v for e in history for k, v in (e.detail or {}).items() if k == "assignee" and isinstance(v, str)
     } | {
         v for e in history for v in ((e.detail or {}).get("data") or {}).values() if isinstance(v, str)
@@ -336,7 +336,7 @@ def monitor():
     at = now()
     steps = {t.id: t.current_step for t in found}
     if is_english():  # the stored step holds the diagram's Chinese task names
-        open_by_ticket = lookups.open_tasks_by_ticket([t.id for t in found])
+        open_by_ticket = tasks.open_tasks_by_ticket([t.id for t in found])
         all_open = [task for group in open_by_ticket.values() for task in group]
         titles = _titles_for(all_open)
         steps.update({tid: "; ".join(titles[task.id] for task in group) for tid, group in open_by_ticket.items()})
