@@ -1,6 +1,6 @@
 """Capabilities the diagrams call from scripts and expressions. They compute; the diagram decides the order."""
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from app.auth.models import Department, User, user_roles
@@ -21,24 +21,34 @@ def now_iso():
     return now().isoformat()
 
 
-def pick_assignee(department):
-    """Return the username of the active handler in `department` with the fewest open tasks, or None."""
-    load = (
-        select(HumanTask.assignee_id, func.count().label("open"))
-        .where(HumanTask.state == "open")
-        .group_by(HumanTask.assignee_id)
-        .subquery()
+def _least_loaded_handler():
+    """SELECT the username of the active handler of :department with the fewest open tasks (built once)."""
+    open_tasks = (
+        select(func.count())
+        .where(HumanTask.assignee_id == User.id, HumanTask.state == "open")
+        .correlate(User)
+        .scalar_subquery()
     )
-    row = db.session.execute(
+    return (
         select(User.username)
         .join(Department, User.department_id == Department.id)
         .join(user_roles, user_roles.c.user_id == User.id)
-        .outerjoin(load, load.c.assignee_id == User.id)
-        .where(Department.code == department, user_roles.c.role_code == "handler", User.active.is_(True))
-        .order_by(func.coalesce(load.c.open, 0), User.id)
+        .where(Department.code == bindparam("department"), user_roles.c.role_code == "handler",
+               User.active.is_(True))
+        .order_by(open_tasks, User.id)
         .limit(1)
-    ).first()
-    return row.username if row else None
+    )
+
+
+_LEAST_LOADED = None
+
+
+def pick_assignee(department):
+    """Return the username of the active handler in `department` with the fewest open tasks, or None."""
+    global _LEAST_LOADED
+    if _LEAST_LOADED is None:
+        _LEAST_LOADED = _least_loaded_handler()
+    return db.session.connection().execute(_LEAST_LOADED, {"department": department}).scalar()
 
 
 def _parse(value):

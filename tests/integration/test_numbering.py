@@ -29,3 +29,18 @@ def test_pick_assignee_prefers_the_least_loaded_handler(app, api):
     assert pick_assignee("after_sales") == "engineer1"
     assert pick_assignee("customer_service") == "agent2"
     assert pick_assignee("nowhere") is None
+
+
+def test_pick_assignee_balances_between_handlers(app, api):
+    from app.auth.models import Department, Role, User
+    from app.extensions import db
+
+    second = User(username="engineer2", display_name="李工")
+    second.department = db.session.scalar(db.select(Department).filter_by(code="after_sales"))
+    second.roles = [db.session.get(Role, "handler")]
+    second.set_password("x-123456")
+    db.session.add(second)
+    db.session.commit()
+    first = api.new_ticket()["assignee"]
+    then = api.new_ticket()["assignee"]
+    assert {first, then} == {"engineer1", "engineer2"}
