@@ -110,6 +110,10 @@ def _schemas():
             "history": {"type": "array", "items": {"type": "object", "required": ["at", "actor", "action", "detail"], "properties": {
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
                 "action": {"type": "string"}, "detail": {"type": "object"}}}}}},
+        "Redispatch": {"type": "object", "required": ["assignee", "reason"], "properties": {
+            "assignee": {"type": "string", "description": "Username of a handler"},
+            "department": {"type": "string", "description": "Department code (optional)"},
+            "reason": {"type": "string", "minLength": 2, "maxLength": 500}}},
         "Completion": {"type": "object", "properties": {"data": {"type": "object", "description": "The form's fields"}}},
     }
 
@@ -160,6 +164,13 @@ def openapi_document():
             "/tickets/{number}": {"get": {"operationId": "getTicket", "security": SECURED, "parameters": [number],
                                           "summary": "A ticket with its process version, open tasks and full history",
                                           "responses": _responses(_ok("The ticket", _ref("Ticket")), "401", "404")}},
+            "/tickets/{number}/redispatch": {"post": {
+                "operationId": "redispatchTicket", "security": SECURED, "parameters": [number],
+                "summary": "Supervisors: send a ticket that awaits acceptance to another assignee (and department) "
+                           "with a reason; the new assignee gets a fresh 30-minute window. 409 once it was accepted",
+                "requestBody": body("Redispatch"),
+                "responses": _responses(_ok("The ticket after the step", _ref("Ticket")),
+                                        "400", "401", "403", "404", "409", "422")}},
             "/tasks": {"get": {"operationId": "listTasks", "security": SECURED,
                                "summary": "Open tasks the caller may work on: assigned to them, or unassigned in one of "
                                           "their roles (handlers: only their department's; supervisors: any department)",

@@ -209,6 +209,13 @@ def get_ticket(number):
     return jsonify(ticket_json(tickets.get_ticket(number)))
 
 
+@api_bp.post("/tickets/<number>/redispatch")
+@login_required
+def redispatch_ticket(number):
+    ticket = tickets.redispatch_ticket(number=number, actor=g.user, data=json_body())
+    return jsonify(ticket_json(ticket))
+
+
 @api_bp.get("/tasks")
 @login_required
 def list_tasks():

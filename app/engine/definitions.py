@@ -10,6 +10,8 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -139,6 +141,9 @@ def validate_specs(filename, spec, subprocess_specs, forms, known_roles):
             elif form not in forms:
                 errors.append(f"{where}: form '{form}' is missing from forms/")
         event = getattr(ts, "event_definition", None)
+        if isinstance(event, MessageEventDefinition) and not ts.manual and _catches(ts):
+            if message_form(event.name) not in forms:
+                errors.append(f"{where}: message '{event.name}' needs its payload form {message_form(event.name)} in forms/")
         if isinstance(event, TimerEventDefinition):
             problem = check_timer_expression(event.expression)
             if problem:
@@ -150,6 +155,15 @@ def validate_specs(filename, spec, subprocess_specs, forms, known_roles):
             if isinstance(source, str):
                 errors += _check_code(source, "eval", where, f"condition {source!r}")
     return errors
+
+
+def message_form(name):
+    """The form file that describes (and validates) the payload of message `name`."""
+    return f"{name}.json"
+
+
+def _catches(task_spec):
+    return isinstance(task_spec, CatchingEvent)
 
 
 def load_form(path):
@@ -203,10 +217,18 @@ def _read_bundle(path, dmn_xml, forms, known_roles):
     used_forms = {
         f: forms[f]
         for ts in _all_task_specs(spec, subprocess_specs)
-        if ts.manual
-        for f in [ts.extensions["properties"][FORM_PROPERTY]]
+        for f in _forms_used_by(ts)
     }
     return Bundle(name=name, filename=path.name, bpmn_xml=text, dmn_xml=dmn_xml, forms=used_forms), []
+
+
+def _forms_used_by(task_spec):
+    if task_spec.manual:
+        return [task_spec.extensions["properties"][FORM_PROPERTY]]
+    event = getattr(task_spec, "event_definition", None)
+    if isinstance(event, MessageEventDefinition) and _catches(task_spec):
+        return [message_form(event.name)]
+    return []
 
 
 def _message(exc):

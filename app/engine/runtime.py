@@ -5,7 +5,9 @@ from datetime import datetime
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, event, insert, select, update
@@ -192,6 +194,32 @@ class Engine:
         finished = self._advance(workflow, workflow.refresh_timers)
         return self._save(instance_id, version, workflow, finished, before)
 
+    def send_message(self, instance_id, name, payload):
+        """Deliver BPMN message `name` with `payload` to the instance and run on; Conflict if it is not waiting for it."""
+        workflow, version, before = self._load(instance_id)
+        waiting = _waiting_for_message(workflow, name)
+        if waiting is None:
+            self.live.put((instance_id, version), (workflow, before))  # untouched: keep it warm
+            raise Conflict(f"The process is not waiting for the message '{name}'.")
+
+        def deliver():
+            workflow.send_event(BpmnEvent(waiting.task_spec.event_definition, payload=payload))
+
+        finished = self._advance(workflow, deliver)
+        return self._save(instance_id, version, workflow, finished, before)
+
+    def waiting_messages(self, instance_id):
+        """Names of the messages the instance is waiting for right now."""
+        workflow, version, before = self._load(instance_id)
+        try:
+            return sorted({
+                t.task_spec.event_definition.name
+                for t in workflow.event_manager.tasks.values()
+                if isinstance(t.task_spec.event_definition, MessageEventDefinition)
+            })
+        finally:
+            self.live.put((instance_id, version), (workflow, before))
+
     def task_data(self, instance_id, task_id):
         """Return the data a ready task would show in its form."""
         workflow, version, before = self._load(instance_id)
@@ -328,6 +356,14 @@ class Engine:
     def _keep_after_commit(self, instance_id, version, workflow, step):
         entry = (workflow, _Before({t.id for t in step.ready}, {t.task_id: t.due_at for t in step.timers}))
         db.session.info.setdefault("engine_live", []).append((self, (instance_id, version), entry))
+
+
+def _waiting_for_message(workflow, name):
+    for task in workflow.event_manager.tasks.values():
+        definition = task.task_spec.event_definition
+        if isinstance(definition, MessageEventDefinition) and definition.name == name:
+            return task
+    return None
 
 
 def _is_uuid(value):

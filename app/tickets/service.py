@@ -11,7 +11,8 @@ from werkzeug.utils import secure_filename
 from app.clock import as_utc, now
 from app.customers.models import Customer
 from app.engine import latest_definition
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.forms_schema import validate_submission
 from app.extensions import db
 from app.i18n import _
 from app.numbering import ticket_number
@@ -94,6 +95,42 @@ def _store_attachments(ticket, files, actor):
         db.session.add(Attachment(ticket_id=ticket.id, filename=storage.filename[:255], stored_name=stored,
                                   content_type=storage.mimetype, size=os.path.getsize(path),
                                   uploaded_by_id=actor.id))
+
+
+REDISPATCH = "redispatch"  # the BPMN message a supervisor sends to move a ticket awaiting acceptance
+
+
+def redispatch_ticket(*, number, actor, data):
+    """Send a ticket that awaits acceptance to another assignee (and department) with a reason; supervisors only.
+
+    The diagram decides what the message does; Conflict when the process is not waiting for it.
+    """
+    if not actor.has_role("supervisor", "admin"):
+        raise Forbidden(_("Only supervisors may redispatch a ticket."))
+    ticket = get_ticket(number)
+    schema = redispatch_form(ticket)
+    if schema is None:
+        raise Conflict(_("This ticket's process cannot be redispatched."))
+    cleaned = validate_submission(schema, data)
+    try:
+        step = engine().send_message(ticket.process_instance_id, REDISPATCH, cleaned)
+    except Conflict as exc:
+        raise Conflict(_("The ticket is no longer waiting for acceptance; it cannot be redispatched.")) from exc
+    apply_step(ticket, step, actor=actor.username, events=[("redispatched", {"message": REDISPATCH, "data": cleaned})])
+    db.session.commit()
+    return ticket
+
+
+def redispatch_form(ticket):
+    """The JSON Schema of the redispatch message for this ticket's process version, or None."""
+    return engine().form(ticket.process_instance_id, f"{REDISPATCH}.json") if ticket.process_instance_id else None
+
+
+def can_redispatch(ticket):
+    """True while the ticket's process waits for a supervisor's redispatch."""
+    if ticket.process_instance_id is None or ticket.status == "closed":
+        return False
+    return REDISPATCH in engine().waiting_messages(ticket.process_instance_id)
 
 
 def get_ticket(number):

@@ -23,6 +23,7 @@ ACTIONS = {
     "task_claimed": _l("Task claimed"),
     "task_completed": _l("Task completed"),
     "timer_fired": _l("Deadline reached"),
+    "redispatched": _l("Redispatched by a supervisor"),
 }
 
 TIMERS = {

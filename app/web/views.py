@@ -205,7 +205,11 @@ def _timeline(ticket, history):
     for event in history:
         detail = event.detail or {}
         schema = forms.get(detail.get("task"), {})
+        if event.action == "redispatched":
+            schema = tickets.redispatch_form(ticket) or {}
         title = detail.get("title") or detail.get("task") or ""
+        if event.action == "redispatched":
+            title = ""
         if is_english() and schema.get("x-title-en"):
             title = schema["x-title-en"]
         lines = []
@@ -219,7 +223,7 @@ def _timeline(ticket, history):
             if detail.get("assignee"):
                 who = people.get(detail["assignee"])
                 lines.append((_("Assignee"), display.person(who) if who else detail["assignee"]))
-        elif event.action == "task_completed":
+        elif event.action in ("task_completed", "redispatched"):
             properties = schema.get("properties", {})
             order = {name: index for index, name in enumerate(properties)}
             data = detail.get("data") or {}
@@ -247,8 +251,16 @@ def _timeline(ticket, history):
 
 
 @web_bp.route("/tickets/<number>")
-def ticket_detail(number):
+def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status=200):
     ticket = tickets.get_ticket(number)
+    redispatch = None
+    if is_supervisor(me()) and tickets.can_redispatch(ticket):
+        schema = tickets.redispatch_form(ticket)
+        redispatch = {
+            "title": schema_title(schema), "help": schema_title(schema, "description"),
+            "fields": build_fields(schema, submitted=redispatch_values, errors=redispatch_errors or {}, data={}),
+            "open": bool(redispatch_errors),
+        }
     history = tickets.ticket_history(ticket)
     open_tasks = tasks.open_tasks_of(ticket)
     titles = _titles_for(open_tasks)
@@ -257,8 +269,26 @@ def ticket_detail(number):
     return render_template(
         "tickets/detail.html", ticket=ticket, timeline=_timeline(ticket, history), current_step=current_step,
         attachments=tickets.ticket_attachments(ticket), open_tasks=open_tasks, titles=titles,
-        deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket),
-    )
+        deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket), redispatch=redispatch,
+    ), status
+
+
+@web_bp.route("/tickets/<number>/redispatch", methods=["POST"])
+def ticket_redispatch(number):
+    ticket = tickets.get_ticket(number)
+    schema = tickets.redispatch_form(ticket) or {"properties": {}}
+    submitted = _posted_form()
+    try:
+        tickets.redispatch_ticket(number=number, actor=me(), data=coerce_form(schema, submitted))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return ticket_detail(number, redispatch_values=submitted, redispatch_errors=exc.errors, status=422)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("web.ticket_detail", number=number))
+    flash(_("Ticket %(number)s was redispatched.", number=number), "success")
+    return redirect(url_for("web.ticket_detail", number=number))
 
 
 @web_bp.route("/tickets/<number>/attachments/<int:attachment_id>")

@@ -159,3 +159,25 @@ def test_terminate_at_close_cancels_open_escalations(api):
         fire_due_timers()  # feedback is open; nothing waits on the resolution timer any more
         ticket = api.complete("agent1", number, "feedback", method="phone", opinion="satisfied")
         assert ticket["status"] == "closed" and ticket["open_tasks"] == []
+
+
+def test_supervisor_redispatches_before_acceptance(api):
+    with time_machine.travel(T0, tick=False):
+        number = api.new_ticket()["number"]
+        assert api.post(f"/tickets/{number}/redispatch", "agent1", json={"assignee": "product1", "reason": "转"}).status_code == 403
+        bad = api.post(f"/tickets/{number}/redispatch", "supervisor1", json={"assignee": "agent1"})
+        assert bad.status_code == 422 and set(bad.get_json()["errors"]) == {"assignee", "reason"}
+    with time_machine.travel(T0 + timedelta(minutes=20), tick=False):
+        response = api.post(f"/tickets/{number}/redispatch", "supervisor1",
+                            json={"assignee": "product1", "department": "product", "reason": "属于产品需求"})
+        assert response.status_code == 200, response.get_json()
+        ticket = response.get_json()
+        assert ticket["assignee"] == "product1" and ticket["department"] == "product"
+        [accept] = ticket["open_tasks"]
+        assert accept["name"] == "accept_ticket" and accept["assignee"] == "product1"
+        assert accept["due_at"] == (T0 + timedelta(minutes=50)).isoformat()  # a fresh 30-minute window
+        assert [h["action"] for h in ticket["history"]].count("redispatched") == 1
+        assert api.get("/tasks", "engineer1").get_json()["items"] == []
+        api.complete("product1", number, "accept_ticket", contact_note="产品部已联系客户")
+        late = api.post(f"/tickets/{number}/redispatch", "supervisor1", json={"assignee": "engineer1", "reason": "再转"})
+        assert late.status_code == 409

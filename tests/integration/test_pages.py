@@ -412,3 +412,24 @@ def test_inbox_and_monitor_pages_through_long_lists(client, api, monkeypatch):
     following = re.search(r'<a href="([^"]+)">下一页', page).group(1).replace("&amp;", "&")
     page = text(client.get(following))
     assert second in page and first not in page and "第一页" in page
+
+
+# ----------------------------------------------------------------------------------------- redispatch
+
+def test_supervisor_redispatches_from_the_ticket_page(client, api):
+    number = api.new_ticket()["number"]
+    login(client, "agent1")
+    assert "redispatch" not in text(client.get(f"/tickets/{number}"))  # agents do not see the form
+    client.post("/logout")
+    login(client, "supervisor1")
+    page = text(client.get(f"/tickets/{number}"))
+    assert f'action="/tickets/{number}/redispatch"' in page and "改派工单" in page
+    bad = client.post(f"/tickets/{number}/redispatch", data={"assignee": "", "reason": "转给产品部看看"})
+    assert bad.status_code == 422
+    assert "此项为必填项。" in text(bad) and "转给产品部看看" in text(bad)  # the typed reason is kept
+    done = client.post(f"/tickets/{number}/redispatch", data={"assignee": "product1", "department": "product",
+                                                             "reason": "属于产品需求"}, follow_redirects=True)
+    page = text(done)
+    assert done.status_code == 200 and "已改派" in page
+    assert "主管改派" in page and "属于产品需求" in page  # in the timeline
+    assert api.ticket(number)["assignee"] == "product1"
