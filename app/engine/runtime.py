@@ -79,8 +79,9 @@ class Step:
     previously_ready: set = field(default_factory=set)  # ids of the user tasks that were ready before the step
 
 
-class _LiveCache:
-    """LRU of live workflows keyed by (instance id, version); an entry returns only after its commit."""
+class _Lru:
+    """A small LRU map. For live workflows the key is (instance id, version) and an entry returns only
+    after its commit succeeded (see `_keep_after_commit`)."""
 
     def __init__(self, size=512):
         self.size = size
@@ -88,6 +89,12 @@ class _LiveCache:
 
     def take(self, key):
         return self._items.pop(key, None)
+
+    def get(self, key):
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
 
     def put(self, key, workflow):
         self._items[key] = workflow
@@ -133,10 +140,10 @@ class Engine:
 
     def __init__(self, helpers=None, cache_size=512):
         self.specs = SpecCache()
-        self.live = _LiveCache(cache_size)
+        self.live = _Lru(cache_size)
         self.script_engine = make_script_engine(helpers or {})
         self._definitions = {}
-        self._instance_definitions = {}
+        self._instance_definitions = _Lru(100_000)
 
     # ------------------------------------------------------------ public operations
 
@@ -144,9 +151,7 @@ class Engine:
         """Create an instance of `definition` with `data`, run it to its first wait; return the Step."""
         spec, subprocess_specs = self.specs.get(definition)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
-        workflow.data.update(data)
-        start_task = workflow.task_tree
-        start_task.data.update(data)
+        workflow.task_tree.data.update(data)
         finished = self._advance(workflow, lambda: None)
         completed = workflow.is_completed()
         conn = db.session.connection()
@@ -167,7 +172,7 @@ class Engine:
         step = self._step(instance_id, 1, workflow, finished, completed, _Before(set(), {}))
         self._sync_timers(conn, step, {})
         self._keep_after_commit(instance_id, 1, workflow, step)
-        self._instance_definitions[instance_id] = definition.id
+        self._instance_definitions.put(instance_id, definition.id)
         return step
 
     def complete_task(self, instance_id, task_id, data, *, expected_version=None):
@@ -175,6 +180,7 @@ class Engine:
         workflow, version, before = self._load(instance_id, expected_version)
         task = workflow.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
         if task is None or not task.task_spec.manual or task.state != TaskState.READY:
+            self.live.put((instance_id, version), (workflow, before))  # untouched: keep it warm
             raise Conflict("This task is no longer open.")
 
         data_before = dict(task.data)
@@ -238,7 +244,7 @@ class Engine:
             )
             if definition_id is None:
                 raise NotFound(f"Process instance {instance_id} does not exist.")
-            self._instance_definitions[instance_id] = definition_id
+            self._instance_definitions.put(instance_id, definition_id)
         return self._definition(definition_id)
 
     def form(self, instance_id, name):
