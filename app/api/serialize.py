@@ -1,7 +1,6 @@
 """JSON shapes of customers, tickets and tasks, as the OpenAPI document describes them."""
 from app.clock import as_utc
-from app.engine import ProcessInstance
-from app.extensions import db
+from app.tickets.flow import engine
 
 
 def iso(value):
@@ -63,10 +62,8 @@ def ticket_json(ticket, brief=False):
     }
     if brief:
         return body
-    instance = db.session.get(ProcessInstance, ticket.process_instance_id) if ticket.process_instance_id else None
-    body["process"] = (
-        {"name": instance.definition.name, "version": instance.definition.version} if instance else None
-    )
+    definition = engine().definition_of(ticket.process_instance_id) if ticket.process_instance_id else None
+    body["process"] = {"name": definition.name, "version": definition.version} if definition else None
     body["open_tasks"] = [task_json(t) for t in open_tasks_of(ticket)]
     body["history"] = [
         {"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in ticket_history(ticket)

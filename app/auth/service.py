@@ -2,6 +2,7 @@
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.clock import now
 from app.errors import Unauthorized, ValidationFailed
@@ -38,10 +39,16 @@ def user_from_token(token):
         raise Unauthorized(_("The token has expired; log in again.")) from exc
     except BadSignature as exc:
         raise Unauthorized(_("The token is not valid.")) from exc
-    user = db.session.get(User, payload.get("uid")) if isinstance(payload, dict) else None
+    uid = payload.get("uid") if isinstance(payload, dict) else None
+    user = load_user(uid) if isinstance(uid, int) else None
     if user is None or not user.active:
         raise Unauthorized(_("The token is not valid."))
     return user
+
+
+def load_user(user_id):
+    """The user with this id and their roles in one query, or None."""
+    return db.session.get(User, user_id, options=[joinedload(User.roles)])
 
 
 def needs_profile(user):

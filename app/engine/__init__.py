@@ -4,7 +4,7 @@ It deploys `workflows/*.bpmn` (with the decision tables and forms they use) as v
 starts instances, completes user tasks and fires due timers, and keeps instance state in the database.
 It knows nothing of HTTP, tickets or users: services give it data and turn its Steps into rows.
 """
-from .definitions import DeployError, ProcessDefinition, latest_definition, read_bundles, deploy_bundles
+from .definitions import DeployError, ProcessDefinition, latest_definition_id, read_bundles, deploy_bundles
 from .models import PendingTimer, ProcessInstance
 from .runtime import Engine, FinishedTask, ProcessError, ReadyTask, Step, WaitingTimer
 
@@ -33,5 +33,5 @@ __all__ = [
     "Step",
     "WaitingTimer",
     "deploy_directory",
-    "latest_definition",
+    "latest_definition_id",
 ]

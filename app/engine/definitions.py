@@ -269,10 +269,10 @@ def deploy_bundles(bundles, *, deployed_by=None):
     return results
 
 
-def latest_definition(name):
-    """Return the newest deployed version of process `name`, or None."""
+def latest_definition_id(name):
+    """Return the id of the newest deployed version of process `name`, or None (one indexed lookup)."""
     return db.session.scalar(
-        select(ProcessDefinition)
+        select(ProcessDefinition.id)
         .where(ProcessDefinition.name == name)
         .order_by(ProcessDefinition.version.desc())
         .limit(1)

@@ -147,8 +147,9 @@ class Engine:
 
     # ------------------------------------------------------------ public operations
 
-    def start(self, definition, data):
-        """Create an instance of `definition` with `data`, run it to its first wait; return the Step."""
+    def start(self, definition_id, data):
+        """Create an instance of definition version `definition_id` with `data`, run it to its first wait."""
+        definition = self._definition(definition_id)
         spec, subprocess_specs = self.specs.get(definition)
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         workflow.task_tree.data.update(data)

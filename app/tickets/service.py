@@ -10,7 +10,7 @@ from werkzeug.utils import secure_filename
 
 from app.clock import as_utc, now
 from app.customers.models import Customer
-from app.engine import latest_definition
+from app.engine import latest_definition_id
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.forms_schema import validate_submission
 from app.extensions import db
@@ -49,8 +49,8 @@ def create_ticket(*, data, actor, files=()):
             errors["customer_number"] = _("No customer with this number; create the customer first.")
     if errors:
         raise ValidationFailed(errors)
-    definition = latest_definition(PROCESS_NAME)
-    if definition is None:
+    definition_id = latest_definition_id(PROCESS_NAME)
+    if definition_id is None:
         raise Conflict(_("The process '%(name)s' is not deployed.", name=PROCESS_NAME))
     ticket = Ticket(
         number=ticket_number(),
@@ -68,7 +68,7 @@ def create_ticket(*, data, actor, files=()):
     _store_attachments(ticket, files, actor)
     db.session.add(TicketEvent(ticket_id=ticket.id, at=now(), actor=actor.username, action="created",
                                detail={"type": ticket.type, "urgency": ticket.urgency, "channel": ticket.channel}))
-    step = engine().start(definition, {
+    step = engine().start(definition_id, {
         "ticket_number": ticket.number,
         "ticket_type": ticket.type,
         "urgency": ticket.urgency,

@@ -5,7 +5,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import service as auth
-from app.auth.models import User
 from app.errors import NotFound, Unauthorized, ValidationFailed
 from app.extensions import db, login_manager
 from app.i18n import _, _l
@@ -24,7 +23,7 @@ login_manager.localize_callback = str  # evaluates the lazy message in the reque
 @login_manager.user_loader
 def load_user(user_id):
     try:
-        user = db.session.get(User, int(user_id))
+        user = auth.load_user(int(user_id))
     except (TypeError, ValueError):
         return None
     return user if user is not None and user.active else None
