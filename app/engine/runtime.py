@@ -361,6 +361,8 @@ class Engine:
             conn.execute(insert(_timers), fresh)
 
     def _keep_after_commit(self, instance_id, version, workflow, step):
+        if step.completed:
+            return  # a finished instance takes no more steps: do not let it crowd the cache
         entry = (workflow, _Before({t.id for t in step.ready}, {t.task_id: t.due_at for t in step.timers}))
         db.session.info.setdefault("engine_live", []).append((self, (instance_id, version), entry))
 
