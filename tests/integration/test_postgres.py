@@ -112,3 +112,39 @@ def test_three_processes_starting_together_migrate_and_deploy_once(pg_url):
         assert conn.execute(text("SELECT name, version FROM process_definitions")).all() == [("quick_response", 1)]
         assert conn.execute(text("SELECT count(*) FROM roles")).scalar() == 5
     engine.dispose()
+
+
+def test_two_users_complete_the_same_task_at_once_on_postgres(pg_app):
+    import threading
+
+    api = Api(pg_app.test_client())
+    start = datetime.now(timezone.utc) - timedelta(minutes=45)
+    with time_machine.travel(start, tick=False):
+        number = api.new_ticket()["number"]
+    from app.timers.service import fire_due_timers
+
+    assert fire_due_timers() == 1
+    task = api.task_for("supervisor1", number, "reassign_ticket")
+    tokens = {u: api.login(u) for u in ("supervisor1", "admin")}
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def complete(user, assignee):
+        with pg_app.app_context():
+            client = pg_app.test_client()
+            barrier.wait()
+            response = client.post(f"/api/v1/tasks/{task['id']}/complete",
+                                   headers={"Authorization": f"Bearer {tokens[user]}"},
+                                   json={"data": {"assignee": assignee, "reason": f"{user} 改派"}})
+            results[user] = response.status_code
+
+    threads = [threading.Thread(target=complete, args=("supervisor1", "engineer1")),
+               threading.Thread(target=complete, args=("admin", "product1"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results.values()) == [200, 409], results
+    ticket = api.ticket(number)
+    assert [h["action"] for h in ticket["history"]].count("task_completed") == 1
+    assert [t["name"] for t in ticket["open_tasks"]] == ["accept_ticket"]
