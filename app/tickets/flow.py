@@ -1,4 +1,5 @@
 """Turn what the engine did in one step into ticket columns, open human tasks and history rows."""
+import logging
 from datetime import datetime
 
 from flask import current_app
@@ -11,6 +12,7 @@ from app.tasks.models import HumanTask
 
 from .models import Ticket, TicketEvent
 
+log = logging.getLogger(__name__)
 _tasks = HumanTask.__table__
 _history = TicketEvent.__table__
 
@@ -63,15 +65,25 @@ def _event(ticket, at, actor, action, detail):
 
 
 def _mirror(ticket, variable, value, lookups):
+    """Copy one process variable onto its ticket column; a value of the wrong type is logged and skipped."""
     column, kind = MIRRORED[variable]
-    if kind == "department":
-        value = lookups.department_id(value)
-    elif kind == "user":
-        value = lookups.user_id(value)
-    elif kind == "time":
-        value = _time(value)
-    elif kind == "int":
-        value = int(value or 0)
+    try:
+        if kind in ("department", "user"):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(value)
+            value = (lookups.department_id if kind == "department" else lookups.user_id)(value) if value else None
+        elif kind == "time":
+            value = _time(value)
+        elif kind == "int":
+            value = int(value or 0)
+        elif value is not None:
+            value = str(value)
+            limit = getattr(Ticket.__table__.c[column].type, "length", None)
+            if limit and len(value) > limit:
+                raise ValueError(value)
+    except (TypeError, ValueError):
+        log.warning("ticket %s: process variable %s=%r cannot go into %s", ticket.number, variable, value, column)
+        return
     setattr(ticket, column, value)
 
 
