@@ -120,7 +120,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
                 "instance_id": step.instance_id,
                 "ticket_id": ticket.id,
                 "name": task.name,
-                "title": task.title,
+                "title": task.title[:200],
                 "role": task.lane,
                 "department_id": lookups.department_id(department) if department else None,
                 "assignee_id": lookups.user_id(assignee) if assignee else None,
