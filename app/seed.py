@@ -15,7 +15,8 @@ DEPARTMENTS = [
 ]
 USERS = [
     ("agent1", "王小明", "customer_service", ["agent"]),
-    ("agent2", "李晓红", "customer_service", ["agent", "handler"]),
+    ("agent2", "李晓红", "customer_service", ["agent"]),
+    ("service1", "孙客服", "customer_service", ["handler"]),  # handles consultations routed to customer service
     ("engineer1", "张工", "after_sales", ["handler"]),
     ("product1", "赵产品", "product", ["handler"]),
     ("supervisor1", "陈主管", "customer_service", ["supervisor"]),

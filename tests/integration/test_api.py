@@ -92,18 +92,18 @@ def test_unclaimed_role_task_is_claimed_by_completing(api):
     from app.auth.models import User
     from app.extensions import db
 
-    api.login("agent2")
-    agent2 = db.session.scalar(db.select(User).filter_by(username="agent2"))
-    agent2.active = False  # nobody to pick: the task waits unassigned in the role queue
+    api.login("service1")
+    service1 = db.session.scalar(db.select(User).filter_by(username="service1"))
+    service1.active = False  # nobody to pick: the task waits unassigned in the role queue
     db.session.commit()
     number = api.new_ticket(type="consultation")["number"]
-    agent2.active = True
+    service1.active = True
     db.session.commit()
-    task = api.task_for("agent2", number, "accept_ticket")
+    task = api.task_for("service1", number, "accept_ticket")
     assert task["assignee"] is None and task["role"] == "handler"
     assert api.get("/tasks", "engineer1").get_json()["items"] == []  # another department's queue
-    ticket = api.complete("agent2", number, "accept_ticket", contact_note="客服直接受理")
-    assert ticket["status"] == "processing" and ticket["open_tasks"][0]["assignee"] == "agent2"
+    ticket = api.complete("service1", number, "accept_ticket", contact_note="客服直接受理")
+    assert ticket["status"] == "processing" and ticket["open_tasks"][0]["assignee"] == "service1"
 
 
 def test_openapi_document_lists_every_error(client):

@@ -27,7 +27,7 @@ def test_deadline_adds_an_iso_duration():
 
 def test_pick_assignee_prefers_the_least_loaded_handler(app, api):
     assert pick_assignee("after_sales") == "engineer1"
-    assert pick_assignee("customer_service") == "agent2"
+    assert pick_assignee("customer_service") == "service1"
     assert pick_assignee("nowhere") is None
 
 
