@@ -5,9 +5,11 @@ from app.extensions import db
 
 class HumanTask(db.Model):
     __tablename__ = "human_tasks"
+    # Every inbox source is one range read in created_at order (see tasks.service.inbox).
     __table_args__ = (
-        db.Index("ix_human_tasks_open_role", "state", "role", "department_id"),
-        db.Index("ix_human_tasks_open_assignee", "state", "assignee_id"),
+        db.Index("ix_human_tasks_mine", "state", "assignee_id", "created_at"),
+        db.Index("ix_human_tasks_queue", "state", "role", "department_id", "assignee_id", "created_at"),
+        db.Index("ix_human_tasks_role_queue", "state", "role", "assignee_id", "created_at"),
         db.Index("ix_human_tasks_state_due", "state", "due_at"),
     )
     id = db.Column(db.String(36), primary_key=True)  # the SpiffWorkflow task id

@@ -54,7 +54,7 @@ class Ticket(db.Model):
     accepted_at = db.Column(db.DateTime(timezone=True))
     first_responded_at = db.Column(db.DateTime(timezone=True))
     resolved_at = db.Column(db.DateTime(timezone=True))
-    closed_at = db.Column(db.DateTime(timezone=True))
+    closed_at = db.Column(db.DateTime(timezone=True), index=True)  # NULL = open: the monitor's range
     escalated_at = db.Column(db.DateTime(timezone=True))
     reopen_count = db.Column(db.Integer, nullable=False, default=0)
     solution = db.Column(db.Text)

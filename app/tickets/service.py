@@ -160,7 +160,7 @@ def get_attachment(ticket, attachment_id):
 
 def monitor(*, overdue=False, status=None, limit=50, after=None):
     """Open tickets, oldest first, for the supervisors' monitor; `overdue` keeps those past a deadline."""
-    query = select(Ticket).where(Ticket.status != "closed")
+    query = select(Ticket).where(Ticket.closed_at.is_(None), Ticket.status != "closed")
     if status:
         query = query.where(Ticket.status == status)
     if overdue:

@@ -127,3 +127,20 @@ def test_monitor_lists_open_and_overdue(api):
         assert api.get("/tickets", "agent1").status_code == 403
         items = api.get("/tickets?overdue=1", "supervisor1").get_json()["items"]
         assert [t["number"] for t in items] == [number]
+
+
+def test_task_list_pages_with_a_cursor(api):
+    import time_machine
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+    numbers = []
+    for minute in range(3):
+        with time_machine.travel(t0 + timedelta(minutes=minute), tick=False):
+            numbers.append(api.new_ticket()["number"])
+    with time_machine.travel(t0 + timedelta(minutes=5), tick=False):
+        first = api.get("/tasks?limit=2", "engineer1").get_json()
+        assert [t["ticket_number"] for t in first["items"]] == numbers[:2]
+        rest = api.client.get(first["next"], headers=api._headers("engineer1")).get_json()
+        assert [t["ticket_number"] for t in rest["items"]] == numbers[2:] and "next" not in rest
+        assert api.get("/tasks?cursor=nonsense", "engineer1").status_code == 422
