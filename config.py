@@ -21,7 +21,7 @@ def normalise_database_url(url):
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-change-me")
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-secret-change-me")  # app start-up warns while it is the default
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'servicedesk.db'}")
     )

@@ -17,6 +17,10 @@ def create_app(config_class=Config, **overrides):
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
 
+    if app.config["SECRET_KEY"] == "dev-secret-change-me" and not app.testing:
+        logging.getLogger("app").warning("SECRET_KEY is the development default: set it in the environment "
+                                         "(the same value on every process) before real use")
+
     from app.extensions import babel, csrf, db, login_manager, migrate
     from app.i18n import select_locale
 
