@@ -4,7 +4,7 @@
 (b) through the app's service layer on a SQLite file, one commit per step (create, accept, handle, feedback).
 Prints both rates and the ratio b/a (target <= 2.0).
 
-Usage: .venv/bin/python bench/engine_overhead.py [N]
+Usage: .venv/bin/python bench/engine_overhead.py [N] [ROUNDS]   (best of ROUNDS rounds of N: this VM is noisy)
 """
 import shutil
 import sys
@@ -54,10 +54,11 @@ def bare(n):
     return n / (time.perf_counter() - began)
 
 
-def through_services(n, folder):
-    """Return lifecycles per second through the service layer on a SQLite file."""
+def through_services(n, folder, rounds=1):
+    """Return lifecycles per second through the service layer on a SQLite file (best of `rounds`)."""
     from app import create_app
     from app.auth.models import User
+    from app.auth.service import load_user
     from app.customers.models import Customer
     from app.extensions import db
     from app.seed import seed_demo
@@ -70,27 +71,32 @@ def through_services(n, folder):
                      UPLOAD_DIR=str(folder / "uploads"))
     with app.app_context():
         seed_demo(password="bench-123")
-        users = {u.username: u for u in db.session.scalars(db.select(User))}
+        user_ids = {u.username: u.id for u in db.session.scalars(db.select(User))}
         customer = db.session.scalars(db.select(Customer)).first().number
         body = {"customer_number": customer, "type": "complaint", "urgency": "high",
                 "description": "设备无法启动，影响生产", "channel": "phone"}
         actors = {"accept_ticket": "engineer1", "handle_ticket": "engineer1", "feedback": "agent1"}
 
         def lifecycle():
-            ticket = create_ticket(data=body, actor=users["agent1"])
+            # each use case loads its user the way a request does (one query with the roles)
+            ticket = create_ticket(data=body, actor=load_user(user_ids["agent1"]))
             for name, data in STEPS:
                 task_id = db.session.scalar(db.select(HumanTask.id).where(
                     HumanTask.ticket_id == ticket.id, HumanTask.state == "open", HumanTask.name == name))
                 form = {k: v for k, v in data.items() if k != "completed_by"}
-                ticket = complete_task(task_id=task_id, user=users[actors[name]], data=form)
+                ticket = complete_task(task_id=task_id, user=load_user(user_ids[actors[name]]), data=form)
             assert ticket.status == "closed"
 
         for _ in range(min(20, n)):  # warm the caches
             lifecycle()
-        began = time.perf_counter()
-        for _ in range(n):
-            lifecycle()
-        return n / (time.perf_counter() - began)
+        return max(_rate(lifecycle, n) for _ in range(rounds))
+
+
+def _rate(lifecycle, n):
+    began = time.perf_counter()
+    for _ in range(n):
+        lifecycle()
+    return n / (time.perf_counter() - began)
 
 
 def main():

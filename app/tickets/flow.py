@@ -4,6 +4,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.auth.models import Department, User
 from app.clock import as_utc, now
@@ -14,6 +15,7 @@ from .models import Ticket, TicketEvent
 
 log = logging.getLogger(__name__)
 _tasks = HumanTask.__table__
+_tickets = Ticket.__table__
 _history = TicketEvent.__table__
 
 # process variables mirrored onto ticket columns: variable -> (column, kind)
@@ -39,33 +41,40 @@ def engine():
     return current_app.extensions["engine"]
 
 
-def apply_step(ticket, step, *, actor, completed_task_id=None, events=()):
+def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), columns=None):
     """Record the step on the ticket: mirrored variables, task rows, history. Runs in the caller's transaction.
 
-    `events` are (action, detail) pairs the caller did, written to the history before the step's own.
+    `events` are (action, detail) pairs the caller did, written to the history before the step's own;
+    `columns` are further ticket columns to set. The ticket row gets one UPDATE; the ORM object is brought
+    up to date without being marked dirty.
     """
     stamp = now()
     lookups = _Lookups.current()
+    changes = dict(columns or {})
     history = [_event(ticket, stamp, actor, action, detail) for action, detail in events]
     for finished in step.finished:
         for variable, value in finished.changed.items():
             if variable in MIRRORED:
-                _mirror(ticket, variable, value, lookups)
+                _mirror(ticket, variable, value, lookups, changes)
         if finished.timer:
             history.append(_event(ticket, stamp, "system", "timer_fired", {"timer": finished.name, "title": finished.title}))
-    _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
-    if ticket.first_responded_at is None and ticket.accepted_at is not None:
-        ticket.first_responded_at = ticket.accepted_at
+    changes["current_step"] = _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
+    if ticket.first_responded_at is None and changes.get("accepted_at", ticket.accepted_at) is not None:
+        changes["first_responded_at"] = changes.get("accepted_at", ticket.accepted_at)
+    conn = db.session.connection()
+    conn.execute(update(_tickets).where(_tickets.c.id == ticket.id).values(**changes))
+    for column, value in changes.items():
+        set_committed_value(ticket, column, value)
     if history:
-        db.session.connection().execute(insert(_history), history)
+        conn.execute(insert(_history), history)
 
 
 def _event(ticket, at, actor, action, detail):
     return {"ticket_id": ticket.id, "at": at, "actor": actor, "action": action, "detail": detail}
 
 
-def _mirror(ticket, variable, value, lookups):
-    """Copy one process variable onto its ticket column; a value of the wrong type is logged and skipped."""
+def _mirror(ticket, variable, value, lookups, changes):
+    """Put one process variable into `changes` for its ticket column; a value of the wrong type is logged and skipped."""
     column, kind = MIRRORED[variable]
     try:
         if kind in ("department", "user"):
@@ -84,7 +93,7 @@ def _mirror(ticket, variable, value, lookups):
     except (TypeError, ValueError):
         log.warning("ticket %s: process variable %s=%r cannot go into %s", ticket.number, variable, value, column)
         return
-    setattr(ticket, column, value)
+    changes[column] = value
 
 
 def _time(value):
@@ -133,7 +142,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
         history.append(_event(ticket, stamp, actor, "task_opened", {"task": task.name, "title": task.title, "role": task.lane, "assignee": assignee}))
     if rows:
         conn.execute(insert(_tasks), rows)
-    ticket.current_step = "、".join(t.title for t in step.ready) or None
+    return ("、".join(t.title for t in step.ready) or None)
 
 
 def _property(task, name):

@@ -77,8 +77,7 @@ def create_ticket(*, data, actor, files=()):
         "description": description,
         "created_by": actor.username,
     })
-    ticket.process_instance_id = step.instance_id
-    apply_step(ticket, step, actor=actor.username)
+    apply_step(ticket, step, actor=actor.username, columns={"process_instance_id": step.instance_id})
     db.session.commit()
     return ticket
 
