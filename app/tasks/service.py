@@ -15,6 +15,10 @@ from .models import HumanTask
 _tasks = HumanTask.__table__
 
 
+# what task lists show of each task, loaded with it (no query per row)
+_LIST_LOADS = (joinedload(HumanTask.ticket).joinedload(Ticket.customer), joinedload(HumanTask.assignee))
+
+
 def _sources(user):
     """The conditions an inbox is the union of: assigned to the user, and the unclaimed queues of their roles."""
     sources = [HumanTask.assignee_id == user.id]
@@ -39,7 +43,7 @@ def inbox(user, *, limit=50, after=None):
     for condition in _sources(user):
         query = (
             select(HumanTask)
-            .options(joinedload(HumanTask.ticket), joinedload(HumanTask.assignee))
+            .options(*_LIST_LOADS)
             .where(HumanTask.state == "open", condition)
         )
         if after:
@@ -54,6 +58,7 @@ def escalations(*, limit=50):
     """Open supervisor tasks (the escalation queue), soonest due first."""
     return db.session.scalars(
         select(HumanTask)
+        .options(*_LIST_LOADS)
         .where(HumanTask.state == "open", HumanTask.role == "supervisor")
         .order_by(HumanTask.created_at)
         .limit(limit)
