@@ -51,10 +51,22 @@ def pick_assignee(department):
     return db.session.connection().execute(_LEAST_LOADED, {"department": department}).scalar()
 
 
+def has_open_task(ticket_number, task_name):
+    """True when the ticket already has an open task `task_name` (e.g. to not stack a second escalation)."""
+    from app.tickets.models import Ticket
+
+    return db.session.connection().execute(
+        select(HumanTask.id)
+        .join(Ticket, Ticket.id == HumanTask.ticket_id)
+        .where(Ticket.number == ticket_number, HumanTask.name == task_name, HumanTask.state == "open")
+        .limit(1)
+    ).first() is not None
+
+
 def _parse(value):
     from datetime import datetime
 
     return datetime.fromisoformat(value)
 
 
-HELPERS = {"deadline": deadline, "now_iso": now_iso, "pick_assignee": pick_assignee}
+HELPERS = {"deadline": deadline, "now_iso": now_iso, "pick_assignee": pick_assignee, "has_open_task": has_open_task}

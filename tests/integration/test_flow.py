@@ -181,3 +181,27 @@ def test_supervisor_redispatches_before_acceptance(api):
         api.complete("product1", number, "accept_ticket", contact_note="产品部已联系客户")
         late = api.post(f"/tickets/{number}/redispatch", "supervisor1", json={"assignee": "engineer1", "reason": "再转"})
         assert late.status_code == 409
+
+
+def test_an_open_escalation_is_not_stacked(api):
+    with time_machine.travel(T0, tick=False):
+        number = api.new_ticket(urgency="high")["number"]
+    for minutes in (31, 62, 93):  # nobody accepts; the supervisor keeps reassigning
+        with time_machine.travel(T0 + timedelta(minutes=minutes), tick=False):
+            fire_due_timers()
+            api.complete("supervisor1", number, "reassign_ticket", assignee="engineer1", reason="请尽快受理")
+    with time_machine.travel(T0 + timedelta(minutes=125), tick=False):
+        fire_due_timers()  # the window and the 2-hour response deadline have both passed: one review
+        assert names(api.ticket(number)) == ["reassign_ticket", "review_response"]
+    for minutes in (126, 160, 200):  # more lapses and reassignments while the review is still open
+        with time_machine.travel(T0 + timedelta(minutes=minutes), tick=False):
+            fire_due_timers()
+            if "reassign_ticket" in names(api.ticket(number)):
+                api.complete("supervisor1", number, "reassign_ticket", assignee="engineer1", reason="再次提醒")
+    with time_machine.travel(T0 + timedelta(minutes=201), tick=False):
+        ticket = api.ticket(number)
+        assert names(ticket).count("review_response") == 1
+        assert [h["detail"].get("task") for h in ticket["history"] if h["action"] == "task_opened"].count(
+            "review_response") == 1
+        fired = [h["detail"]["timer"] for h in ticket["history"] if h["action"] == "timer_fired"]
+        assert fired.count("response_timer") > 1  # it did lapse again; the diagram chose not to stack
