@@ -114,3 +114,27 @@ class Api:
 @pytest.fixture
 def api(client):
     return Api(client)
+
+
+def complete_at_once(app, api, task_id, submissions):
+    """Let several users POST the same task completion at the same moment; return {user: (status, body)}."""
+    import threading
+
+    tokens = {user: api.login(user) for user in submissions}
+    barrier = threading.Barrier(len(submissions))
+    results = {}
+
+    def complete(user, data):
+        with app.app_context():
+            client = app.test_client()
+            barrier.wait()
+            response = client.post(f"/api/v1/tasks/{task_id}/complete",
+                                   headers={"Authorization": f"Bearer {tokens[user]}"}, json={"data": data})
+            results[user] = (response.status_code, response.get_json())
+
+    threads = [threading.Thread(target=complete, args=item) for item in submissions.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results

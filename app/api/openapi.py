@@ -38,7 +38,8 @@ def _page(item):
 
 
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}}
-AFTER = {"name": "after", "in": "query", "schema": {"type": "integer"}, "description": "Cursor from `next`."}
+AFTER = {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+         "description": "Cursor from `next`."}
 SECURED = [{"bearer": []}]
 ENUMS = {
     "type": ["consultation", "complaint", "requirement_change", "after_sales_support"],

@@ -109,8 +109,10 @@ def page_args():
     if after is not None:
         try:
             after = int(after)
+            if not 0 <= after < 2**53:
+                raise ValueError
         except ValueError:
-            errors["after"] = _("Must be an integer.")
+            errors["after"] = _("Must be an integer from 0 to 2^53.")
     if errors:
         raise ValidationFailed(errors)
     return limit, after

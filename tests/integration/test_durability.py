@@ -1,12 +1,11 @@
 """State survives restarts; concurrent completions give one success and one 409; the CLI works."""
-import threading
 from datetime import datetime, timedelta, timezone
 
 import time_machine
 
 from app.extensions import db
 from app.timers.service import fire_due_timers
-from tests.conftest import Api, make_app
+from tests.conftest import Api, complete_at_once, make_app
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
@@ -61,24 +60,10 @@ def test_two_users_complete_the_same_task_at_once(app, api):
     with time_machine.travel(T0 + timedelta(minutes=31), tick=False):
         fire_due_timers()
         task = api.task_for("supervisor1", number, "reassign_ticket")
-        tokens = {u: api.login(u) for u in ("supervisor1", "admin")}
-        barrier = threading.Barrier(2)
-        results = {}
-
-        def complete(user, assignee):
-            client = app.test_client()
-            barrier.wait()
-            response = client.post(f"/api/v1/tasks/{task['id']}/complete",
-                                   headers={"Authorization": f"Bearer {tokens[user]}"},
-                                   json={"data": {"assignee": assignee, "reason": f"{user} 改派"}})
-            results[user] = (response.status_code, response.get_json())
-
-        threads = [threading.Thread(target=complete, args=("supervisor1", "engineer1")),
-                   threading.Thread(target=complete, args=("admin", "product1"))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        results = complete_at_once(app, api, task["id"], {
+            "supervisor1": {"assignee": "engineer1", "reason": "supervisor1 改派"},
+            "admin": {"assignee": "product1", "reason": "admin 改派"},
+        })
         codes = sorted(code for code, _ in results.values())
         assert codes == [200, 409], results
         winner = next(u for u, (code, _) in results.items() if code == 200)

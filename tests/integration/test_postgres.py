@@ -14,7 +14,7 @@ from app import create_app
 from app.extensions import db
 from app.seed import seed_demo
 from config import TestConfig, normalise_database_url
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD, Api, complete_at_once
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
@@ -115,8 +115,6 @@ def test_three_processes_starting_together_migrate_and_deploy_once(pg_url):
 
 
 def test_two_users_complete_the_same_task_at_once_on_postgres(pg_app):
-    import threading
-
     api = Api(pg_app.test_client())
     start = datetime.now(timezone.utc) - timedelta(minutes=45)
     with time_machine.travel(start, tick=False):
@@ -125,26 +123,11 @@ def test_two_users_complete_the_same_task_at_once_on_postgres(pg_app):
 
     assert fire_due_timers() == 1
     task = api.task_for("supervisor1", number, "reassign_ticket")
-    tokens = {u: api.login(u) for u in ("supervisor1", "admin")}
-    barrier = threading.Barrier(2)
-    results = {}
-
-    def complete(user, assignee):
-        with pg_app.app_context():
-            client = pg_app.test_client()
-            barrier.wait()
-            response = client.post(f"/api/v1/tasks/{task['id']}/complete",
-                                   headers={"Authorization": f"Bearer {tokens[user]}"},
-                                   json={"data": {"assignee": assignee, "reason": f"{user} 改派"}})
-            results[user] = response.status_code
-
-    threads = [threading.Thread(target=complete, args=("supervisor1", "engineer1")),
-               threading.Thread(target=complete, args=("admin", "product1"))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results.values()) == [200, 409], results
+    results = complete_at_once(pg_app, api, task["id"], {
+        "supervisor1": {"assignee": "engineer1", "reason": "supervisor1 改派"},
+        "admin": {"assignee": "product1", "reason": "admin 改派"},
+    })
+    assert sorted(code for code, _ in results.values()) == [200, 409], results
     ticket = api.ticket(number)
     assert [h["action"] for h in ticket["history"]].count("task_completed") == 1
     assert [t["name"] for t in ticket["open_tasks"]] == ["accept_ticket"]
