@@ -131,3 +131,36 @@ def test_two_users_complete_the_same_task_at_once_on_postgres(pg_app):
     ticket = api.ticket(number)
     assert [h["action"] for h in ticket["history"]].count("task_completed") == 1
     assert [t["name"] for t in ticket["open_tasks"]] == ["accept_ticket"]
+
+
+@pytest.fixture
+def pg_token(pg_app):
+    return Api(pg_app.test_client()).login("supervisor1")
+
+
+@pytest.fixture
+def pg_api_schema(pg_app):
+    import schemathesis
+
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", pg_app)
+
+
+def _pg_fuzz():
+    import schemathesis
+    from hypothesis import HealthCheck, settings
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+    schema = schemathesis.pytest.from_fixture("pg_api_schema")
+
+    @schema.parametrize()
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    def test_api_contract_on_postgres(case, pg_token):
+        """PostgreSQL refuses what SQLite accepts (NUL characters, huge integers): still never a 5xx."""
+        response = case.call_and_validate(headers={"Authorization": f"Bearer {pg_token}"},
+                                          excluded_checks=[positive_data_acceptance])
+        assert response.status_code < 500
+
+    return test_api_contract_on_postgres
+
+
+test_api_contract_on_postgres = _pg_fuzz()
