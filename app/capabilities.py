@@ -51,15 +51,28 @@ def pick_assignee(department):
     return db.session.connection().execute(_LEAST_LOADED, {"department": department}).scalar()
 
 
-def has_open_task(ticket_number, task_name):
-    """True when the ticket already has an open task `task_name` (e.g. to not stack a second escalation)."""
+def _open_task_of_ticket():
     from app.tickets.models import Ticket
 
-    return db.session.connection().execute(
+    return (
         select(HumanTask.id)
         .join(Ticket, Ticket.id == HumanTask.ticket_id)
-        .where(Ticket.number == ticket_number, HumanTask.name == task_name, HumanTask.state == "open")
+        .where(Ticket.number == bindparam("ticket_number"), HumanTask.name == bindparam("task_name"),
+               HumanTask.state == "open")
         .limit(1)
+    )
+
+
+_OPEN_TASK = None
+
+
+def has_open_task(ticket_number, task_name):
+    """True when the ticket already has an open task `task_name` (e.g. to not stack a second escalation)."""
+    global _OPEN_TASK
+    if _OPEN_TASK is None:
+        _OPEN_TASK = _open_task_of_ticket()
+    return db.session.connection().execute(
+        _OPEN_TASK, {"ticket_number": ticket_number, "task_name": task_name}
     ).first() is not None
 
 

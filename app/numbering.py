@@ -1,5 +1,5 @@
 """Human-readable numbers (customers C2026001, tickets SR20261201001) from counters taken under a row lock."""
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import now
@@ -7,24 +7,22 @@ from app.customers.models import Sequence
 from app.extensions import db
 
 _seq = Sequence.__table__
+_BUMP = update(_seq).where(_seq.c.name == bindparam("counter")).values(value=_seq.c.value + 1).returning(_seq.c.value)
+_CREATE = insert(_seq)
 
 
 def next_value(name):
     """Return the next value of counter `name`; the row stays locked until the caller's transaction ends."""
     conn = db.session.connection()
-    value = conn.execute(
-        update(_seq).where(_seq.c.name == name).values(value=_seq.c.value + 1).returning(_seq.c.value)
-    ).scalar()
+    value = conn.execute(_BUMP, {"counter": name}).scalar()
     if value is not None:
         return value
     try:
         with conn.begin_nested():
-            conn.execute(insert(_seq).values(name=name, value=1))
+            conn.execute(_CREATE, {"name": name, "value": 1})
         return 1
     except IntegrityError:  # another transaction created the counter first
-        return conn.execute(
-            update(_seq).where(_seq.c.name == name).values(value=_seq.c.value + 1).returning(_seq.c.value)
-        ).scalar_one()
+        return conn.execute(_BUMP, {"counter": name}).scalar_one()
 
 
 def customer_number():

@@ -187,8 +187,8 @@ def update_customer(number):
 @login_required
 @roles_required("agent", "supervisor", "admin")
 def create_ticket():
-    ticket = tickets.create_ticket(data=json_body(), actor=g.user)
-    return jsonify(ticket_json(ticket)), 201
+    number = tickets.create_ticket(data=json_body(), actor=g.user)
+    return jsonify(ticket_json(tickets.get_ticket(number))), 201
 
 
 @api_bp.get("/tickets")
@@ -214,8 +214,8 @@ def get_ticket(number):
 @api_bp.post("/tickets/<number>/redispatch")
 @login_required
 def redispatch_ticket(number):
-    ticket = tickets.redispatch_ticket(number=number, actor=g.user, data=json_body())
-    return jsonify(ticket_json(ticket))
+    tickets.redispatch_ticket(number=number, actor=g.user, data=json_body())
+    return jsonify(ticket_json(tickets.get_ticket(number)))
 
 
 @api_bp.get("/tasks")
@@ -267,5 +267,5 @@ def complete_task(task_id):
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise ValidationFailed({"data": _("Must be an object of form fields.")})
-    ticket = tasks.complete_task(task_id=task_id, user=g.user, data=data)
-    return jsonify(ticket_json(ticket))
+    number = tasks.complete_task(task_id=task_id, user=g.user, data=data)
+    return jsonify(ticket_json(tickets.get_ticket(number)))

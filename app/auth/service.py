@@ -2,7 +2,6 @@
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app.clock import now
 from app.errors import Unauthorized, ValidationFailed
@@ -10,6 +9,7 @@ from app.extensions import db
 from app.i18n import _
 
 from .models import Department, Role, User
+from .principal import load_principal
 
 
 def authenticate(*, username, password):
@@ -40,15 +40,10 @@ def user_from_token(token):
     except BadSignature as exc:
         raise Unauthorized(_("The token is not valid.")) from exc
     uid = payload.get("uid") if isinstance(payload, dict) else None
-    user = load_user(uid) if isinstance(uid, int) else None
+    user = load_principal(uid) if isinstance(uid, int) else None
     if user is None or not user.active:
         raise Unauthorized(_("The token is not valid."))
     return user
-
-
-def load_user(user_id):
-    """The user with this id and their roles in one query, or None."""
-    return db.session.get(User, user_id, options=[joinedload(User.roles)])
 
 
 def needs_profile(user):
@@ -57,7 +52,10 @@ def needs_profile(user):
 
 
 def bind_profile(user, *, department_code, role_code):
-    """Bind the user's department and role on first login; raise ValidationFailed naming the bad field."""
+    """Bind the user's department and role on first login; raise ValidationFailed naming the bad field.
+
+    `user` is the acting Principal (or User); returns the updated User.
+    """
     errors = {}
     department = db.session.scalar(select(Department).where(Department.code == department_code))
     role = db.session.get(Role, role_code or "")
@@ -67,10 +65,11 @@ def bind_profile(user, *, department_code, role_code):
         errors["role"] = _("Choose a role from the list.")
     if errors:
         raise ValidationFailed(errors)
-    user.department = department
-    user.roles = [role]
+    row = db.session.get(User, user.id)
+    row.department = department
+    row.roles = [role]
     db.session.commit()
-    return user
+    return row
 
 
 def departments():

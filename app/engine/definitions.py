@@ -15,7 +15,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
 
@@ -269,14 +269,17 @@ def deploy_bundles(bundles, *, deployed_by=None):
     return results
 
 
+_LATEST = (
+    select(ProcessDefinition.id)
+    .where(ProcessDefinition.name == bindparam("name"))
+    .order_by(ProcessDefinition.version.desc())
+    .limit(1)
+)
+
+
 def latest_definition_id(name):
     """Return the id of the newest deployed version of process `name`, or None (one indexed lookup)."""
-    return db.session.scalar(
-        select(ProcessDefinition.id)
-        .where(ProcessDefinition.name == name)
-        .order_by(ProcessDefinition.version.desc())
-        .limit(1)
-    )
+    return db.session.connection().execute(_LATEST, {"name": name}).scalar()
 
 
 class SpecCache:

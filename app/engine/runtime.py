@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import bindparam, delete, event, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import as_utc, now
@@ -24,6 +24,22 @@ from .serializer import SERIALIZER_VERSION, dump_state, load_state
 
 _instances = ProcessInstance.__table__
 _timers = PendingTimer.__table__
+
+# Hot statements are built once: SQLAlchemy then skips construction and cache-key work on every step.
+_INSERT_INSTANCE = insert(_instances).returning(_instances.c.id)
+_READ_HEAD = select(
+    _instances.c.definition_id, _instances.c.serializer_version, _instances.c.version, _instances.c.status
+).where(_instances.c.id == bindparam("instance_id"))
+_READ_STATE = select(_instances.c.state).where(_instances.c.id == bindparam("instance_id"))
+_READ_DEFINITION_ID = select(_instances.c.definition_id).where(_instances.c.id == bindparam("instance_id"))
+# SET comes from the parameters' keys; the WHERE is the version guard
+_SAVE = update(_instances).where(
+    _instances.c.id == bindparam("instance_id"), _instances.c.version == bindparam("expected_version")
+)
+_DELETE_TIMERS = delete(_timers).where(
+    _timers.c.instance_id == bindparam("instance_id"), _timers.c.task_id.in_(bindparam("task_ids", expanding=True))
+)
+_INSERT_TIMERS = insert(_timers)
 
 
 class ProcessError(DomainError):
@@ -157,19 +173,15 @@ class Engine:
         completed = workflow.is_completed()
         conn = db.session.connection()
         stamp = now()
-        instance_id = conn.execute(
-            insert(_instances)
-            .values(
-                definition_id=definition.id,
-                state=dump_state(workflow),
-                serializer_version=SERIALIZER_VERSION,
-                version=1,
-                status="completed" if completed else "running",
-                created_at=stamp,
-                updated_at=stamp,
-            )
-            .returning(_instances.c.id)
-        ).scalar_one()
+        instance_id = conn.execute(_INSERT_INSTANCE, {
+            "definition_id": definition.id,
+            "state": dump_state(workflow),
+            "serializer_version": SERIALIZER_VERSION,
+            "version": 1,
+            "status": "completed" if completed else "running",
+            "created_at": stamp,
+            "updated_at": stamp,
+        }).scalar_one()
         step = self._step(instance_id, 1, workflow, finished, completed, _Before(set(), {}))
         self._sync_timers(conn, step, {})
         self._keep_after_commit(instance_id, 1, workflow, step)
@@ -240,9 +252,9 @@ class Engine:
         """The ProcessDefinition row an instance runs on (cached: an instance never changes version)."""
         definition_id = self._instance_definitions.get(instance_id)
         if definition_id is None:
-            definition_id = db.session.scalar(
-                select(_instances.c.definition_id).where(_instances.c.id == instance_id)
-            )
+            definition_id = db.session.connection().execute(
+                _READ_DEFINITION_ID, {"instance_id": instance_id}
+            ).scalar()
             if definition_id is None:
                 raise NotFound(f"Process instance {instance_id} does not exist.")
             self._instance_definitions.put(instance_id, definition_id)
@@ -278,15 +290,7 @@ class Engine:
 
     def _load(self, instance_id, expected_version=None):
         conn = db.session.connection()
-        row = conn.execute(
-            select(
-                _instances.c.definition_id,
-                _instances.c.state,
-                _instances.c.serializer_version,
-                _instances.c.version,
-                _instances.c.status,
-            ).where(_instances.c.id == instance_id)
-        ).first()
+        row = conn.execute(_READ_HEAD, {"instance_id": instance_id}).first()
         if row is None:
             raise NotFound(f"Process instance {instance_id} does not exist.")
         if expected_version is not None and row.version != expected_version:
@@ -296,9 +300,8 @@ class Engine:
             workflow, before = cached
         else:
             spec, subprocess_specs = self.specs.get(self._definition(row.definition_id))
-            workflow = load_state(
-                row.state, row.serializer_version, spec, subprocess_specs, self.script_engine
-            )
+            state = conn.execute(_READ_STATE, {"instance_id": instance_id}).scalar()
+            workflow = load_state(state, row.serializer_version, spec, subprocess_specs, self.script_engine)
             before = _Before.of(workflow)
         return workflow, row.version, before
 
@@ -315,17 +318,15 @@ class Engine:
     def _save(self, instance_id, version, workflow, finished, before):
         completed = workflow.is_completed()  # writes into the workflow: call before serializing
         conn = db.session.connection()
-        result = conn.execute(
-            update(_instances)
-            .where(_instances.c.id == instance_id, _instances.c.version == version)
-            .values(
-                state=dump_state(workflow),
-                serializer_version=SERIALIZER_VERSION,
-                version=version + 1,
-                status="completed" if completed else "running",
-                updated_at=now(),
-            )
-        )
+        result = conn.execute(_SAVE, {
+            "instance_id": instance_id,
+            "expected_version": version,
+            "state": dump_state(workflow),
+            "serializer_version": SERIALIZER_VERSION,
+            "version": version + 1,
+            "status": "completed" if completed else "running",
+            "updated_at": now(),
+        })
         if result.rowcount != 1:
             raise Conflict("Someone else changed this process at the same time; reload and try again.")
         step = self._step(instance_id, version + 1, workflow, finished, completed, before)
@@ -349,16 +350,14 @@ class Engine:
         wanted = {t.task_id: t for t in step.timers}
         stale = [tid for tid, due in existing.items() if tid not in wanted or due != wanted[tid].due_at]
         if stale:
-            conn.execute(
-                delete(_timers).where(_timers.c.instance_id == step.instance_id, _timers.c.task_id.in_(stale))
-            )
+            conn.execute(_DELETE_TIMERS, {"instance_id": step.instance_id, "task_ids": stale})
         fresh = [
             {"instance_id": step.instance_id, "task_id": t.task_id, "name": t.name, "due_at": t.due_at}
             for tid, t in wanted.items()
             if tid not in existing or tid in stale
         ]
         if fresh:
-            conn.execute(insert(_timers), fresh)
+            conn.execute(_INSERT_TIMERS, fresh)
 
     def _keep_after_commit(self, instance_id, version, workflow, step):
         if step.completed:

@@ -1,5 +1,5 @@
 """The inbox: which human tasks a person may see and work, claiming, and completing a task through its form."""
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.clock import as_utc, now
@@ -7,12 +7,19 @@ from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.forms_schema import validate_submission
 from app.i18n import _
-from app.tickets.flow import apply_step, engine
+from app.tickets.flow import apply_step, engine, ticket_head
 from app.tickets.models import Ticket
 
 from .models import HumanTask
 
 _tasks = HumanTask.__table__
+
+# The completion path reads and closes the task row with statements built once (see engine.runtime).
+_READ_TASK = select(
+    _tasks.c.id, _tasks.c.instance_id, _tasks.c.ticket_id, _tasks.c.name, _tasks.c.title, _tasks.c.role,
+    _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state,
+).where(_tasks.c.id == bindparam("task_id"))
+_CLOSE_TASK = update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "open")
 
 
 # what task lists show of each task, loaded with it (no query per row)
@@ -159,25 +166,26 @@ def claim_task(*, task_id, user):
 
 
 def complete_task(*, task_id, user, data):
-    """Validate `data` against the task's form, complete the task and run the process on; return the ticket.
+    """Validate `data` against the task's form, complete the task and run the process on; return the ticket number.
 
     Completing an unclaimed task claims it. Conflict when the task is no longer open (someone was faster).
     """
-    task = get_task(task_id)
+    task = db.session.connection().execute(_READ_TASK, {"task_id": str(task_id)}).first()
+    if task is None:
+        raise NotFound(_("No such task."))
     if task.state != "open":
         raise Conflict(_("This task is no longer open."))
     if not may_work(user, task):
         raise Forbidden(_("You may not work on this task."))
     cleaned = validate_submission(task_form(task), data)
-    closed = db.session.execute(
-        update(_tasks).where(_tasks.c.id == task.id, _tasks.c.state == "open")
-        .values(state="completed", completed_at=now(), completed_by_id=user.id,
-                assignee_id=task.assignee_id or user.id)
-    ).rowcount
+    closed = db.session.connection().execute(_CLOSE_TASK, {
+        "task_id": task.id, "state": "completed", "completed_at": now(), "completed_by_id": user.id,
+        "assignee_id": task.assignee_id or user.id,
+    }).rowcount
     if closed != 1:
         db.session.rollback()
         raise Conflict(_("This task is no longer open."))
-    ticket = db.session.get(Ticket, task.ticket_id)
+    ticket = ticket_head(ticket_id=task.ticket_id)
     try:
         # every completion tells the diagram who did it (`completed_by`), e.g. to make the acceptor the assignee
         step = engine().complete_task(task.instance_id, task.id, {**cleaned, "completed_by": user.username})
@@ -187,7 +195,7 @@ def complete_task(*, task_id, user, data):
     except Exception:
         db.session.rollback()
         raise
-    return ticket
+    return ticket.number
 
 
 def _history(task, user, action, detail):

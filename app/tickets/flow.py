@@ -3,8 +3,7 @@ import logging
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, insert, select, update
 
 from app.auth.models import Department, User
 from app.clock import as_utc, now
@@ -17,6 +16,18 @@ log = logging.getLogger(__name__)
 _tasks = HumanTask.__table__
 _tickets = Ticket.__table__
 _history = TicketEvent.__table__
+
+# Built once (see engine.runtime). UPDATEs take their SET columns from the parameters' keys.
+_UPDATE_TICKET = update(_tickets).where(_tickets.c.id == bindparam("ticket_row_id"))
+_INSERT_HISTORY = insert(_history)
+_INSERT_TASKS = insert(_tasks)
+_CANCEL_TASKS = update(_tasks).where(_tasks.c.id.in_(bindparam("task_ids", expanding=True)))
+_HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at,
+                 _tickets.c.process_instance_id)
+_HEAD_BY_ID = select(*_HEAD_COLUMNS).where(_tickets.c.id == bindparam("ticket_id"))
+_HEAD_BY_INSTANCE = select(*_HEAD_COLUMNS).where(_tickets.c.process_instance_id == bindparam("instance_id"))
+_DEPARTMENT_ID = select(Department.id).where(Department.code == bindparam("code"))
+_USER_ID = select(User.id).where(User.username == bindparam("username"))
 
 # process variables mirrored onto ticket columns: variable -> (column, kind)
 MIRRORED = {
@@ -41,12 +52,20 @@ def engine():
     return current_app.extensions["engine"]
 
 
+def ticket_head(*, ticket_id=None, instance_id=None):
+    """What `apply_step` needs of a ticket (id, number, accepted_at, first_responded_at, process_instance_id),
+    read by ticket id or by process instance id; None when there is no such ticket."""
+    if ticket_id is not None:
+        return db.session.connection().execute(_HEAD_BY_ID, {"ticket_id": ticket_id}).first()
+    return db.session.connection().execute(_HEAD_BY_INSTANCE, {"instance_id": instance_id}).first()
+
+
 def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), columns=None):
     """Record the step on the ticket: mirrored variables, task rows, history. Runs in the caller's transaction.
 
-    `events` are (action, detail) pairs the caller did, written to the history before the step's own;
-    `columns` are further ticket columns to set. The ticket row gets one UPDATE; the ORM object is brought
-    up to date without being marked dirty.
+    `ticket` is a `ticket_head` row (or a Ticket). `events` are (action, detail) pairs the caller did, written
+    to the history before the step's own; `columns` are further ticket columns to set. The ticket row gets
+    one UPDATE.
     """
     stamp = now()
     lookups = _Lookups.current()
@@ -62,11 +81,9 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
     if ticket.first_responded_at is None and changes.get("accepted_at", ticket.accepted_at) is not None:
         changes["first_responded_at"] = changes.get("accepted_at", ticket.accepted_at)
     conn = db.session.connection()
-    conn.execute(update(_tickets).where(_tickets.c.id == ticket.id).values(**changes))
-    for column, value in changes.items():
-        set_committed_value(ticket, column, value)
+    conn.execute(_UPDATE_TICKET, {**changes, "ticket_row_id": ticket.id})
     if history:
-        conn.execute(insert(_history), history)
+        conn.execute(_INSERT_HISTORY, history)
 
 
 def _event(ticket, at, actor, action, detail):
@@ -111,9 +128,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
     ready_ids = {t.id for t in step.ready}
     gone = open_ids - ready_ids - {completed_task_id}
     if gone:
-        conn.execute(
-            update(_tasks).where(_tasks.c.id.in_(gone)).values(state="cancelled", completed_at=stamp)
-        )
+        conn.execute(_CANCEL_TASKS, {"task_ids": sorted(gone), "state": "cancelled", "completed_at": stamp})
     due = {}
     for timer in step.timers:
         for task_id in timer.attached_to:
@@ -141,7 +156,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
         )
         history.append(_event(ticket, stamp, actor, "task_opened", {"task": task.name, "title": task.title, "role": task.lane, "assignee": assignee}))
     if rows:
-        conn.execute(insert(_tasks), rows)
+        conn.execute(_INSERT_TASKS, rows)
     return ("、".join(t.title for t in step.ready) or None)
 
 
@@ -165,7 +180,7 @@ class _Lookups:
 
     def department_id(self, code):
         if code not in self._departments:
-            found = db.session.scalar(select(Department.id).where(Department.code == code))
+            found = db.session.connection().execute(_DEPARTMENT_ID, {"code": code}).scalar()
             if found is None:
                 return None  # not memoised: the department may be created later
             self._departments[code] = found
@@ -173,7 +188,7 @@ class _Lookups:
 
     def user_id(self, username):
         if username not in self._users:
-            found = db.session.scalar(select(User.id).where(User.username == username))
+            found = db.session.connection().execute(_USER_ID, {"username": username}).scalar()
             if found is None:
                 return None
             self._users[username] = found

@@ -4,7 +4,7 @@ import uuid
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, insert, or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
 
@@ -17,11 +17,15 @@ from app.extensions import db
 from app.i18n import _
 from app.numbering import ticket_number
 
-from .flow import apply_step, engine
+from .flow import apply_step, engine, ticket_head
 from .models import CHANNELS, TICKET_TYPES, URGENCIES, Attachment, Ticket, TicketEvent
 
 PROCESS_NAME = "quick_response"
 MAX_DESCRIPTION = 4000
+
+_customers, _tickets = Customer.__table__, Ticket.__table__
+_CUSTOMER_BY_NUMBER = select(_customers.c.id, _customers.c.number).where(_customers.c.number == bindparam("number"))
+_INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
 
 
 def _validate_new_ticket(data):
@@ -40,11 +44,12 @@ def _validate_new_ticket(data):
 
 
 def create_ticket(*, data, actor, files=()):
-    """Open a ticket for a customer, store its attachments, start its process; return the ticket."""
+    """Open a ticket for a customer, store its attachments, start its process; return the ticket number."""
     errors, description = _validate_new_ticket(data)
     customer = None
     if "customer_number" not in errors:
-        customer = db.session.scalar(select(Customer).where(Customer.number == data["customer_number"]))
+        customer = db.session.connection().execute(
+            _CUSTOMER_BY_NUMBER, {"number": data["customer_number"]}).first()
         if customer is None:
             errors["customer_number"] = _("No customer with this number; create the customer first.")
     if errors:
@@ -52,37 +57,30 @@ def create_ticket(*, data, actor, files=()):
     definition_id = latest_definition_id(PROCESS_NAME)
     if definition_id is None:
         raise Conflict(_("The process '%(name)s' is not deployed.", name=PROCESS_NAME))
-    ticket = Ticket(
-        number=ticket_number(),
-        customer_id=customer.id,
-        type=data["type"],
-        urgency=data["urgency"],
-        channel=data["channel"],
-        description=description,
-        status="new",
-        created_by_id=actor.id,
-        created_at=now(),
-    )
-    db.session.add(ticket)
-    db.session.flush()
-    _store_attachments(ticket, files, actor)
-    db.session.add(TicketEvent(ticket_id=ticket.id, at=now(), actor=actor.username, action="created",
-                               detail={"type": ticket.type, "urgency": ticket.urgency, "channel": ticket.channel}))
+    number = ticket_number()
+    ticket_id = db.session.connection().execute(_INSERT_TICKET, {
+        "number": number, "customer_id": customer.id, "type": data["type"], "urgency": data["urgency"],
+        "channel": data["channel"], "description": description, "status": "new", "created_by_id": actor.id,
+        "created_at": now(), "reopen_count": 0,
+    }).scalar_one()
+    _store_attachments(ticket_id, files, actor)
     step = engine().start(definition_id, {
-        "ticket_number": ticket.number,
-        "ticket_type": ticket.type,
-        "urgency": ticket.urgency,
-        "channel": ticket.channel,
+        "ticket_number": number,
+        "ticket_type": data["type"],
+        "urgency": data["urgency"],
+        "channel": data["channel"],
         "customer_number": customer.number,
         "description": description,
         "created_by": actor.username,
     })
-    apply_step(ticket, step, actor=actor.username, columns={"process_instance_id": step.instance_id})
+    created = ("created", {"type": data["type"], "urgency": data["urgency"], "channel": data["channel"]})
+    apply_step(ticket_head(ticket_id=ticket_id), step, actor=actor.username, events=[created],
+               columns={"process_instance_id": step.instance_id})
     db.session.commit()
-    return ticket
+    return number
 
 
-def _store_attachments(ticket, files, actor):
+def _store_attachments(ticket_id, files, actor):
     folder = Path(current_app.config["UPLOAD_DIR"])
     for storage in files:
         if not storage or not storage.filename:
@@ -91,7 +89,7 @@ def _store_attachments(ticket, files, actor):
         stored = f"{uuid.uuid4().hex}_{secure_filename(storage.filename) or 'file'}"
         path = folder / stored
         storage.save(path)
-        db.session.add(Attachment(ticket_id=ticket.id, filename=storage.filename[:255], stored_name=stored,
+        db.session.add(Attachment(ticket_id=ticket_id, filename=storage.filename[:255], stored_name=stored,
                                   content_type=storage.mimetype, size=os.path.getsize(path),
                                   uploaded_by_id=actor.id))
 
@@ -102,7 +100,8 @@ REDISPATCH = "redispatch"  # the BPMN message a supervisor sends to move a ticke
 def redispatch_ticket(*, number, actor, data):
     """Send a ticket that awaits acceptance to another assignee (and department) with a reason; supervisors only.
 
-    The diagram decides what the message does; Conflict when the process is not waiting for it.
+    The diagram decides what the message does; Conflict when the process is not waiting for it. Returns the
+    ticket number.
     """
     if not actor.has_role("supervisor", "admin"):
         raise Forbidden(_("Only supervisors may redispatch a ticket."))
@@ -115,9 +114,10 @@ def redispatch_ticket(*, number, actor, data):
         step = engine().send_message(ticket.process_instance_id, REDISPATCH, cleaned)
     except Conflict as exc:
         raise Conflict(_("The ticket is no longer waiting for acceptance; it cannot be redispatched.")) from exc
-    apply_step(ticket, step, actor=actor.username, events=[("redispatched", {"message": REDISPATCH, "data": cleaned})])
+    apply_step(ticket_head(ticket_id=ticket.id), step, actor=actor.username,
+               events=[("redispatched", {"message": REDISPATCH, "data": cleaned})])
     db.session.commit()
-    return ticket
+    return number
 
 
 def redispatch_form(ticket):

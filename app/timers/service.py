@@ -13,8 +13,7 @@ from app.clock import as_utc, now
 from app.engine import PendingTimer
 from app.errors import Conflict
 from app.extensions import db
-from app.tickets.flow import apply_step, engine
-from app.tickets.models import Ticket
+from app.tickets.flow import apply_step, engine, ticket_head
 
 log = logging.getLogger(__name__)
 _timers = PendingTimer.__table__
@@ -66,7 +65,7 @@ def _claim_next(cursor):
 
 
 def _fire(instance_id):
-    ticket = db.session.scalar(select(Ticket).where(Ticket.process_instance_id == instance_id))
+    ticket = ticket_head(instance_id=instance_id)
     step = engine().fire_timers(instance_id)
     if ticket is not None:
         apply_step(ticket, step, actor="system")

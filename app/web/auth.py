@@ -23,14 +23,14 @@ login_manager.localize_callback = str  # evaluates the lazy message in the reque
 @login_manager.user_loader
 def load_user(user_id):
     try:
-        user = auth.load_user(int(user_id))
+        user = auth.load_principal(int(user_id))
     except (TypeError, ValueError):
         return None
     return user if user is not None and user.active else None
 
 
 def me():
-    """The logged-in User object (not the proxy), for passing to services."""
+    """The logged-in Principal (not the proxy), for passing to services."""
     return current_user._get_current_object()
 
 

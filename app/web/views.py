@@ -174,7 +174,7 @@ def ticket_new(number):
         values = _form_values(TICKET_FIELDS)
         data = {**values, "customer_number": customer.number}
         try:
-            ticket = tickets.create_ticket(data=data, actor=me(), files=request.files.getlist("attachments"))
+            created = tickets.create_ticket(data=data, actor=me(), files=request.files.getlist("attachments"))
         except ValidationFailed as exc:
             db.session.rollback()
             errors, status = dict(exc.errors), 422
@@ -182,8 +182,8 @@ def ticket_new(number):
                 if field in errors:
                     errors[field] = _("Choose one of the listed options.")
         else:
-            flash(_("Ticket %(number)s created.", number=ticket.number), "success")
-            return redirect(url_for("web.ticket_detail", number=ticket.number))
+            flash(_("Ticket %(number)s created.", number=created), "success")
+            return redirect(url_for("web.ticket_detail", number=created))
     return render_template(
         "tickets/new.html", customer=customer, values=values, errors=errors,
         general=[str(m) for k, m in errors.items() if k not in TICKET_FIELDS],
@@ -318,7 +318,7 @@ def task_page(task_id):
     if request.method == "POST":
         submitted = _posted_form()
         try:
-            ticket = tasks.complete_task(task_id=task.id, user=user, data=coerce_form(schema, submitted))
+            number = tasks.complete_task(task_id=task.id, user=user, data=coerce_form(schema, submitted))
         except ValidationFailed as exc:
             db.session.rollback()
             errors, status = exc.errors, 422
@@ -326,10 +326,11 @@ def task_page(task_id):
             db.session.rollback()
             conflict, status = exc.message, 409
         else:
+            ticket = tickets.get_ticket(number)
             flash(_("“%(title)s” completed. Ticket %(number)s is now: %(status)s.",
-                    title=_titles_for([task])[task.id], number=ticket.number,
+                    title=_titles_for([task])[task.id], number=number,
                     status=display.status(ticket.status)), "success")
-            return redirect(url_for("web.ticket_detail", number=ticket.number))
+            return redirect(url_for("web.ticket_detail", number=number))
         task = tasks.get_task(task_id)
     is_open = task.state == "open"
     can_work = is_open and tasks.may_work(user, task)
