@@ -61,7 +61,7 @@ def validate_submission(schema, data):
     allowed = set(writable_fields(schema))
     cleaned = {k: v for k, v in data.items() if k in allowed}
     errors = {}
-    for error in Draft202012Validator(schema, format_checker=_FORMAT_CHECKER).iter_errors(cleaned):
+    for error in _validator(schema).iter_errors(cleaned):
         for field, message in _explain(error, schema):
             errors.setdefault(field, message)
     for field, message in _check_references(schema, cleaned).items():
@@ -69,6 +69,21 @@ def validate_submission(schema, data):
     if errors:
         raise ValidationFailed(errors)
     return cleaned
+
+
+_VALIDATORS = {}  # id(schema) -> (schema, validator); deployed forms are long-lived dicts, so ids stay put
+
+
+def _validator(schema):
+    """The compiled validator of `schema`, built once per schema object."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    if len(_VALIDATORS) > 1000:
+        _VALIDATORS.clear()
+    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
 
 
 def _explain(error, schema):

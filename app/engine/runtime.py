@@ -289,6 +289,15 @@ class Engine:
         return finished
 
     def _load(self, instance_id, expected_version=None):
+        """The live workflow at the instance's current version, its version and what it looked like.
+
+        `expected_version` is the version the caller read in this transaction; a cached workflow at that version
+        is used without another read (the guarded save still refuses a step someone else took meanwhile).
+        """
+        if expected_version is not None:
+            cached = self.live.take((instance_id, expected_version))
+            if cached is not None:
+                return cached[0], expected_version, cached[1]
         conn = db.session.connection()
         row = conn.execute(_READ_HEAD, {"instance_id": instance_id}).first()
         if row is None:

@@ -882,6 +882,11 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             for name, value in source.items():
                 if not _is_data_name(name):
                     continue
+                if type(value) in _SCALARS:  # immutable: shared as is (what the copier would return)
+                    namespace[name] = value
+                    if is_context:
+                        visible.add(name)
+                    continue
                 try:
                     namespace[name] = _PlainCopier().copy(value)
                 except (_NotPlain, _TooBig):

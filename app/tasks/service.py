@@ -7,18 +7,28 @@ from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.forms_schema import validate_submission
 from app.i18n import _
-from app.tickets.flow import apply_step, engine, ticket_head
+from app.engine import ProcessInstance
+from app.tickets.flow import TicketHead, apply_step, engine
 from app.tickets.models import Ticket
 
 from .models import HumanTask
 
 _tasks = HumanTask.__table__
 
-# The completion path reads and closes the task row with statements built once (see engine.runtime).
-_READ_TASK = select(
-    _tasks.c.id, _tasks.c.instance_id, _tasks.c.ticket_id, _tasks.c.name, _tasks.c.title, _tasks.c.role,
-    _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state,
-).where(_tasks.c.id == bindparam("task_id"))
+# The completion path reads and closes the task row with statements built once (see engine.runtime): one read
+# brings the task, what the step needs of its ticket, and the instance version its engine step starts from.
+_tickets, _instances = Ticket.__table__, ProcessInstance.__table__
+_READ_TASK = (
+    select(
+        _tasks.c.id, _tasks.c.instance_id, _tasks.c.ticket_id, _tasks.c.name, _tasks.c.title, _tasks.c.role,
+        _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state,
+        _tickets.c.number.label("ticket_number"), _tickets.c.accepted_at, _tickets.c.first_responded_at,
+        _instances.c.version.label("instance_version"),
+    )
+    .select_from(_tasks.join(_tickets, _tickets.c.id == _tasks.c.ticket_id)
+                 .join(_instances, _instances.c.id == _tasks.c.instance_id))
+    .where(_tasks.c.id == bindparam("task_id"))
+)
 _CLOSE_TASK = update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "open")
 
 
@@ -185,10 +195,11 @@ def complete_task(*, task_id, user, data):
     if closed != 1:
         db.session.rollback()
         raise Conflict(_("This task is no longer open."))
-    ticket = ticket_head(ticket_id=task.ticket_id)
+    ticket = TicketHead(task.ticket_id, task.ticket_number, task.accepted_at, task.first_responded_at)
     try:
         # every completion tells the diagram who did it (`completed_by`), e.g. to make the acceptor the assignee
-        step = engine().complete_task(task.instance_id, task.id, {**cleaned, "completed_by": user.username})
+        step = engine().complete_task(task.instance_id, task.id, {**cleaned, "completed_by": user.username},
+                                      expected_version=task.instance_version)
         apply_step(ticket, step, actor=user.username, completed_task_id=task.id,
                    events=[("task_completed", {"task": task.name, "title": task.title, "data": cleaned})])
         db.session.commit()

@@ -1,6 +1,7 @@
 """Turn what the engine did in one step into ticket columns, open human tasks and history rows."""
 import logging
 from datetime import datetime
+from typing import NamedTuple, Optional
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
@@ -22,8 +23,7 @@ _UPDATE_TICKET = update(_tickets).where(_tickets.c.id == bindparam("ticket_row_i
 _INSERT_HISTORY = insert(_history)
 _INSERT_TASKS = insert(_tasks)
 _CANCEL_TASKS = update(_tasks).where(_tasks.c.id.in_(bindparam("task_ids", expanding=True)))
-_HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at,
-                 _tickets.c.process_instance_id)
+_HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at)
 _HEAD_BY_ID = select(*_HEAD_COLUMNS).where(_tickets.c.id == bindparam("ticket_id"))
 _HEAD_BY_INSTANCE = select(*_HEAD_COLUMNS).where(_tickets.c.process_instance_id == bindparam("instance_id"))
 _DEPARTMENT_ID = select(Department.id).where(Department.code == bindparam("code"))
@@ -52,18 +52,28 @@ def engine():
     return current_app.extensions["engine"]
 
 
+class TicketHead(NamedTuple):
+    """What `apply_step` needs of a ticket."""
+
+    id: int
+    number: str
+    accepted_at: Optional[datetime]
+    first_responded_at: Optional[datetime]
+
+
 def ticket_head(*, ticket_id=None, instance_id=None):
-    """What `apply_step` needs of a ticket (id, number, accepted_at, first_responded_at, process_instance_id),
-    read by ticket id or by process instance id; None when there is no such ticket."""
+    """The TicketHead of a ticket, read by ticket id or by process instance id; None when there is none."""
     if ticket_id is not None:
-        return db.session.connection().execute(_HEAD_BY_ID, {"ticket_id": ticket_id}).first()
-    return db.session.connection().execute(_HEAD_BY_INSTANCE, {"instance_id": instance_id}).first()
+        row = db.session.connection().execute(_HEAD_BY_ID, {"ticket_id": ticket_id}).first()
+    else:
+        row = db.session.connection().execute(_HEAD_BY_INSTANCE, {"instance_id": instance_id}).first()
+    return TicketHead(*row) if row is not None else None
 
 
 def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), columns=None):
     """Record the step on the ticket: mirrored variables, task rows, history. Runs in the caller's transaction.
 
-    `ticket` is a `ticket_head` row (or a Ticket). `events` are (action, detail) pairs the caller did, written
+    `ticket` is a TicketHead (or a Ticket). `events` are (action, detail) pairs the caller did, written
     to the history before the step's own; `columns` are further ticket columns to set. The ticket row gets
     one UPDATE.
     """
