@@ -2,14 +2,22 @@
 
 SpiffWorkflow's upgrade migrations expect the full dict, so the serializer version is recorded per
 instance and SpiffWorkflow is pinned in requirements.txt.
+
+`dump_state` runs after every step. It writes exactly the text of SpiffWorkflow's generic serializer
+(`_generic_dump`), but assembles it directly when the state holds only plain JSON values; anything else
+sends the whole workflow through the generic serializer.
 """
 import json
 import threading
+from json.encoder import encode_basestring_ascii
+from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.task import Task
 
 
 class SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -25,18 +33,12 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         spec = dct.pop("spec")
         subprocess_specs = dct.pop("subprocess_specs", {})
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
-
-
-def _uuid(value):
-    from uuid import UUID
-
-    return UUID(value)
 
 
 def _make_serializer():
@@ -51,11 +53,17 @@ _ENCODER_LOCK = threading.Lock()  # the registry's encoder mode is shared state
 
 
 def dump_state(workflow):
-    """Return the instance state as a JSON string (no spec inside)."""
+    """Return the instance state as a JSON string (no spec inside): the very text of `_generic_dump(workflow)`."""
+    state = _fast_dump(workflow)
+    return _generic_dump(workflow) if state is None else state
+
+
+def _generic_dump(obj):
+    """What SpiffWorkflow's registry writes for `obj` (a workflow, or a part of one); `_fast_dump` is held to it."""
     with _ENCODER_LOCK:
         SERIALIZER.registry._encoder_mode = True
         try:
-            return json.dumps(SERIALIZER.to_dict(workflow), cls=SERIALIZER._encoder_cls, separators=(",", ":"))
+            return json.dumps(SERIALIZER.to_dict(obj), cls=SERIALIZER._encoder_cls, separators=(",", ":"))
         finally:
             SERIALIZER.registry._encoder_mode = False
 
@@ -70,3 +78,144 @@ def load_state(state, serializer_version, spec, subprocess_specs, script_engine)
     workflow = SERIALIZER.from_dict(dct)
     workflow.script_engine = script_engine
     return workflow
+
+
+# ---------------------------------------------------------------- the direct path
+
+class _NotPlain(Exception):
+    """The state holds a value only the generic serializer knows how to write."""
+
+
+def _refuse(value):
+    raise _NotPlain(type(value).__name__)
+
+
+# Plain JSON values pass as they are; the generic path converts or drops anything else (datetime, UUID, set,
+# callables, BPMN events), so this encoder refuses it. NaN and infinities are refused too: the `==` shortcut
+# on task data in _tasks_json is exact only without them.
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_refuse).encode
+
+# Task ids and timestamps come back at every step, and writing them is Python code (UUID.__str__,
+# float.__repr__), so their texts are kept by value, the ids by uuid.int since UUID.__hash__ is Python code too.
+_UUID_TEXTS = {}
+_FLOAT_TEXTS = {}
+_TEXTS_MAX = 1 << 14  # each memo is emptied when it reaches this size: both hold a few MB at most
+
+
+def _remember(texts, key, text):
+    if len(texts) >= _TEXTS_MAX:
+        texts.clear()
+    texts[key] = text
+    return text
+
+
+def _uuid_json(value):
+    """JSON text of str(value), as the generic path writes ids."""
+    if value.__class__ is not UUID:
+        raise _NotPlain(type(value).__name__)
+    text = _UUID_TEXTS.get(value.int)
+    if text is None:
+        text = _remember(_UUID_TEXTS, value.int, f'"{value}"')  # hex digits and dashes: nothing to escape
+    return text
+
+
+def _float_json(value):
+    """JSON text of a finite float, as the encoder writes it."""
+    text = _FLOAT_TEXTS.get(value)
+    if text is None:
+        text = float.__repr__(value)
+        if value:  # 0.0 == -0.0, but they are written differently
+            _remember(_FLOAT_TEXTS, value, text)
+    return text
+
+
+def _scalar_json(value):
+    """JSON text of a workflow's flag or name."""
+    if value.__class__ not in (str, int, bool, type(None)):
+        raise _NotPlain(type(value).__name__)
+    return _encode(value)
+
+
+def _dict_json(value):
+    return "{}" if value.__class__ is dict and not value else _encode(value)
+
+
+_TASK_TYPENAME = json.dumps(SERIALIZER.registry.typenames[Task])
+_SUBWORKFLOW_TYPENAME = json.dumps(SERIALIZER.registry.typenames[BpmnSubWorkflow])
+_WORKFLOW_TYPENAME = json.dumps(SERIALIZER.registry.typenames[BpmnWorkflow])
+_NO_DELTA = '{"updates":{},"deletions":[]}'
+
+# The f-strings below spell out the dicts of SpeclessWorkflowConverter, BpmnSubWorkflowConverter,
+# WorkflowConverter and TaskConverter in their key order, with the registry's typename last.
+
+
+def _fast_dump(workflow):
+    """The text `_generic_dump(workflow)` would return, or None when the state holds more than plain JSON."""
+    if workflow.__class__ is not BpmnWorkflow:
+        return None
+    try:
+        subprocesses = []
+        for task_id, sub in workflow.subprocesses.items():
+            if sub.__class__ is not BpmnSubWorkflow:
+                return None
+            subprocesses.append(
+                f'{_uuid_json(task_id)}:{{{_workflow_json(sub)},"parent_task_id":{_uuid_json(sub.parent_task_id)},'
+                f'"spec":{_scalar_json(sub.spec.name)},"typename":{_SUBWORKFLOW_TYPENAME}}}'
+            )
+        events = workflow.bpmn_events
+        # A finished process keeps the events it threw (a terminate end event leaves one): few and written once,
+        # so the generic serializer writes them.
+        events = "[]" if events.__class__ is list and not events else _generic_dump(events)
+        return (f'{{{_workflow_json(workflow)},"subprocesses":{{{",".join(subprocesses)}}},'
+                f'"bpmn_events":{events},"typename":{_WORKFLOW_TYPENAME}}}')
+    except (_NotPlain, ValueError):  # ValueError: NaN, an infinity or a circular reference
+        return None
+
+
+def _workflow_json(workflow):
+    """The fields of WorkflowConverter.to_dict (clean() has nothing to drop where the encoder accepts the data)."""
+    last_task = workflow.last_task
+    return (
+        f'"data":{_dict_json(workflow.data)},"correlations":{_dict_json(workflow.correlations)},'
+        f'"last_task":{_uuid_json(last_task.id) if last_task is not None else "null"},'
+        f'"success":{_scalar_json(workflow.success)},"completed":{_scalar_json(workflow.completed)},'
+        f'"tasks":{{{_tasks_json(workflow.tasks)}}},"root":{_uuid_json(workflow.task_tree.id)}'
+    )
+
+
+def _tasks_json(tasks):
+    """TaskConverter.to_dict of each task: the root keeps its data, the others their delta to the parent's data."""
+    out = []
+    for task_id, task in tasks.items():
+        if task.__class__ is not Task:
+            raise _NotPlain(type(task).__name__)
+        changed, state, name, triggered = task.last_state_change, task.state, task.task_spec.name, task.triggered
+        # SpiffWorkflow sets these types only; for them the f-string below writes what the encoder would.
+        if not (changed.__class__ is float and changed - changed == 0.0 and state.__class__ is int
+                and name.__class__ is str and triggered.__class__ is bool):  # (x - x == 0.0: finite)
+            raise _NotPlain("a task field of an unexpected type")
+        parent = task.parent
+        if parent is None:
+            data, delta = _dict_json(task.data), "{}"
+        else:
+            data, old, new = "{}", parent.data, task.data
+            # Most tasks carry their parent's data unchanged. In plain JSON data without NaN, `==` finds no
+            # difference exactly when the `!=` of DeepMerge.get_updated_keys finds none. A NaN or a foreign
+            # value that is the very object in the parent's data was refused where it entered the state.
+            if new == old:
+                delta = _NO_DELTA
+            else:
+                delta = _encode({
+                    "updates": {key: value for key, value in new.items() if key not in old or value != old[key]},
+                    "deletions": [key for key in old if key not in new],
+                })
+        key = _uuid_json(task_id)
+        out.append(
+            f'{key}:{{"id":{key if task.id is task_id else _uuid_json(task.id)},'
+            f'"parent":{_uuid_json(task._parent) if parent is not None else "null"},'
+            f'"children":[{",".join(map(_uuid_json, task._children))}],'
+            f'"last_state_change":{_float_json(changed)},"state":{state},"task_spec":{encode_basestring_ascii(name)},'
+            f'"triggered":{"true" if triggered else "false"},"internal_data":{_dict_json(task.internal_data)},'
+            f'"data":{data},"delta":{delta},"typename":{_TASK_TYPENAME}}}'
+        )
+    return ",".join(out)
