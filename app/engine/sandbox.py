@@ -480,7 +480,8 @@ class _Run:
         self.max_seconds, self.max_memory = env.max_seconds, env.max_memory
         self.steps = self.samples = 0
         self.halted = None
-        self.start()
+        self.deadline = _time.monotonic() + self.max_seconds
+        self.memory_baseline = None  # taken by start(), right before the code runs
 
     def start(self):
         """Start the clock and take the memory baseline (again right before the code runs)."""
@@ -850,6 +851,9 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
     def evaluate(self, expression, context, external_context=None):
         """Return the plain-data value of `expression`; `context` is not modified."""
+        found = self._trivial_value(expression, context)
+        if found is not None:
+            return found[0]
         code = self._compile(expression.strip() if isinstance(expression, str) else expression, "eval")
         run = _Run(self)
         namespace, _visible = self._namespace(run, context, external_context or {})
@@ -865,6 +869,24 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
         self._invoke(run, exec, code, namespace)
         self._write_back(namespace, visible, context, external_context)
         return True
+
+    def _trivial_value(self, expression, context):
+        """(value,) of a quoted literal or of a bare name of plain scalar task data (most task properties,
+        timer durations and many conditions), which need no sandboxed run; None for everything else."""
+        if not isinstance(expression, str) or len(expression) > self.max_source:
+            return None
+        shape = _trivial_shape(expression.strip())
+        if shape is None:
+            return None
+        kind, value = shape
+        if kind == "literal":
+            return (value,)
+        if value in self.helpers or value not in context:
+            return None  # helpers shadow data; unknown names take the full path (and its error)
+        found = context[value]
+        if type(found) not in _SCALARS or (type(found) is str and len(found) > self.max_size):
+            return None
+        return (found,)
 
     # ------------------------------------------------------------ steps of a call
 
@@ -948,6 +970,22 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
             except _TooBig as error:
                 raise SandboxLimitError(f"{what}: {error}") from None
         return exported
+
+
+@functools.lru_cache(maxsize=1024)
+def _trivial_shape(source):
+    """("literal", value) for a str/int/float/bool/None constant, ("name", name) for a bare data name, else None."""
+    try:
+        body = ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError):
+        return None
+    if isinstance(body, ast.Constant) and type(body.value) in (str, int, float, bool, type(None)):
+        if type(body.value) is str and len(body.value) > _DEFAULT_MAX_SOURCE:
+            return None
+        return ("literal", body.value)
+    if isinstance(body, ast.Name) and _is_data_name(body.id):
+        return ("name", body.id)
+    return None
 
 
 def _is_data_name(name):

@@ -612,3 +612,37 @@ def test_make_script_engine_uses_the_sandbox():
     engine = make_script_engine(HELPERS)
     assert isinstance(engine.environment, SandboxEnvironment)
     assert engine.environment.helpers == HELPERS
+
+
+# ---------------------------------------------------------------- trivial expressions take a short cut
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ('"PT30M"', "PT30M"), ("42", 42), ("True", True), ("None", None), (" assignee ", "engineer1"),
+    ("count", 3), ("when", datetime(2024, 1, 1, 8, 0)),
+])
+def test_literals_and_bare_names_give_what_the_full_path_gives(env, expression, expected):
+    context = {"assignee": "engineer1", "count": 3, "when": datetime(2024, 1, 1, 8, 0)}
+    assert env.evaluate(expression, context) == expected
+    assert env._trivial_value(expression, context) is not None  # it did take the short cut
+
+
+def test_short_cut_keeps_the_full_paths_rules(env):
+    # a helper shadows data of the same name, as in the full namespace (and a function is not plain data)
+    assert env._trivial_value("deadline", {"deadline": "x"}) is None
+    with pytest.raises(SandboxViolation):
+        env.evaluate("deadline", {"deadline": "x"})
+    # an unknown name still fails the way the full path fails
+    with pytest.raises(NameError):
+        env.evaluate("missing", {})
+    # names starting with "_" are refused, not read
+    with pytest.raises(Exception):
+        env.evaluate("_secret", {"_secret": "s"})
+    # containers are copied by the full path, so a caller never gets the task's own list
+    tags = ["a"]
+    value = env.evaluate("tags", {"tags": tags})
+    assert value == tags and value is not tags
+    # oversized text is still refused
+    small = SandboxEnvironment({}, max_size=10)
+    with pytest.raises(SandboxLimitError):
+        small.evaluate("note", {"note": "x" * 11})
