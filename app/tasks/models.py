@@ -1,6 +1,8 @@
 """Open (and finished) human tasks, indexed for the inbox: by role and department, by assignee, by due time."""
+from app.auth.models import User
 from app.clock import now
 from app.extensions import db
+from app.tickets.models import Ticket
 
 
 class HumanTask(db.Model):
@@ -27,5 +29,5 @@ class HumanTask(db.Model):
     completed_at = db.Column(db.DateTime(timezone=True))
     completed_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
 
-    ticket = db.relationship("Ticket")
-    assignee = db.relationship("User", foreign_keys=[assignee_id])
+    ticket = db.relationship(Ticket)
+    assignee = db.relationship(User, foreign_keys=[assignee_id])

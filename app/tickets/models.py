@@ -1,5 +1,7 @@
 """Tickets with their SLA deadline and measured-time columns, attachments and the append-only history."""
+from app.auth.models import Department, User
 from app.clock import now
+from app.customers.models import Customer
 from app.extensions import db
 
 TICKET_TYPES = {
@@ -61,10 +63,10 @@ class Ticket(db.Model):
     satisfaction = db.Column(db.String(32))
     process_instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), index=True)
 
-    customer = db.relationship("Customer")
-    department = db.relationship("Department")
-    assignee = db.relationship("User", foreign_keys=[assignee_id])
-    created_by = db.relationship("User", foreign_keys=[created_by_id])
+    customer = db.relationship(Customer)
+    department = db.relationship(Department)
+    assignee = db.relationship(User, foreign_keys=[assignee_id])
+    created_by = db.relationship(User, foreign_keys=[created_by_id])
 
 
 class Attachment(db.Model):
