@@ -3,11 +3,11 @@ from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from app.clock import as_utc, now
+from app.engine import ProcessInstance
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.forms_schema import validate_submission
 from app.i18n import _
-from app.engine import ProcessInstance
 from app.tickets.flow import TicketHead, apply_step, engine
 from app.tickets.models import Ticket
 

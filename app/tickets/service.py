@@ -17,7 +17,7 @@ from app.extensions import db
 from app.i18n import _
 from app.numbering import ticket_number
 
-from .flow import apply_step, engine, ticket_head
+from .flow import TicketHead, apply_step, engine, ticket_head
 from .models import CHANNELS, TICKET_TYPES, URGENCIES, Attachment, Ticket, TicketEvent
 
 PROCESS_NAME = "quick_response"
@@ -74,7 +74,7 @@ def create_ticket(*, data, actor, files=()):
         "created_by": actor.username,
     })
     created = ("created", {"type": data["type"], "urgency": data["urgency"], "channel": data["channel"]})
-    apply_step(ticket_head(ticket_id=ticket_id), step, actor=actor.username, events=[created],
+    apply_step(TicketHead(ticket_id, number, None, None), step, actor=actor.username, events=[created],
                columns={"process_instance_id": step.instance_id})
     db.session.commit()
     return number
