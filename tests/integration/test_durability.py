@@ -88,3 +88,32 @@ def test_cli_deploy_seed_and_fire(app, tmp_path):
     app.config["WORKFLOWS_DIR"] = str(broken)
     result = runner.invoke(args=["deploy"])
     assert result.exit_code == 1 and "workflows/bad.bpmn:line 1: XML error" in result.output
+
+
+def test_each_process_keeps_its_cached_workflows_in_step_with_the_database(template_db, tmp_path):
+    """Two app processes (two engines with their own live caches) take turns on one ticket: each step starts
+    from the version in the database, never from a workflow an older step left in a cache."""
+    import shutil
+
+    path = tmp_path / "shared.db"
+    shutil.copy(template_db, path)
+    first, second = make_app(path, tmp_path), make_app(path, tmp_path)
+    assert first.extensions["engine"] is not second.extensions["engine"]
+
+    def turn(app, user, number, name, **data):
+        with app.app_context():
+            api = Api(app.test_client())
+            ticket = api.complete(user, number, name, **data) if name else api.new_ticket()
+            db.session.remove()
+            return ticket
+
+    number = turn(first, "agent1", None, None)["number"]
+    turn(first, "engineer1", number, "accept_ticket", contact_note="已联系客户")  # first caches version 2
+    turn(second, "engineer1", number, "handle_ticket", action="排查", status="processing",
+         solution="更换电源", solution_ready=True)  # second moves the instance to version 3
+    closed = turn(first, "agent1", number, "feedback", method="phone", opinion="satisfied")
+    assert closed["status"] == "closed"
+    assert [e["action"] for e in closed["history"]].count("task_completed") == 3
+    for app in (first, second):
+        with app.app_context():
+            db.engine.dispose()
