@@ -103,6 +103,10 @@ def main():
                 ("GET /tickets?overdue=1", "/api/v1/tickets?overdue=1", "supervisor1"),
                 ("GET /tickets", "/api/v1/tickets", "supervisor1"),
                 ("GET /customers?q=客户99", "/api/v1/customers?q=%E5%AE%A2%E6%88%B799", "supervisor1"),
+                ("GET /customers?q=客户1", "/api/v1/customers?q=%E5%AE%A2%E6%88%B71", "supervisor1"),  # most match
+                # a term nothing matches: without the search index this reads every customer
+                ("GET /customers?q=无此客户", "/api/v1/customers?q=%E6%97%A0%E6%AD%A4%E5%AE%A2%E6%88%B7",
+                 "supervisor1"),
             ]
             for label, url, user in cases:
                 p50, p95, count = measure(client, url, tokens[user], requests)

@@ -46,6 +46,12 @@ def get_metadata():
     return target_db.metadata
 
 
+def _leave_search_index_alone(obj, name, type_, reflected, compare_to):
+    from app.customers.search_index import is_index_object
+
+    return not (reflected and is_index_object(name))
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -88,6 +94,8 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # the customer search index (FTS5 table and triggers, pg_trgm indexes) lives outside the models
+    conf_args.setdefault("include_object", _leave_search_index_alone)
 
     connectable = get_engine()
 

@@ -164,3 +164,14 @@ def _pg_fuzz():
 
 
 test_api_contract_on_postgres = _pg_fuzz()
+
+
+def test_customer_search_has_trigram_indexes_on_postgres(pg_app):
+    from app.customers import search_index
+
+    names = set(db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'customers'")))
+    assert set(search_index.PG_INDEXES) <= names
+    api = Api(pg_app.test_client())
+    found = api.get("/customers?q=精工制造", "agent1").get_json()["items"]
+    assert found and all("精工制造" in c["name"] for c in found)
+    assert api.get("/customers?q=无此客户", "agent1").get_json()["items"] == []
