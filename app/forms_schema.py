@@ -1,4 +1,5 @@
 """User-task forms: JSON Schema validation with per-field messages, and references to users and departments."""
+import copy
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -55,11 +56,17 @@ def _local_to_iso(raw, tz):
 
 
 def validate_submission(schema, data):
-    """Return the cleaned submission or raise ValidationFailed with one message per field."""
+    """Return the cleaned submission or raise ValidationFailed with one message per field.
+
+    Only the form's writable fields are taken; one left out takes the schema's `default` when it declares one.
+    """
     if not isinstance(data, dict):
         raise ValidationFailed({"data": _("Must be an object of form fields.")})
-    allowed = set(writable_fields(schema))
+    allowed = writable_fields(schema)
     cleaned = {k: v for k, v in data.items() if k in allowed}
+    for name in allowed:  # a field left out takes its declared default, as an unticked box does in the page
+        if name not in cleaned and "default" in schema["properties"][name]:
+            cleaned[name] = copy.deepcopy(schema["properties"][name]["default"])
     errors = {}
     for error in _validator(schema).iter_errors(cleaned):
         for field, message in _explain(error, schema):

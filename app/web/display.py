@@ -30,6 +30,7 @@ TIMERS = {
     "accept_timeout": _l("Not accepted within 30 minutes"),
     "response_timer": _l("Response deadline passed"),
     "resolution_timer": _l("Resolution deadline passed"),
+    "next_update_due": _l("Promised next update is due"),
 }
 
 URGENCY_HINTS = {

@@ -114,9 +114,42 @@ def test_resolution_deadline_escalates_once(api):
         assert fire_due_timers() == 1
         ticket = api.ticket(number)
         assert names(ticket) == ["handle_ticket", "review_resolution"]
-        api.complete("engineer1", number, "handle_ticket", action="继续排查", status="processing", solution_ready=False)
+        api.complete("engineer1", number, "handle_ticket", action="继续排查", status="processing", solution_ready=False,
+                     next_update_at=(T0 + timedelta(hours=27)).isoformat())
         assert names(api.ticket(number)) == ["handle_ticket", "review_resolution"]
         assert fire_due_timers() == 0
+
+
+def test_a_missed_next_update_is_raised(api):
+    """R0-5: the handler promises a next update; when that time passes, the ticket's timeline records it, the
+    handling task shows it as its due time, and the monitor's overdue filter lists the ticket."""
+    promised = T0 + timedelta(hours=4)
+    with time_machine.travel(T0, tick=False):
+        number = api.new_ticket(urgency="low")["number"]  # solution due in 72 h
+        api.complete("engineer1", number, "accept_ticket", contact_note="已联系")
+        first = api.task_for("engineer1", number, "handle_ticket")
+        assert datetime.fromisoformat(first["due_at"]) == T0 + timedelta(hours=72)  # no promise yet: the deadline
+        missing = api.post(f"/tasks/{first['id']}/complete", "engineer1",
+                           json={"data": {"action": "远程排查", "status": "processing"}})
+        assert missing.status_code == 422 and "next_update_at" in missing.get_json()["errors"]
+        api.complete("engineer1", number, "handle_ticket", action="远程排查", status="awaiting_customer",
+                     next_update_at=promised.isoformat())
+        task = api.task_for("engineer1", number, "handle_ticket")
+        assert datetime.fromisoformat(task["due_at"]) == promised
+    with time_machine.travel(promised - timedelta(minutes=1), tick=False):
+        assert fire_due_timers() == 0
+    with time_machine.travel(promised + timedelta(minutes=1), tick=False):
+        assert fire_due_timers() == 1
+        ticket = api.ticket(number)
+        reminders = [e for e in ticket["history"] if e["action"] == "timer_fired"]
+        assert [e["detail"]["timer"] for e in reminders] == ["next_update_due"]
+        assert [t["id"] for t in ticket["open_tasks"]] == [task["id"]]  # the handler keeps the same task
+        overdue = api.get("/tickets?overdue=1", "supervisor1").get_json()["items"]
+        assert number in [t["number"] for t in overdue]
+        api.complete("engineer1", number, "handle_ticket", action="客户确认中", status="awaiting_customer",
+                     next_update_at=(promised + timedelta(hours=4)).isoformat())
+        assert fire_due_timers() == 0  # a fresh promise, a fresh timer
+        assert number not in [t["number"] for t in api.get("/tickets?overdue=1", "supervisor1").get_json()["items"]]
 
 
 def test_needs_adjustment_loops_back_to_handling(api):
