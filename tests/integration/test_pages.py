@@ -196,6 +196,19 @@ def test_customer_edit_keeps_the_number(client):
     assert client.get("/customers/C9999999").status_code == 404
 
 
+def test_customer_profile_shows_outcomes_and_ratings(client, api):
+    """R0-2: the profile's interaction history shows each ticket's solution and the customer's rating."""
+    number = api.new_ticket()["number"]
+    api.complete("engineer1", number, "accept_ticket", contact_note="已联系")
+    api.complete("engineer1", number, "handle_ticket", action="更换", status="awaiting_customer",
+                 solution="更换电源模块并升级固件", solution_ready=True)
+    api.complete("agent1", number, "feedback", method="phone", opinion="satisfied")
+    login(client, "agent1")
+    profile = text(client.get(f"/customers/{first_customer(client)}"))
+    row = re.search(rf"<tr>\s*<td><a [^>]*>{number}</a>.*?</tr>", profile, re.S).group(0)
+    assert "更换电源模块并升级固件" in row and "满意" in row and "已完成" in row
+
+
 # -------------------------------------------------------------------------------------------- tickets
 
 def test_new_ticket_with_attachment_then_ticket_page_and_download(client):
