@@ -1,8 +1,10 @@
 """Engine overhead: N ticket lifecycles of workflows/quick_response.bpmn
 
 (a) on bare SpiffWorkflow in memory (spec parsed once, SpiffWorkflow's own script engine), and
-(b) through the app's service layer on a SQLite file, one commit per step (create, accept, handle, feedback).
-Prints both rates and the ratio b/a (target <= 2.0).
+(b) through the app's service layer on a SQLite file, one commit per step (create, accept, handle, feedback):
+    the time inside the service calls; (b+) also counts what each request does around them (load the acting
+    user) and the client's lookup of the next task's id.
+Prints the rates and the ratio b/a (target <= 2.0). bench/engine_floor.py shows the least (b) can be.
 
 Usage: .venv/bin/python bench/engine_overhead.py [N] [ROUNDS]
 Rounds of (a) and (b) alternate, so both see the same machine; this VM is noisy, so the best of ROUNDS is
