@@ -15,29 +15,17 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.util.task import TaskState  # noqa: E402
-
 from app.capabilities import deadline, now_iso  # noqa: E402
-from app.engine.definitions import parse_specs  # noqa: E402
 from app.engine.sandbox import make_script_engine  # noqa: E402
 from app.engine.serializer import SERIALIZER_VERSION, dump_state  # noqa: E402
-from engine_overhead import ROOT, START, STEPS, bare  # noqa: E402
+from engine_overhead import bare, in_memory, parsed_specs  # noqa: E402
 
 NOW = "2026-12-01 10:00:00.000000"
-
-
-def _specs():
-    workflows = ROOT / "workflows"
-    dmn = {p.name: p.read_text(encoding="utf-8") for p in workflows.glob("*.dmn")}
-    _name, spec, subprocess_specs = parse_specs((workflows / "quick_response.bpmn").read_text(encoding="utf-8"), dmn)
-    return spec, subprocess_specs
 
 
 def _schema_db(folder):
@@ -61,27 +49,6 @@ def _schema_db(folder):
     customer = conn.execute("SELECT id FROM customers LIMIT 1").fetchone()[0]
     definition = conn.execute("SELECT id FROM process_definitions LIMIT 1").fetchone()[0]
     return conn, customer, definition
-
-
-def sandboxed(n, spec, subprocess_specs, engine, store=None):
-    """Lifecycles per second with the sandboxed engine; `store` writes each step's rows when given."""
-    began = time.perf_counter()
-    for _ in range(n):
-        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
-        workflow.task_tree.data.update(START)
-        workflow.do_engine_steps()
-        if store:
-            store.start(workflow)
-        for name, data in STEPS:
-            task = workflow.get_next_task(state=TaskState.READY, manual=True)
-            assert task.task_spec.bpmn_id == name, task.task_spec.bpmn_id
-            task.data.update(data)
-            task.run()
-            workflow.do_engine_steps()
-            if store:
-                store.step(workflow, name)
-        assert workflow.is_completed()
-    return n / (time.perf_counter() - began)
 
 
 class Store:
@@ -150,7 +117,7 @@ class Store:
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    spec, subprocess_specs = _specs()
+    spec, subprocess_specs = parsed_specs()
     engine = make_script_engine({"deadline": deadline, "now_iso": now_iso,
                                  "pick_assignee": lambda department: "engineer1",
                                  "has_open_task": lambda ticket_number, task_name: False})
@@ -158,12 +125,12 @@ def main():
     try:
         store = Store(*_schema_db(folder))
         bare(min(20, n))
-        sandboxed(min(20, n), spec, subprocess_specs, engine, store)
+        in_memory(min(20, n), spec, subprocess_specs, engine, store)
         a, s, f = [], [], []
         for _ in range(rounds):
             a.append(bare(n))
-            s.append(sandboxed(n, spec, subprocess_specs, engine))
-            f.append(sandboxed(n, spec, subprocess_specs, engine, store))
+            s.append(in_memory(n, spec, subprocess_specs, engine))
+            f.append(in_memory(n, spec, subprocess_specs, engine, store))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     a, s, f = max(a), max(s), max(f)

@@ -81,8 +81,3 @@ def load_principal(user_id):
     )
     roles = tuple(sorted({r.role_code for r in rows if r.role_code}))
     return Principal(first.id, first.username, first.display_name or "", bool(first.active), department, roles)
-
-
-def principal_of(user):
-    """The Principal of an ORM User (after log-in or a profile change)."""
-    return load_principal(user.id)

@@ -24,7 +24,6 @@ _INSERT_HISTORY = insert(_history)
 _INSERT_TASKS = insert(_tasks)
 _CANCEL_TASKS = update(_tasks).where(_tasks.c.id.in_(bindparam("task_ids", expanding=True)))
 _HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at)
-_HEAD_BY_ID = select(*_HEAD_COLUMNS).where(_tickets.c.id == bindparam("ticket_id"))
 _HEAD_BY_INSTANCE = select(*_HEAD_COLUMNS).where(_tickets.c.process_instance_id == bindparam("instance_id"))
 _DEPARTMENT_ID = select(Department.id).where(Department.code == bindparam("code"))
 _USER_ID = select(User.id).where(User.username == bindparam("username"))
@@ -61,12 +60,9 @@ class TicketHead(NamedTuple):
     first_responded_at: Optional[datetime]
 
 
-def ticket_head(*, ticket_id=None, instance_id=None):
-    """The TicketHead of a ticket, read by ticket id or by process instance id; None when there is none."""
-    if ticket_id is not None:
-        row = db.session.connection().execute(_HEAD_BY_ID, {"ticket_id": ticket_id}).first()
-    else:
-        row = db.session.connection().execute(_HEAD_BY_INSTANCE, {"instance_id": instance_id}).first()
+def ticket_head(*, instance_id):
+    """The TicketHead of the ticket a process instance runs for; None when there is none."""
+    row = db.session.connection().execute(_HEAD_BY_INSTANCE, {"instance_id": instance_id}).first()
     return TicketHead(*row) if row is not None else None
 
 

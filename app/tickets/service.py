@@ -17,7 +17,7 @@ from app.extensions import db
 from app.i18n import _
 from app.numbering import ticket_number
 
-from .flow import TicketHead, apply_step, engine, ticket_head
+from .flow import TicketHead, apply_step, engine
 from .models import CHANNELS, TICKET_TYPES, URGENCIES, Attachment, Ticket, TicketEvent
 
 PROCESS_NAME = "quick_response"
@@ -114,7 +114,7 @@ def redispatch_ticket(*, number, actor, data):
         step = engine().send_message(ticket.process_instance_id, REDISPATCH, cleaned)
     except Conflict as exc:
         raise Conflict(_("The ticket is no longer waiting for acceptance; it cannot be redispatched.")) from exc
-    apply_step(ticket_head(ticket_id=ticket.id), step, actor=actor.username,
+    apply_step(ticket, step, actor=actor.username,
                events=[("redispatched", {"message": REDISPATCH, "data": cleaned})])
     db.session.commit()
     return number
