@@ -1,5 +1,6 @@
 """The diagram-code sandbox: refusals, budgets, ordinary code, isolation, and SpiffWorkflow integration."""
 import time
+from collections import OrderedDict, defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -424,6 +425,74 @@ def test_non_plain_data_is_invisible(env, value):
     context = {"thing": value}
     env.execute("other = 1", context)
     assert context["thing"] is value
+
+
+class Labels(dict):
+    """A custom dict subclass in task data: a server object's method must not come with it."""
+
+    def secret(self):
+        return "s3cr3t"
+
+
+class Rows(list):
+    """A custom list subclass in task data."""
+
+
+DICT_AND_LIST_SUBCLASSES = [
+    (OrderedDict([("b", 1), ("a", [2, 3])]), {"b": 1, "a": [2, 3]}),
+    (defaultdict(list, {"x": [1]}), {"x": [1]}),
+    (Labels(vip=True), {"vip": True}),
+    (Rows([1, {"k": Rows([2])}]), [1, {"k": [2]}]),
+    ({"nested": OrderedDict(a=Rows([1]))}, {"nested": {"a": [1]}}),
+]
+
+
+@pytest.mark.parametrize("value, plain", DICT_AND_LIST_SUBCLASSES)
+def test_dict_and_list_subclasses_keep_their_content_as_plain_data(env, value, plain):
+    seen = env.evaluate("thing", {"thing": value})
+    assert seen == plain
+    assert _types(seen) == _types(plain)  # plain dict and list all the way down
+    context = {"thing": value}
+    env.execute("copy = thing", context)
+    assert context["copy"] == plain and _types(context["copy"]) == _types(plain)
+
+
+def _types(value):
+    if isinstance(value, dict):
+        return (type(value), {k: _types(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return (type(value), [_types(item) for item in value])
+    return type(value)
+
+
+def test_a_dict_subclass_brings_no_methods(env):
+    with pytest.raises(SandboxViolation, match="attribute 'secret' of dict is not allowed"):
+        env.evaluate("labels.secret()", {"labels": Labels(vip=True)})
+    assert env.evaluate("labels.get('vip')", {"labels": Labels(vip=True)}) is True
+
+
+def test_a_subclass_holding_server_objects_is_still_invisible(env):
+    for value in (OrderedDict(ticket=Ticket()), Rows([Ticket()]), Labels(f=lambda: 1)):
+        with pytest.raises(NameError):
+            env.evaluate("thing", {"thing": value})
+        context = {"thing": value}
+        env.execute("other = 1", context)
+        assert context["thing"] is value
+
+
+def test_script_changes_to_a_subclass_value_are_written_back_as_plain_data(env):
+    context = {"counts": defaultdict(int, {"a": 1}), "rows": Rows([1])}
+    env.execute("counts['b'] = 2\nrows.append(2)", context)
+    assert context == {"counts": {"a": 1, "b": 2}, "rows": [1, 2]}
+    assert type(context["counts"]) is dict and type(context["rows"]) is list
+
+
+def test_a_helper_returning_a_subclass_gives_plain_data(env):
+    env = SandboxEnvironment({"ordered": lambda: OrderedDict(a=Rows([1]))})
+    assert env.evaluate("ordered()", {}) == {"a": [1]}
+    context = {}
+    env.execute("got = ordered()", context)
+    assert context == {"got": {"a": [1]}} and type(context["got"]) is dict
 
 
 def test_private_keys_are_invisible_and_kept(env):
