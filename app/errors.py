@@ -37,3 +37,13 @@ class Conflict(DomainError):
 
 class Unauthorized(DomainError):
     status = 401
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed log-ins lately; `retry_after` is how many seconds until the next attempt is heard."""
+
+    status = 429
+
+    def __init__(self, message, *, retry_after):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -4,7 +4,7 @@ from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from app.api import api_bp
-from app.errors import DomainError, ValidationFailed
+from app.errors import DomainError, TooManyAttempts, ValidationFailed
 from app.extensions import db
 
 
@@ -13,6 +13,8 @@ def domain_error(error):
     db.session.rollback()
     if isinstance(error, ValidationFailed):
         return jsonify(errors=error.errors), 422
+    if isinstance(error, TooManyAttempts):
+        return jsonify(error=error.message), error.status, {"Retry-After": str(error.retry_after)}
     return jsonify(error=error.message), error.status
 
 

@@ -20,10 +20,15 @@ def _responses(ok, *codes):
         "404": ("No such resource.", ERROR),
         "409": ("The state moved on (task no longer open, held by someone else, concurrent change).", ERROR),
         "422": ("Input broke a rule; one message per field.", FIELD_ERRORS),
+        "429": ("Too many failed log-ins of this account or from this address lately; refused, even with the "
+                "right password, until the window passes.", ERROR),
     }
     responses = dict(ok)
     for code in codes:
         responses[code] = _err(*texts[code])
+    if "429" in responses:
+        responses["429"]["headers"] = {"Retry-After": {
+            "description": "Seconds until the next attempt is heard.", "schema": {"type": "integer", "minimum": 1}}}
     return responses
 
 
@@ -129,13 +134,13 @@ def openapi_document():
         "info": {"title": "Service desk API", "version": "1.0.0", "description": (
             "Customer-service quick-response desk. Log in with POST /login and send the token as "
             "`Authorization: Bearer <token>`. Roles: agent, handler, supervisor, owner, admin. "
-            "Errors are {\"error\": message} (400, 401, 403, 404, 409) or {\"errors\": {field: message}} (422).")},
+            "Errors are {\"error\": message} (400, 401, 403, 404, 409, 429) or {\"errors\": {field: message}} (422).")},
         "servers": [{"url": "/api/v1"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": _schemas()},
         "paths": {
             "/login": {"post": {"operationId": "login", "summary": "Exchange employee number and password for a token",
                                 "requestBody": body("Login"),
-                                "responses": _responses(_ok("Logged in", _ref("LoginResult")), "400", "401", "422")}},
+                                "responses": _responses(_ok("Logged in", _ref("LoginResult")), "400", "401", "422", "429")}},
             "/customers": {
                 "get": {"operationId": "searchCustomers", "security": SECURED,
                         "summary": "Fuzzy search by number, name, phone or contact person (any logged-in user)",

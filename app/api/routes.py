@@ -141,7 +141,7 @@ def login():
         errors["password"] = _("This field is required.")
     if errors:
         raise ValidationFailed(errors)
-    user = auth.authenticate(username=username, password=password)
+    user = auth.authenticate(username=username, password=password, address=request.remote_addr)
     return jsonify(token=auth.issue_token(user), user={
         "username": user.username,
         "roles": user.role_codes,

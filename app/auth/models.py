@@ -71,3 +71,16 @@ class User(db.Model):
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
+
+
+class LoginFailures(db.Model):
+    """Failed log-ins of one account or one client address in the current throttle window (app/auth/throttle.py).
+
+    A row lives only while it counts: a success deletes its account's row, expired rows are deleted on the next
+    failure. Kept in the database so every app process sees the same counts.
+    """
+
+    __tablename__ = "login_failures"
+    key = db.Column(db.String(200), primary_key=True)  # "account:<employee number>" or "address:<client address>"
+    failures = db.Column(db.Integer, nullable=False)
+    window_start = db.Column(db.DateTime(timezone=True), nullable=False, index=True)

@@ -8,15 +8,26 @@ from app.errors import Unauthorized, ValidationFailed
 from app.extensions import db
 from app.i18n import _
 
+from . import throttle
 from .models import Department, Role, User
 from .principal import load_principal
 
 
-def authenticate(*, username, password):
-    """Return the active user with these credentials, or raise Unauthorized (same message for both cases)."""
+def authenticate(*, username, password, address=None):
+    """Return the active user with these credentials, or raise Unauthorized (same message for both cases).
+
+    Throttled (app/auth/throttle.py): while the account or the client `address` has too many recent failures,
+    raise TooManyAttempts without looking at the password. A failure is counted for both; a success clears the
+    account's count.
+    """
+    throttle.check(username, address)
     user = db.session.scalar(select(User).where(User.username == (username or "").strip()))
     if user is None or not user.active or not user.check_password(password or ""):
+        db.session.rollback()
+        throttle.record_failure(username, address)
+        db.session.commit()
         raise Unauthorized(_("Wrong employee number or password."))
+    throttle.reset_account(username)
     user.last_login_at = now()
     db.session.commit()
     return user

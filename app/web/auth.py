@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import service as auth
-from app.errors import NotFound, Unauthorized, ValidationFailed
+from app.errors import NotFound, TooManyAttempts, Unauthorized, ValidationFailed
 from app.extensions import db, login_manager
 from app.i18n import _, _l
 from app.web import web_bp
@@ -63,7 +63,7 @@ def login():
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET" and current_user.is_authenticated:
         return redirect(next_url or url_for("web.index"))
-    username, error, errors, status = "", None, {}, 200
+    username, error, errors, status, retry_after = "", None, {}, 200, None
     if request.method == "POST":
         username = clean(request.form.get("username") or "").strip()
         password = clean(request.form.get("password") or "")
@@ -75,7 +75,10 @@ def login():
             status = 422
         else:
             try:
-                user = auth.authenticate(username=username, password=password)
+                user = auth.authenticate(username=username, password=password, address=request.remote_addr)
+            except TooManyAttempts as exc:
+                db.session.rollback()
+                error, status, retry_after = exc.message, 429, exc.retry_after
             except Unauthorized as exc:
                 db.session.rollback()
                 error, status = exc.message, 401
@@ -85,8 +88,9 @@ def login():
                     flash(_("Welcome! Please choose your department and role first."), "info")
                     return redirect(url_for("web.bind_profile"))
                 return redirect(next_url or url_for("web.index"))
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return render_template("auth/login.html", username=username, error=error, errors=errors,
-                           next_url=next_url), status
+                           next_url=next_url), status, headers
 
 
 @web_bp.route("/logout", methods=["POST"])

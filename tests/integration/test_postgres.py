@@ -175,3 +175,30 @@ def test_customer_search_has_trigram_indexes_on_postgres(pg_app):
     found = api.get("/customers?q=精工制造", "agent1").get_json()["items"]
     assert found and all("精工制造" in c["name"] for c in found)
     assert api.get("/customers?q=无此客户", "agent1").get_json()["items"] == []
+
+
+def test_login_failures_at_once_are_all_counted_on_postgres(pg_app):
+    """Concurrent failed log-ins (as from several gunicorn workers) each count once: the upsert is atomic."""
+    import threading
+
+    from app.auth.models import LoginFailures
+
+    barrier, codes = threading.Barrier(8), []
+
+    def fail():
+        with pg_app.app_context():
+            client = pg_app.test_client()
+            barrier.wait()
+            codes.append(client.post("/api/v1/login", json={"username": "agent1", "password": "wrong"}).status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=fail) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(set(codes)) in ([401], [401, 429]), codes  # all checked before the fifth was counted, or not
+    counts = dict(db.session.execute(select(LoginFailures.key, LoginFailures.failures)).all())
+    assert counts == {"account:agent1": codes.count(401), "address:127.0.0.1": codes.count(401)}
+    response = pg_app.test_client().post("/api/v1/login", json={"username": "agent1", "password": PASSWORD})
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
