@@ -6,6 +6,7 @@ from flask import g, jsonify, request, url_for
 from app.api import api_bp
 from app.api.openapi import openapi_document
 from app.api.serialize import customer_json, task_json, ticket_json
+from app.auth import access
 from app.auth import service as auth
 from app.customers import service as customers
 from app.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -83,8 +84,7 @@ def roles_required(*roles):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            if not g.user.has_role(*roles):
-                raise Forbidden(_("Your role may not do this."))
+            access.require_role(g.user, roles)
             return view(*args, **kwargs)
 
         return wrapper
@@ -161,7 +161,7 @@ def list_customers():
 
 @api_bp.post("/customers")
 @login_required
-@roles_required("agent", "supervisor", "admin")
+@roles_required(*access.FRONT_DESK)
 def create_customer():
     customer = customers.create_customer(data=json_body())
     return jsonify(customer_json(customer)), 201
@@ -178,14 +178,14 @@ def get_customer(number):
 
 @api_bp.put("/customers/<number>")
 @login_required
-@roles_required("agent", "supervisor", "admin")
+@roles_required(*access.FRONT_DESK)
 def update_customer(number):
     return jsonify(customer_json(customers.update_customer(number=number, data=json_body())))
 
 
 @api_bp.post("/tickets")
 @login_required
-@roles_required("agent", "supervisor", "admin")
+@roles_required(*access.FRONT_DESK)
 def create_ticket():
     number = tickets.create_ticket(data=json_body(), actor=g.user)
     return jsonify(ticket_json(tickets.get_ticket(number))), 201
@@ -193,7 +193,7 @@ def create_ticket():
 
 @api_bp.get("/tickets")
 @login_required
-@roles_required("supervisor", "admin")
+@roles_required(*access.SUPERVISORS)
 def list_tickets():
     limit, after = page_args()
     overdue_values = request.args.getlist("overdue")

@@ -5,6 +5,7 @@ from flask import g, request
 from flask_babel import refresh
 from flask_login import current_user
 
+from app.auth.access import FRONT_DESK
 from app.i18n import is_english
 from app.web import display, web_bp
 
@@ -12,6 +13,12 @@ from app.web import display, web_bp
 def is_supervisor(user=None):
     user = user if user is not None else current_user
     return bool(getattr(user, "is_authenticated", False)) and user.has_role("supervisor", "admin")
+
+
+def is_front_desk(user=None):
+    """True when the user may register customers and open tickets (the links are shown to them only)."""
+    user = user if user is not None else current_user
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*FRONT_DESK)
 
 
 def lang_url(code):
@@ -48,6 +55,7 @@ def fresh_request_state():
 def inject():
     return {
         "is_supervisor": is_supervisor,
+        "is_front_desk": is_front_desk,
         "is_english": is_english,
         "lang_url": lang_url,
         "page_url": page_url,

@@ -3,6 +3,7 @@ from datetime import datetime
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 
+from app.auth import access
 from app.auth import service as auth
 from app.clock import as_utc, now
 from app.customers import service as customers
@@ -117,6 +118,7 @@ def _customer_form(template_values, errors, status, customer=None):
 
 @web_bp.route("/customers/new", methods=["GET", "POST"])
 def customer_new():
+    access.require_role(me(), access.FRONT_DESK)
     if request.method == "GET":
         values = dict.fromkeys(CUSTOMER_FIELDS, "")
         values["name"] = (request.args.get("name") or "").strip()
@@ -140,6 +142,7 @@ def customer_detail(number):
 
 @web_bp.route("/customers/<number>/edit", methods=["GET", "POST"])
 def customer_edit(number):
+    access.require_role(me(), access.FRONT_DESK)
     customer = customers.get_customer(number)
     if request.method == "GET":
         values = {
@@ -168,6 +171,7 @@ def customer_edit(number):
 
 @web_bp.route("/customers/<number>/tickets/new", methods=["GET", "POST"])
 def ticket_new(number):
+    access.require_role(me(), access.FRONT_DESK)
     customer = customers.get_customer(number)
     values, errors, status = {"description": "", "type": "", "urgency": "", "channel": "phone"}, {}, 200
     if request.method == "POST":
