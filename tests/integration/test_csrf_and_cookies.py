@@ -1,0 +1,203 @@
+"""Every page form post carries a CSRF token and is refused (400) without one; the bearer-token API needs none.
+Session and remember-me cookies are HttpOnly and SameSite=Lax, Secure when configured."""
+import html
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from flask_login import login_user
+from sqlalchemy import select, update
+
+from app.auth.models import User
+from app.auth.principal import load_principal
+from app.customers.models import Customer
+from app.extensions import db
+from app.tasks import service as tasks
+from app.tasks.models import HumanTask
+from app.tickets import service as tickets
+from tests.conftest import PASSWORD, make_app
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "app" / "web" / "templates"
+
+# POST endpoint of a page form -> (who posts it, the page that carries the form); "{customer}", "{ticket}" and
+# "{task}" are filled in with real objects. A new form post route must be added here.
+FORMS = {
+    "web.login": (None, "/login"),
+    "web.logout": ("agent1", "/"),
+    "web.bind_profile": ("newcomer", "/profile/bind"),
+    "web.claim": ("engineer1", "/tasks/{task}"),
+    "web.task_page": ("engineer1", "/tasks/{task}"),
+    "web.customer_new": ("agent1", "/customers/new"),
+    "web.customer_edit": ("agent1", "/customers/{customer}/edit"),
+    "web.ticket_new": ("agent1", "/customers/{customer}/tickets/new"),
+    "web.ticket_redispatch": ("supervisor1", "/tickets/{ticket}"),
+}
+
+
+@pytest.fixture
+def csrf_app(template_db, tmp_path):
+    """The app with CSRF protection on, as in production (TestConfig turns it off)."""
+    path = tmp_path / "csrf.db"
+    shutil.copy(template_db, path)
+    application = make_app(path, tmp_path, WTF_CSRF_ENABLED=True)
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _forms_in(page):
+    """[(action, csrf token or None)] of the post forms in an HTML page."""
+    found = []
+    for attributes, body in re.findall(r"<form\b([^>]*)>(.*?)</form>", page, flags=re.S | re.I):
+        if not re.search(r'method="post"', attributes, flags=re.I):
+            continue
+        action = re.search(r'action="([^"]*)"', attributes)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', body)
+        found.append((html.unescape(action.group(1)) if action else None, token.group(1) if token else None))
+    return found
+
+
+def _token_of(page, action):
+    tokens = [token for form_action, token in _forms_in(page) if form_action == action]
+    assert tokens, f"no post form with action {action} on the page"
+    assert tokens[0], f"the form posting to {action} carries no csrf_token"
+    return tokens[0]
+
+
+class Site:
+    """Real objects for the forms, and clients logged in through the protected log-in form."""
+
+    def __init__(self, app):
+        self.app = app
+        agent = load_principal(db.session.scalar(select(User.id).where(User.username == "agent1")))
+        customer = db.session.scalar(select(Customer.number).order_by(Customer.id))
+        ticket = tickets.create_ticket(data={
+            "customer_number": customer, "type": "complaint", "urgency": "high", "channel": "phone",
+            "description": "生产线设备无法启动，影响交付"}, actor=agent)
+        task = tasks.open_tasks_of(tickets.get_ticket(ticket))[0]
+        db.session.execute(update(HumanTask).where(HumanTask.id == task.id).values(assignee_id=None))
+        newcomer = User(username="newcomer", display_name="新同事")  # no department and role yet
+        newcomer.set_password(PASSWORD)
+        db.session.add(newcomer)
+        db.session.commit()
+        self.values = {"customer": customer, "ticket": ticket, "task": task.id}
+
+    def url(self, template):
+        return template.format(**self.values)
+
+    def get(self, client, url):
+        with self.app.app_context():
+            response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return response.get_data(as_text=True)
+
+    def post(self, client, url, data):
+        with self.app.app_context():
+            return client.post(url, data=data)
+
+    def client_for(self, user):
+        client = self.app.test_client()
+        if user is not None:
+            token = _token_of(self.get(client, "/login"), "/login")
+            response = self.post(client, "/login", {"username": user, "password": PASSWORD, "csrf_token": token})
+            assert response.status_code == 302, (user, response.status_code)
+        return client
+
+
+def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
+    with csrf_app.test_request_context():
+        from flask import url_for
+
+        site = Site(csrf_app)
+        posts = {rule.endpoint for rule in csrf_app.url_map.iter_rules()
+                 if "POST" in rule.methods and rule.endpoint.startswith("web.")}
+        missing = sorted(posts - set(FORMS))
+        assert not missing, f"page form posts not in FORMS (tests/integration/test_csrf_and_cookies.py): {missing}"
+        actions = {}
+        for endpoint in FORMS:
+            rule = next(r for r in csrf_app.url_map.iter_rules() if r.endpoint == endpoint)
+            values = {"task_id": site.values["task"]} if "task_id" in rule.arguments else {}
+            if "number" in rule.arguments:
+                values["number"] = site.values["customer"] if "/customers/" in rule.rule else site.values["ticket"]
+            actions[endpoint] = url_for(endpoint, **values)
+
+    for endpoint, (user, page) in FORMS.items():
+        client, action = site.client_for(user), actions[endpoint]
+        refused = site.post(client, action, {})
+        assert refused.status_code == 400, (endpoint, refused.status_code)
+        assert "表单已过期" in refused.get_data(as_text=True), endpoint
+        token = _token_of(site.get(client, site.url(page)), action)
+        accepted = site.post(client, action, {"csrf_token": token})
+        assert accepted.status_code != 400, (endpoint, accepted.status_code)
+        assert accepted.status_code < 500, (endpoint, accepted.status_code)
+
+
+def test_a_token_from_another_session_is_refused(csrf_app):
+    site = Site(csrf_app)
+    stranger = site.client_for(None)
+    token = _token_of(site.get(stranger, "/login"), "/login")
+    victim = site.client_for("agent1")
+    forged = site.post(victim, "/customers/new", {"csrf_token": token, "name": "伪造客户"})
+    assert forged.status_code == 400
+
+
+def test_the_bearer_token_api_needs_no_csrf_token(csrf_app):
+    client = csrf_app.test_client()
+    login = client.post("/api/v1/login", json={"username": "agent1", "password": PASSWORD})
+    assert login.status_code == 200
+    created = client.post("/api/v1/customers", json={}, headers={"Authorization": f"Bearer {login.get_json()['token']}"})
+    assert created.status_code == 422
+
+
+def test_every_post_form_in_the_templates_carries_the_token():
+    checked = 0
+    for template in sorted(TEMPLATES.rglob("*.html")):
+        source = template.read_text(encoding="utf-8")
+        for attributes, body in re.findall(r"<form\b([^>]*)>(.*?)</form>", source, flags=re.S | re.I):
+            if re.search(r'method="post"', attributes, flags=re.I):
+                checked += 1
+                assert '<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">' in body, \
+                    f"{template.relative_to(TEMPLATES)}: a post form without the csrf_token input"
+    assert checked >= len(FORMS) - 1  # the claim button's form lives in a macro shared by two pages
+
+
+# ---------------------------------------------------------------------------------------------- cookies
+
+def _set_cookie(response, name):
+    cookies = [value for value in response.headers.getlist("Set-Cookie") if value.startswith(f"{name}=")]
+    assert cookies, f"no {name} cookie set"
+    return [part.strip().lower() for part in cookies[-1].split(";")]
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax(client):
+    response = client.post("/login", data={"username": "agent1", "password": PASSWORD})
+    parts = _set_cookie(response, "session")
+    assert "httponly" in parts and "samesite=lax" in parts
+    assert "secure" not in parts  # off by default so http://127.0.0.1 works; SESSION_COOKIE_SECURE turns it on
+
+
+def test_cookies_are_secure_when_configured(template_db, tmp_path):
+    path = tmp_path / "secure.db"
+    shutil.copy(template_db, path)
+    app = make_app(path, tmp_path, SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
+    with app.app_context():
+        response = app.test_client().post("/login", data={"username": "agent1", "password": PASSWORD})
+        assert "secure" in _set_cookie(response, "session")
+        assert "secure" in _remember_cookie(app)
+        db.engine.dispose()
+
+
+def test_the_remember_me_cookie_is_httponly_and_samesite_lax(app):
+    parts = _remember_cookie(app)
+    assert "httponly" in parts and "samesite=lax" in parts and "secure" not in parts
+
+
+def _remember_cookie(app):
+    """The Set-Cookie of Flask-Login's remember-me cookie for a log-in with remember=True."""
+    user = load_principal(db.session.scalar(select(User.id).where(User.username == "agent1")))
+    with app.test_request_context("/login", method="POST"):
+        login_user(user, remember=True)
+        response = app.process_response(app.make_response("logged in"))
+    return _set_cookie(response, app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
