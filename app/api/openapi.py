@@ -104,6 +104,8 @@ def _schemas():
             "assignee": nullable_str, "department": nullable_str, "current_step": nullable_str,
             "created_at": nullable_time, "response_due_at": nullable_time, "resolution_due_at": nullable_time,
             "next_update_at": nullable_time, "accepted_at": nullable_time, "resolved_at": nullable_time,
+            "accept_due_at": {**nullable_time, "description": "End of the current 30-minute acceptance window (kept after it lapsed)"},
+            "responded_at": {**nullable_time, "description": "The current round's response; a reopen clears it and resolved_at and sets new deadlines"},
             "closed_at": nullable_time, "escalated_at": nullable_time, "reopen_count": {"type": "integer"},
             "satisfaction": nullable_str,
             "process": {"type": ["object", "null"], "properties": {"name": {"type": "string"}, "version": {"type": "integer"}}},

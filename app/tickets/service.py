@@ -158,14 +158,19 @@ def get_attachment(ticket, attachment_id):
 
 
 def monitor(*, overdue=False, status=None, limit=50, after=None):
-    """Open tickets, oldest first, for the supervisors' monitor; `overdue` keeps those past a deadline."""
+    """Open tickets, oldest first, for the supervisors' monitor; `overdue` keeps those past a deadline.
+
+    Past a deadline: the 30-minute acceptance window lapsed without acceptance (a reassign task waits), or the
+    current round's response or resolution deadline passed unmet, or the promised next update is due.
+    """
     query = select(Ticket).where(Ticket.closed_at.is_(None), Ticket.status != "closed")
     if status:
         query = query.where(Ticket.status == status)
     if overdue:
         stamp = now()
         query = query.where(or_(
-            and_(Ticket.accepted_at.is_(None), Ticket.response_due_at < stamp),
+            and_(Ticket.accepted_at.is_(None), Ticket.accept_due_at < stamp),
+            and_(Ticket.responded_at.is_(None), Ticket.response_due_at < stamp),
             and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < stamp),
             Ticket.next_update_at < stamp,
         ))
@@ -180,7 +185,9 @@ def is_overdue(ticket, at=None):
     if ticket.status == "closed":
         return False
     at = at or now()
-    if ticket.accepted_at is None and ticket.response_due_at and as_utc(ticket.response_due_at) < at:
+    if ticket.accepted_at is None and ticket.accept_due_at and as_utc(ticket.accept_due_at) < at:
+        return True
+    if ticket.responded_at is None and ticket.response_due_at and as_utc(ticket.response_due_at) < at:
         return True
     if ticket.resolved_at is None and ticket.resolution_due_at and as_utc(ticket.resolution_due_at) < at:
         return True

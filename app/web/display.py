@@ -24,6 +24,7 @@ ACTIONS = {
     "task_completed": _l("Task completed"),
     "timer_fired": _l("Deadline reached"),
     "redispatched": _l("Redispatched by a supervisor"),
+    "new_round": _l("New round of handling"),
 }
 
 TIMERS = {
@@ -124,12 +125,28 @@ class Deadline:
 
 
 def deadlines(ticket, at=None):
+    """The ticket's windows in the current round: acceptance, response, resolution, next update.
+
+    After a reopen (or "needs adjustment") the diagram sets new response and resolution deadlines and clears
+    the round's response and resolution times, so the earlier round's times no longer count as met.
+    """
     open_ticket = ticket.status != "closed"
     return [
-        Deadline(_("Response due"), ticket.response_due_at, ticket.accepted_at, open_ticket, at),
+        Deadline(_("Acceptance window"), ticket.accept_due_at, ticket.accepted_at, open_ticket, at),
+        Deadline(_("Response due"), ticket.response_due_at, ticket.responded_at, open_ticket, at),
         Deadline(_("Resolution due"), ticket.resolution_due_at, ticket.resolved_at, open_ticket, at),
         Deadline(_("Next progress update"), ticket.next_update_at, None, open_ticket, at),
     ]
+
+
+def filesize(size):
+    """'512 B', '3.4 KB', '2.1 MB' (1 KB = 1024 B)."""
+    size = int(size or 0)
+    if size < 1024:
+        return _("%(n)s B", n=size)
+    if size < 1024 * 1024:
+        return _("%(n)s KB", n=f"{size / 1024:.1f}")
+    return _("%(n)s MB", n=f"{size / (1024 * 1024):.1f}")
 
 
 def code_label(mapping, code):

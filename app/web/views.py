@@ -232,6 +232,14 @@ def _timeline(ticket, history):
                 prop = properties.get(key, {})
                 lines.append((schema_title(prop) or key,
                               display.form_value(prop, value, departments=departments, users=people)))
+        elif event.action == "new_round":
+            previous = detail.get("previous") or {}
+            lines = [(_("Earlier round: response due"), display.localtime(previous.get("response_due_at"))),
+                     (_("Earlier round: responded"), display.localtime(previous.get("responded_at"))),
+                     (_("Earlier round: resolution due"), display.localtime(previous.get("resolution_due_at"))),
+                     (_("Earlier round: resolved"), display.localtime(previous.get("resolved_at"))),
+                     (_("New response due"), display.localtime(detail.get("response_due_at"))),
+                     (_("New resolution due"), display.localtime(detail.get("resolution_due_at")))]
         elif event.action == "timer_fired":
             timer = detail.get("timer") or ""
             if is_english():
@@ -270,6 +278,7 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         "tickets/detail.html", ticket=ticket, timeline=_timeline(ticket, history), current_step=current_step,
         attachments=tickets.ticket_attachments(ticket), open_tasks=open_tasks, titles=titles,
         deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket), redispatch=redispatch,
+        round_restarted=any(e.action == "new_round" for e in history),
     ), status
 
 
