@@ -13,7 +13,7 @@ def domain_error(error):
     db.session.rollback()
     if isinstance(error, ValidationFailed):
         return jsonify(errors=error.errors), 422
-    return jsonify(error=error.message), error.status
+    return jsonify(error=error.message, **getattr(error, "details", {})), error.status
 
 
 @api_bp.errorhandler(HTTPException)

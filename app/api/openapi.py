@@ -68,10 +68,17 @@ def _schemas():
                           "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
             "industry": {"type": "string", "enum": ENUMS["industry"]},
-            "cooperation_start": {"type": "string", "format": "date", "description": "YYYY-MM-DD"},
+            "cooperation_start": {"type": "string", "format": "date",
+                                  "description": "YYYY-MM-DD, from 1900-01-01 to today (Asia/Shanghai)"},
             "contact_person": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
             "phone": {"type": "string", "pattern": "^1[0-9]{10}$", "description": "11-digit mobile number"},
-            "email": {"type": ["string", "null"], "format": "email"}}},
+            "email": {"type": ["string", "null"], "format": "email"},
+            "allow_duplicate": {"type": "boolean", "default": False, "description": (
+                "Create only: true creates the customer even when one with the same name and phone exists "
+                "(otherwise 409 names the existing customer). Ignored on update.")}}},
+        "DuplicateCustomer": {"type": "object", "required": ["error", "existing"], "properties": {
+            "error": {"type": "string"},
+            "existing": {"type": "string", "description": "Number of the customer with the same name and phone"}}},
         "Customer": {"type": "object", "required": ["number", "name", "industry", "cooperation_start", "contact_person", "phone"],
                      "properties": {
             "number": {"type": "string", "description": "Generated, unique and immutable, e.g. C2026001"},
@@ -146,7 +153,11 @@ def openapi_document():
                 "post": {"operationId": "createCustomer", "security": SECURED,
                          "summary": "Create a customer (agent, supervisor, admin); the number is generated",
                          "requestBody": body("CustomerInput"),
-                         "responses": _responses(_ok("Created", _ref("Customer"), "201"), "400", "401", "403", "422")}},
+                         "description": "409 when a customer with the same name and phone exists, unless "
+                                        "`allow_duplicate` is true.",
+                         "responses": {**_responses(_ok("Created", _ref("Customer"), "201"), "400", "401", "403", "422"),
+                                       "409": _err("A customer with the same name and phone exists.",
+                                                   _ref("DuplicateCustomer"))}}},
             "/customers/{number}": {
                 "get": {"operationId": "getCustomer", "security": SECURED, "parameters": [number],
                         "summary": "A customer with its tickets (any logged-in user)",

@@ -8,6 +8,7 @@ from app.clock import as_utc, now
 from app.customers.models import INDUSTRIES
 from app.i18n import _, _l, is_english, label, schema_title
 from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
+from app.tickets.service import file_size
 
 DASH = "—"
 
@@ -141,12 +142,7 @@ def deadlines(ticket, at=None):
 
 def filesize(size):
     """'512 B', '3.4 KB', '2.1 MB' (1 KB = 1024 B)."""
-    size = int(size or 0)
-    if size < 1024:
-        return _("%(n)s B", n=size)
-    if size < 1024 * 1024:
-        return _("%(n)s KB", n=f"{size / 1024:.1f}")
-    return _("%(n)s MB", n=f"{size / (1024 * 1024):.1f}")
+    return file_size(int(size or 0))
 
 
 def code_label(mapping, code):
