@@ -21,9 +21,15 @@ def upgrade():
         batch_op.add_column(sa.Column('responded_at', sa.DateTime(timezone=True), nullable=True))
     # until now the (only) response was the acceptance
     op.execute("UPDATE tickets SET responded_at = accepted_at WHERE accepted_at IS NOT NULL")
+    # tickets waiting for acceptance: the window of their pending accept timer
+    op.execute(
+        "UPDATE tickets SET accept_due_at = (SELECT MIN(timers.due_at) FROM timers "
+        "WHERE timers.instance_id = tickets.process_instance_id AND timers.name = 'accept_timeout') "
+        "WHERE accepted_at IS NULL AND closed_at IS NULL"
+    )
 
 
 def downgrade():
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_column('responded_at')
-        batch_op.drop_column('accept_due_at')
+    # plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of tickets fails while other tables reference it
+    for column in ('responded_at', 'accept_due_at'):
+        op.execute(f'ALTER TABLE tickets DROP COLUMN {column}')
