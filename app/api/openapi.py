@@ -173,6 +173,9 @@ def openapi_document():
                          "responses": _responses(_ok("Created", _ref("Ticket"), "201"), "400", "401", "403", "409", "422")},
                 "get": {"operationId": "monitorTickets", "security": SECURED,
                         "summary": "Open tickets for the monitor (supervisor, admin); overdue=1 keeps those past a deadline",
+                        "description": "Past a deadline: the 30-minute acceptance window lapsed unaccepted (a reassign "
+                                       "task waits), the current round's response or resolution deadline passed unmet, "
+                                       "or the promised next update is due.",
                         "parameters": [{"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}, LIMIT, AFTER],
                         "responses": _responses(_ok("A page of tickets", _page("Ticket")), "401", "403", "422")}},
             "/tickets/{number}": {"get": {"operationId": "getTicket", "security": SECURED, "parameters": [number],
