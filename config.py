@@ -29,7 +29,9 @@ class Config:
     WORKFLOWS_DIR = os.environ.get("WORKFLOWS_DIR", str(BASE_DIR / "workflows"))
     FORMS_DIR = os.environ.get("FORMS_DIR", str(BASE_DIR / "forms"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))
-    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
+    MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", 20 * 1024 * 1024))  # per attachment
+    # a whole request; above the per-file limit so one file too large gets a field message, not a bare 413
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_REQUEST_BYTES", 5 * MAX_UPLOAD_BYTES + 1024 * 1024))
     AUTO_MIGRATE = _bool("AUTO_MIGRATE", True)
     AUTO_DEPLOY = _bool("AUTO_DEPLOY", True)
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)

@@ -15,7 +15,7 @@ def domain_error(error):
         return jsonify(errors=error.errors), 422
     if isinstance(error, TooManyAttempts):
         return jsonify(error=error.message), error.status, {"Retry-After": str(error.retry_after)}
-    return jsonify(error=error.message), error.status
+    return jsonify(error=error.message, **getattr(error, "details", {})), error.status
 
 
 @api_bp.errorhandler(HTTPException)

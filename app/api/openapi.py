@@ -73,10 +73,17 @@ def _schemas():
                           "properties": {
             "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
             "industry": {"type": "string", "enum": ENUMS["industry"]},
-            "cooperation_start": {"type": "string", "format": "date", "description": "YYYY-MM-DD"},
+            "cooperation_start": {"type": "string", "format": "date",
+                                  "description": "YYYY-MM-DD, from 1900-01-01 to today (Asia/Shanghai)"},
             "contact_person": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
             "phone": {"type": "string", "pattern": "^1[0-9]{10}$", "description": "11-digit mobile number"},
-            "email": {"type": ["string", "null"], "format": "email"}}},
+            "email": {"type": ["string", "null"], "format": "email"},
+            "allow_duplicate": {"type": "boolean", "default": False, "description": (
+                "Create only: true creates the customer even when one with the same name and phone exists "
+                "(otherwise 409 names the existing customer). Ignored on update.")}}},
+        "DuplicateCustomer": {"type": "object", "required": ["error", "existing"], "properties": {
+            "error": {"type": "string"},
+            "existing": {"type": "string", "description": "Number of the customer with the same name and phone"}}},
         "Customer": {"type": "object", "required": ["number", "name", "industry", "cooperation_start", "contact_person", "phone"],
                      "properties": {
             "number": {"type": "string", "description": "Generated, unique and immutable, e.g. C2026001"},
@@ -109,6 +116,8 @@ def _schemas():
             "assignee": nullable_str, "department": nullable_str, "current_step": nullable_str,
             "created_at": nullable_time, "response_due_at": nullable_time, "resolution_due_at": nullable_time,
             "next_update_at": nullable_time, "accepted_at": nullable_time, "resolved_at": nullable_time,
+            "accept_due_at": {**nullable_time, "description": "End of the current 30-minute acceptance window (kept after it lapsed)"},
+            "responded_at": {**nullable_time, "description": "The current round's response; a reopen clears it and resolved_at and sets new deadlines"},
             "closed_at": nullable_time, "escalated_at": nullable_time, "reopen_count": {"type": "integer"},
             "satisfaction": nullable_str,
             "process": {"type": ["object", "null"], "properties": {"name": {"type": "string"}, "version": {"type": "integer"}}},
@@ -149,7 +158,11 @@ def openapi_document():
                 "post": {"operationId": "createCustomer", "security": SECURED,
                          "summary": "Create a customer (agent, supervisor, admin); the number is generated",
                          "requestBody": body("CustomerInput"),
-                         "responses": _responses(_ok("Created", _ref("Customer"), "201"), "400", "401", "403", "422")}},
+                         "description": "409 when a customer with the same name and phone exists, unless "
+                                        "`allow_duplicate` is true.",
+                         "responses": {**_responses(_ok("Created", _ref("Customer"), "201"), "400", "401", "403", "422"),
+                                       "409": _err("A customer with the same name and phone exists.",
+                                                   _ref("DuplicateCustomer"))}}},
             "/customers/{number}": {
                 "get": {"operationId": "getCustomer", "security": SECURED, "parameters": [number],
                         "summary": "A customer with its tickets (any logged-in user)",
@@ -165,6 +178,9 @@ def openapi_document():
                          "responses": _responses(_ok("Created", _ref("Ticket"), "201"), "400", "401", "403", "409", "422")},
                 "get": {"operationId": "monitorTickets", "security": SECURED,
                         "summary": "Open tickets for the monitor (supervisor, admin); overdue=1 keeps those past a deadline",
+                        "description": "Past a deadline: the 30-minute acceptance window lapsed unaccepted (a reassign "
+                                       "task waits), the current round's response or resolution deadline passed unmet, "
+                                       "or the promised next update is due.",
                         "parameters": [{"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}, LIMIT, AFTER],
                         "responses": _responses(_ok("A page of tickets", _page("Ticket")), "401", "403", "422")}},
             "/tickets/{number}": {"get": {"operationId": "getTicket", "security": SECURED, "parameters": [number],

@@ -163,7 +163,8 @@ def list_customers():
 @login_required
 @roles_required(*access.FRONT_DESK)
 def create_customer():
-    customer = customers.create_customer(data=json_body())
+    body = json_body()
+    customer = customers.create_customer(data=body, allow_duplicate=body.get("allow_duplicate", False))
     return jsonify(customer_json(customer)), 201
 
 

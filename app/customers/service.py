@@ -1,10 +1,13 @@
 """Customer use cases: fuzzy search, create with a generated immutable number, edit (R0-2, R0-8)."""
 import re
 from datetime import date
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from flask import current_app
+from sqlalchemy import func, or_, select
 
-from app.errors import NotFound, ValidationFailed
+from app.clock import now
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.i18n import _
 from app.numbering import customer_number
@@ -15,6 +18,22 @@ from .models import INDUSTRIES, Customer
 PHONE = re.compile(r"^1\d{10}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FIELDS = ("name", "industry", "cooperation_start", "contact_person", "phone", "email")
+EARLIEST_START = date(1900, 1, 1)
+
+
+class DuplicateCustomer(Conflict):
+    """A customer with the same name and phone exists; `existing` is its number (the API answers it in the body)."""
+
+    def __init__(self, existing):
+        super().__init__(_("Customer %(number)s has the same name and phone. Open it, or confirm that this is "
+                           "a different customer.", number=existing.number))
+        self.existing = existing
+        self.details = {"existing": existing.number}
+
+
+def today():
+    """Today's date where the desk works (the display time zone, Asia/Shanghai by default)."""
+    return now().astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
 
 
 def _text(data, field):
@@ -42,6 +61,10 @@ def validate_customer(data):
         clean["cooperation_start"] = date.fromisoformat(start)
     except ValueError:
         errors["cooperation_start"] = _("Enter a date as YYYY-MM-DD.")
+    else:
+        if not EARLIEST_START <= clean["cooperation_start"] <= today():
+            errors["cooperation_start"] = _("Enter a date from %(first)s to today (%(today)s).",
+                                            first=EARLIEST_START.isoformat(), today=today().isoformat())
     contact = _text(data, "contact_person")
     if not contact or not isinstance(contact, str):
         errors["contact_person"] = _("This field is required.")
@@ -61,15 +84,33 @@ def validate_customer(data):
     return clean, errors
 
 
-def create_customer(*, data):
-    """Create a customer with a generated number (e.g. C2026001); raise ValidationFailed per field."""
+def create_customer(*, data, allow_duplicate=False):
+    """Create a customer with a generated number (e.g. C2026001); raise ValidationFailed per field.
+
+    A customer with the same name (ignoring case) and phone raises DuplicateCustomer naming it, unless
+    `allow_duplicate` is True (the person confirmed it is a different customer).
+    """
     clean, errors = validate_customer(data)
+    if not isinstance(allow_duplicate, bool):
+        errors["allow_duplicate"] = _("Must be true or false.")
     if errors:
         raise ValidationFailed(errors)
+    if not allow_duplicate:
+        existing = find_duplicate(name=clean["name"], phone=clean["phone"])
+        if existing is not None:
+            raise DuplicateCustomer(existing)
     customer = Customer(number=customer_number(), **clean)
     db.session.add(customer)
     db.session.commit()
     return customer
+
+
+def find_duplicate(*, name, phone):
+    """The oldest customer with this phone and name (ignoring case), or None; read through the phone index."""
+    return db.session.scalar(
+        select(Customer).where(Customer.phone == phone, func.lower(Customer.name) == name.lower())
+        .order_by(Customer.id).limit(1)
+    )
 
 
 def update_customer(*, number, data):

@@ -37,6 +37,7 @@ MIRRORED = {
     "resolution_due": ("resolution_due_at", "time"),
     "next_update_at": ("next_update_at", "time"),
     "accepted_at": ("accepted_at", "time"),
+    "responded_at": ("responded_at", "time"),
     "resolved_at": ("resolved_at", "time"),
     "closed_at": ("closed_at", "time"),
     "escalated_at": ("escalated_at", "time"),
@@ -44,6 +45,18 @@ MIRRORED = {
     "opinion": ("satisfaction", "text"),
     "reopen_count": ("reopen_count", "int"),
 }
+
+# waiting timers (boundary event id) whose due time is mirrored onto a ticket column; the column keeps the
+# last due time after the timer fired or was cancelled, so a lapsed window stays visible until it is re-armed
+MIRRORED_TIMERS = {
+    "accept_timeout": "accept_due_at",
+}
+
+# a new round of handling (a reopen, or "needs adjustment") clears these measured times; the earlier round's
+# values and deadlines go into the history
+ROUND_TIMES = ("responded_at", "resolved_at")
+_ROUND_COLUMNS = ("response_due_at", "resolution_due_at", "responded_at", "resolved_at")
+_ROUND_BY_ID = select(*(_tickets.c[c] for c in _ROUND_COLUMNS)).where(_tickets.c.id == bindparam("ticket_row_id"))
 
 
 def engine():
@@ -83,13 +96,35 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
                 _mirror(ticket, variable, value, lookups, changes)
         if finished.timer:
             history.append(_event(ticket, stamp, "system", "timer_fired", {"timer": finished.name, "title": finished.title}))
+    for timer in step.timers:
+        if timer.name in MIRRORED_TIMERS:
+            changes[MIRRORED_TIMERS[timer.name]] = timer.due_at
+    if ticket.accepted_at is not None and any(c in changes and changes[c] is None for c in ROUND_TIMES):
+        history.append(_event(ticket, stamp, actor, "new_round", _round_detail(ticket, changes)))
     changes["current_step"] = _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
+    if ticket.accepted_at is None and changes.get("accepted_at") is not None and "responded_at" not in changes:
+        changes["responded_at"] = changes["accepted_at"]  # process versions that do not set responded_at
     if ticket.first_responded_at is None and changes.get("accepted_at", ticket.accepted_at) is not None:
         changes["first_responded_at"] = changes.get("accepted_at", ticket.accepted_at)
     conn = db.session.connection()
     conn.execute(_UPDATE_TICKET, {**changes, "ticket_row_id": ticket.id})
     if history:
         conn.execute(_INSERT_HISTORY, history)
+
+
+def _round_detail(ticket, changes):
+    """The earlier round's deadlines and measured times, and the new round's deadlines (ISO strings)."""
+    row = db.session.connection().execute(_ROUND_BY_ID, {"ticket_row_id": ticket.id}).first()
+    previous = {c: _iso(v) for c, v in zip(_ROUND_COLUMNS, row)} if row is not None else {}
+    return {"previous": previous,
+            "response_due_at": _iso(changes.get("response_due_at", previous.get("response_due_at"))),
+            "resolution_due_at": _iso(changes.get("resolution_due_at", previous.get("resolution_due_at")))}
+
+
+def _iso(value):
+    if value is None or isinstance(value, str):
+        return value
+    return as_utc(value).isoformat()
 
 
 def _event(ticket, at, actor, action, detail):

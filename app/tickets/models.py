@@ -53,7 +53,9 @@ class Ticket(db.Model):
     response_due_at = db.Column(db.DateTime(timezone=True), index=True)
     resolution_due_at = db.Column(db.DateTime(timezone=True), index=True)
     next_update_at = db.Column(db.DateTime(timezone=True))
+    accept_due_at = db.Column(db.DateTime(timezone=True))  # end of the current 30-minute acceptance window
     accepted_at = db.Column(db.DateTime(timezone=True))
+    responded_at = db.Column(db.DateTime(timezone=True))  # the current round's response (reset on a reopen)
     first_responded_at = db.Column(db.DateTime(timezone=True))
     resolved_at = db.Column(db.DateTime(timezone=True))
     closed_at = db.Column(db.DateTime(timezone=True), index=True)  # NULL = open: the monitor's range

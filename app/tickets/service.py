@@ -43,9 +43,50 @@ def _validate_new_ticket(data):
     return errors, description
 
 
+def _size(storage):
+    """The size in bytes of an uploaded file, without reading it into memory."""
+    stream = storage.stream
+    position = stream.tell()
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(position)
+    return size
+
+
+def attachment_error(files):
+    """A message naming the first attachment that is empty or larger than MAX_UPLOAD_BYTES, else None."""
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    for storage in files:
+        if not storage or not storage.filename:
+            continue
+        size = _size(storage)
+        if size == 0:
+            return _("“%(name)s” is empty; choose a file with content.", name=storage.filename)
+        if size > limit:
+            return _("“%(name)s” is %(size)s; each file may be at most %(limit)s.", name=storage.filename,
+                     size=file_size(size), limit=file_size(limit))
+    return None
+
+
+def file_size(size):
+    """'512 B', '3.4 KB', '20 MB' (1 KB = 1024 B; whole numbers without a decimal)."""
+    for unit, factor in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= factor:
+            value = size / factor
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{int(size)} B"
+
+
 def create_ticket(*, data, actor, files=()):
-    """Open a ticket for a customer, store its attachments, start its process; return the ticket number."""
+    """Open a ticket for a customer, store its attachments, start its process; return the ticket number.
+
+    Attachments must not be empty nor larger than MAX_UPLOAD_BYTES each (ValidationFailed on `attachments`).
+    """
     errors, description = _validate_new_ticket(data)
+    files = list(files or ())
+    problem = attachment_error(files)
+    if problem:
+        errors["attachments"] = problem
     customer = None
     if "customer_number" not in errors:
         customer = db.session.connection().execute(
@@ -158,14 +199,19 @@ def get_attachment(ticket, attachment_id):
 
 
 def monitor(*, overdue=False, status=None, limit=50, after=None):
-    """Open tickets, oldest first, for the supervisors' monitor; `overdue` keeps those past a deadline."""
+    """Open tickets, oldest first, for the supervisors' monitor; `overdue` keeps those past a deadline.
+
+    Past a deadline: the 30-minute acceptance window lapsed without acceptance (a reassign task waits), or the
+    current round's response or resolution deadline passed unmet, or the promised next update is due.
+    """
     query = select(Ticket).where(Ticket.closed_at.is_(None), Ticket.status != "closed")
     if status:
         query = query.where(Ticket.status == status)
     if overdue:
         stamp = now()
         query = query.where(or_(
-            and_(Ticket.accepted_at.is_(None), Ticket.response_due_at < stamp),
+            and_(Ticket.accepted_at.is_(None), Ticket.accept_due_at < stamp),
+            and_(Ticket.responded_at.is_(None), Ticket.response_due_at < stamp),
             and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < stamp),
             Ticket.next_update_at < stamp,
         ))
@@ -180,7 +226,9 @@ def is_overdue(ticket, at=None):
     if ticket.status == "closed":
         return False
     at = at or now()
-    if ticket.accepted_at is None and ticket.response_due_at and as_utc(ticket.response_due_at) < at:
+    if ticket.accepted_at is None and ticket.accept_due_at and as_utc(ticket.accept_due_at) < at:
+        return True
+    if ticket.responded_at is None and ticket.response_due_at and as_utc(ticket.response_due_at) < at:
         return True
     if ticket.resolved_at is None and ticket.resolution_due_at and as_utc(ticket.resolution_due_at) < at:
         return True

@@ -8,6 +8,7 @@ from app.clock import as_utc, now
 from app.customers.models import INDUSTRIES
 from app.i18n import _, _l, is_english, label, schema_title
 from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
+from app.tickets.service import file_size
 
 DASH = "—"
 
@@ -24,6 +25,7 @@ ACTIONS = {
     "task_completed": _l("Task completed"),
     "timer_fired": _l("Deadline reached"),
     "redispatched": _l("Redispatched by a supervisor"),
+    "new_round": _l("New round of handling"),
 }
 
 TIMERS = {
@@ -124,12 +126,23 @@ class Deadline:
 
 
 def deadlines(ticket, at=None):
+    """The ticket's windows in the current round: acceptance, response, resolution, next update.
+
+    After a reopen (or "needs adjustment") the diagram sets new response and resolution deadlines and clears
+    the round's response and resolution times, so the earlier round's times no longer count as met.
+    """
     open_ticket = ticket.status != "closed"
     return [
-        Deadline(_("Response due"), ticket.response_due_at, ticket.accepted_at, open_ticket, at),
+        Deadline(_("Acceptance window"), ticket.accept_due_at, ticket.accepted_at, open_ticket, at),
+        Deadline(_("Response due"), ticket.response_due_at, ticket.responded_at, open_ticket, at),
         Deadline(_("Resolution due"), ticket.resolution_due_at, ticket.resolved_at, open_ticket, at),
         Deadline(_("Next progress update"), ticket.next_update_at, None, open_ticket, at),
     ]
+
+
+def filesize(size):
+    """'512 B', '3.4 KB', '2.1 MB' (1 KB = 1024 B)."""
+    return file_size(int(size or 0))
 
 
 def code_label(mapping, code):

@@ -3,7 +3,7 @@
 Widgets: enum (`oneOf` of `const`s, or `enum`) -> radios (up to 5 options) or a select; `x-widget: textarea`;
 `x-widget: datetime` / `format: date-time` -> datetime-local; boolean -> checkbox; `x-ref: user` -> a select of
 active users (filtered by `x-role`); `x-ref: department` -> a department select; `readOnly` -> shown from the
-task data, never submitted.
+task data when it has a value, never submitted.
 """
 from dataclasses import dataclass, field
 
@@ -86,6 +86,8 @@ def build_fields(schema, *, submitted=None, errors=None, data=None):
         item = FormField(name=name, label=schema_title(prop) or name, help=schema_title(prop, "description"),
                          required=name in required, error=str(errors.get(name, "")))
         if prop.get("readOnly"):
+            if data.get(name) in (None, ""):
+                continue  # nothing to show yet (e.g. no reviewer's comment before a review)
             item.widget = "readonly"
             departments = auth.departments() if prop.get("x-ref") == "department" else None
             item.text = display.form_value(prop, data.get(name), departments=departments)

@@ -1,7 +1,8 @@
 """The pages: inbox, customers, tickets, task forms, supervisor views. Each view calls one service per use case."""
 from datetime import datetime
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.auth import access
 from app.auth import service as auth
@@ -18,6 +19,7 @@ from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
 from app.web import display, web_bp
 from app.web.auth import me, safe_next
 from app.web.context import is_supervisor
+from app.web.errors import error_page
 from app.web.inputs import clean
 from app.web.schema_form import build_fields, general_errors
 
@@ -110,9 +112,10 @@ def customer_list():
     return render_template("customers/list.html", q=q, customers=found, next_url=next_url)
 
 
-def _customer_form(template_values, errors, status, customer=None):
+def _customer_form(template_values, errors, status, customer=None, duplicate=None):
     return render_template("customers/form.html", values=template_values, errors=errors, customer=customer,
-                           industries=_choices(INDUSTRIES),
+                           industries=_choices(INDUSTRIES), duplicate=duplicate,
+                           today=customers.today().isoformat(), earliest=customers.EARLIEST_START.isoformat(),
                            general=[str(m) for k, m in errors.items() if k not in CUSTOMER_FIELDS]), status
 
 
@@ -124,11 +127,15 @@ def customer_new():
         values["name"] = (request.args.get("name") or "").strip()
         return _customer_form(values, {}, 200)
     values = _form_values(CUSTOMER_FIELDS)
+    confirmed = request.form.get("allow_duplicate") in ("1", "on", "true")
     try:
-        customer = customers.create_customer(data=values)
+        customer = customers.create_customer(data=values, allow_duplicate=confirmed)
     except ValidationFailed as exc:
         db.session.rollback()
         return _customer_form(values, exc.errors, 422)
+    except customers.DuplicateCustomer as exc:
+        db.session.rollback()
+        return _customer_form(values, {}, 409, duplicate=exc.existing)
     flash(_("Customer %(number)s created.", number=customer.number), "success")
     return redirect(url_for("web.customer_detail", number=customer.number))
 
@@ -188,12 +195,32 @@ def ticket_new(number):
         else:
             flash(_("Ticket %(number)s created.", number=created), "success")
             return redirect(url_for("web.ticket_detail", number=created))
+    return _ticket_form(customer, values, errors, status)
+
+
+def _ticket_form(customer, values, errors, status):
+    limits = {"each": current_app.config["MAX_UPLOAD_BYTES"], "total": current_app.config["MAX_CONTENT_LENGTH"]}
     return render_template(
         "tickets/new.html", customer=customer, values=values, errors=errors,
-        general=[str(m) for k, m in errors.items() if k not in TICKET_FIELDS],
+        general=[str(m) for k, m in errors.items() if k not in TICKET_FIELDS + ("attachments",)],
         types=_choices(TICKET_TYPES), urgencies=_choices(URGENCIES), channels=_choices(CHANNELS),
         urgency_hints={k: str(v) for k, v in display.URGENCY_HINTS.items()},
+        limits=limits, limit_text={k: display.filesize(v) for k, v in limits.items()},
     ), status
+
+
+@web_bp.errorhandler(RequestEntityTooLarge)
+def too_large(error):
+    """A request over MAX_CONTENT_LENGTH cannot be read at all: the ticket form comes back saying why."""
+    if request.endpoint != "web.ticket_new" or not (request.view_args or {}).get("number"):
+        return error_page(413, _("The upload is too large."))
+    customer = customers.get_customer(request.view_args["number"])
+    values = {"description": "", "type": "", "urgency": "", "channel": "phone"}
+    message = _("The files together were larger than %(total)s, so nothing could be read or saved. Enter the "
+                "ticket again and attach fewer or smaller files (each at most %(each)s).",
+                total=display.filesize(current_app.config["MAX_CONTENT_LENGTH"]),
+                each=display.filesize(current_app.config["MAX_UPLOAD_BYTES"]))
+    return _ticket_form(customer, values, {"attachments": message}, 413)
 
 
 def _timeline(ticket, history):
@@ -236,6 +263,14 @@ def _timeline(ticket, history):
                 prop = properties.get(key, {})
                 lines.append((schema_title(prop) or key,
                               display.form_value(prop, value, departments=departments, users=people)))
+        elif event.action == "new_round":
+            previous = detail.get("previous") or {}
+            lines = [(_("Earlier round: response due"), display.localtime(previous.get("response_due_at"))),
+                     (_("Earlier round: responded"), display.localtime(previous.get("responded_at"))),
+                     (_("Earlier round: resolution due"), display.localtime(previous.get("resolution_due_at"))),
+                     (_("Earlier round: resolved"), display.localtime(previous.get("resolved_at"))),
+                     (_("New response due"), display.localtime(detail.get("response_due_at"))),
+                     (_("New resolution due"), display.localtime(detail.get("resolution_due_at")))]
         elif event.action == "timer_fired":
             timer = detail.get("timer") or ""
             if is_english():
@@ -274,6 +309,7 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         "tickets/detail.html", ticket=ticket, timeline=_timeline(ticket, history), current_step=current_step,
         attachments=tickets.ticket_attachments(ticket), open_tasks=open_tasks, titles=titles,
         deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket), redispatch=redispatch,
+        round_restarted=any(e.action == "new_round" for e in history),
     ), status
 
 

@@ -135,3 +135,31 @@ def test_agent_opens_ticket_engineer_accepts_it(live_server, browser, tmp_path):
     assert "“受理工单”已完成" in browser.page_source and "已电话联系周经理，确认故障现象" in browser.page_source
     browser.save_screenshot(str(shots / "4-processing.png"))
     assert (shots / "4-processing.png").stat().st_size > 0
+
+
+def test_browser_refuses_an_empty_attachment_before_sending(live_server, browser, tmp_path):
+    """The new-ticket form's script names an empty file and keeps the form from being sent."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT)
+    browser.get(f"{live_server}/login")
+    browser.find_element(By.ID, "f-username").send_keys("agent1")
+    browser.find_element(By.ID, "f-password").send_keys(PASSWORD)
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait.until(EC.staleness_of(old))
+    browser.get(f"{live_server}/customers?q=精工")
+    customer = browser.find_element(By.LINK_TEXT, "上海精工制造有限公司").get_attribute("href").rsplit("/", 1)[1]
+    browser.get(f"{live_server}/customers/{customer}/tickets/new")
+    assert "每个文件最大 20 MB" in browser.page_source
+    empty = tmp_path / "空白.txt"
+    empty.write_bytes(b"")
+    browser.find_element(By.ID, "f-description").send_keys("生产线设备无法启动，影响交付")
+    browser.find_element(By.ID, "f-attachments").send_keys(str(empty))
+    live = wait.until(EC.visibility_of_element_located((By.ID, "err-attachments-live")))
+    assert live.text == "“空白.txt”是空文件，请选择有内容的文件。"
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "新建工单"  # not sent: still the form, input kept
+    assert browser.find_element(By.ID, "f-description").get_attribute("value") == "生产线设备无法启动，影响交付"
