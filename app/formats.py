@@ -43,7 +43,7 @@ def _is_date(value):
 FORMATS = {
     "date-time": lambda value: parse_date_time(value) is not None,
     "date": _is_date,
-    "email": lambda value: bool(EMAIL.fullmatch(value)) and len(value) <= 200,
+    "email": lambda value: bool(EMAIL.fullmatch(value)),
 }
 FORMAT_CHECKER = FormatChecker(formats=())
 for _name, _check in FORMATS.items():

@@ -14,6 +14,7 @@ Text is trimmed before it is checked and saved; a text that is only spaces count
 `format` a form uses is checked (app/formats.py; deploy refuses a form using a format nobody checks).
 """
 import copy
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -49,7 +50,7 @@ def coerce_form(schema, form):
         if kind == "boolean":
             data[name] = raw in ("on", "true", "1", "yes")
             continue
-        if raw is None or raw.strip() == "":
+        if raw is None or raw == "":
             continue
         if kind in ("integer", "number"):
             try:
@@ -63,15 +64,18 @@ def coerce_form(schema, form):
     return data
 
 
+_LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?")
+
+
 def _local_to_iso(raw, tz):
-    """A datetime-local value ('2026-12-05T10:00') as an ISO time in `tz`; anything else unchanged."""
+    """A datetime-local value ('2026-12-05T10:00') as an ISO time in `tz`; anything else unchanged (the format
+    check then names it)."""
+    if not _LOCAL_TIME.fullmatch(raw):
+        return raw
     try:
-        value = datetime.fromisoformat(raw)
+        return datetime.fromisoformat(raw).replace(tzinfo=tz).isoformat()
     except ValueError:
         return raw
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value.isoformat()
 
 
 # ------------------------------------------------------------------------------------------- validation
@@ -269,17 +273,18 @@ def _check_references(schema, data, context, errors):
     """Messages for reference fields whose value is not among `reference_choices` (one query per field)."""
     found = {}
     properties = schema.get("properties", {})
-    for name in writable_fields(schema):
-        prop, value = properties[name], data.get(name)
-        if name in errors or not isinstance(value, str) or not value:
-            continue
-        if prop.get("x-ref") == "department":
-            if db.session.scalar(select(Department.id).where(Department.code == value)) is None:
-                found[name] = _("Choose a department from the list.")
-        elif prop.get("x-ref") == "user":
-            message = _user_problem(schema, prop, value, data, context, errors)
-            if message:
-                found[name] = message
+    for kind in ("department", "user"):  # departments first: a user is checked against a valid department
+        for name in writable_fields(schema):
+            prop, value = properties[name], data.get(name)
+            if prop.get("x-ref") != kind or name in errors or not isinstance(value, str) or not value:
+                continue
+            if kind == "department":
+                if db.session.scalar(select(Department.id).where(Department.code == value)) is None:
+                    found[name] = _("Choose a department from the list.")
+            else:
+                message = _user_problem(schema, prop, value, data, context, {**errors, **found})
+                if message:
+                    found[name] = message
     return found
 
 

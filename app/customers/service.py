@@ -6,6 +6,7 @@ from sqlalchemy import or_, select
 
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
+from app.formats import EMAIL
 from app.i18n import _
 from app.numbering import customer_number
 
@@ -13,7 +14,6 @@ from . import search_index
 from .models import INDUSTRIES, Customer
 
 PHONE = re.compile(r"^1[0-9]{10}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 FIELDS = ("name", "industry", "cooperation_start", "contact_person", "phone", "email")
 
 
