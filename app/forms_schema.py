@@ -22,12 +22,12 @@ from flask import current_app
 from jsonschema import Draft202012Validator
 from sqlalchemy import exists, select
 
-from app.auth.models import Department, User, user_roles
+from app.auth.models import ROLES, Department, User, user_roles
 from app.clock import now
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.formats import DATE_TIME_EXAMPLE, FORMAT_CHECKER, parse_date_time
-from app.i18n import _, is_english
+from app.i18n import _, is_english, label
 
 # ------------------------------------------------------------------------------------------- page input
 
@@ -294,7 +294,7 @@ def _user_problem(schema, prop, username, data, context, errors):
         return _("No active user with this employee number.")
     role = prop.get("x-role")
     if role and db.session.execute(_user_query(role).where(User.username == username)).first() is None:
-        return _("This user does not have the role %(role)s.", role=role)
+        return _("This user does not have the role %(role)s.", role=label(ROLES[role]) if role in ROLES else role)
     field = prop.get("x-in-department")
     if not field:
         return None
