@@ -1,4 +1,12 @@
-"""The OpenAPI 3.1 document: the API's contract, including who may see and do what."""
+"""The OpenAPI 3.1 document: the API's contract, including who may see and do what.
+
+Request bodies are closed (`additionalProperties: false`): the API refuses a field they do not list with 422
+naming it. The redispatch body is the deployed redispatch form with its current choices (see
+app.forms_schema.schema_for), so the document lists the handlers and departments valid today.
+"""
+from app.engine import ProcessDefinition, latest_definition_id
+from app.extensions import db
+from app.forms_schema import schema_for
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 FIELD_ERRORS = {"$ref": "#/components/schemas/FieldErrors"}
@@ -62,25 +70,18 @@ def _schemas():
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
         "FieldErrors": {"type": "object", "required": ["errors"], "properties": {
             "errors": {"type": "object", "additionalProperties": {"type": "string"}}}},
-        "Login": {"type": "object", "required": ["username", "password"], "properties": {
+        "Login": {"type": "object", "required": ["username", "password"], "additionalProperties": False, "properties": {
             "username": {"type": "string", "description": "Employee number"}, "password": {"type": "string"}}},
         "LoginResult": {"type": "object", "required": ["token", "user"], "properties": {
             "token": {"type": "string"},
             "user": {"type": "object", "required": ["username", "roles", "department"], "properties": {
                 "username": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},
                 "department": nullable_str}}}},
-        "CustomerInput": {"type": "object", "required": ["name", "industry", "cooperation_start", "contact_person", "phone"],
-                          "properties": {
-            "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
-            "industry": {"type": "string", "enum": ENUMS["industry"]},
-            "cooperation_start": {"type": "string", "format": "date",
-                                  "description": "YYYY-MM-DD, from 1900-01-01 to today (Asia/Shanghai)"},
-            "contact_person": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
-            "phone": {"type": "string", "pattern": "^1[0-9]{10}$", "description": "11-digit mobile number"},
-            "email": {"type": ["string", "null"], "format": "email"},
-            "allow_duplicate": {"type": "boolean", "default": False, "description": (
-                "Create only: true creates the customer even when one with the same name and phone exists "
-                "(otherwise 409 names the existing customer). Ignored on update.")}}},
+        "CustomerInput": _customer_input(allow_duplicate={"type": "boolean", "default": False, "description": (
+            "true creates the customer even when one with the same name and phone exists "
+            "(otherwise 409 names the existing customer)")}),
+        "CustomerUpdate": _customer_input(number={
+            "type": "string", "description": "Optional; if sent it must be the customer's number, which never changes"}),
         "DuplicateCustomer": {"type": "object", "required": ["error", "existing"], "properties": {
             "error": {"type": "string"},
             "existing": {"type": "string", "description": "Number of the customer with the same name and phone"}}},
@@ -92,12 +93,13 @@ def _schemas():
             "phone": {"type": "string"}, "email": nullable_str, "created_at": nullable_time,
             "tickets": {"type": "array", "items": _ref("Ticket")}}},
         "TicketInput": {"type": "object", "required": ["customer_number", "type", "urgency", "description", "channel"],
-                        "properties": {
-            "customer_number": {"type": "string"},
+                        "additionalProperties": False, "properties": {
+            "customer_number": {"type": "string", "pattern": "\\S"},
             "type": {"type": "string", "enum": ENUMS["type"]},
             "urgency": {"type": "string", "enum": ENUMS["urgency"]},
             "channel": {"type": "string", "enum": ENUMS["channel"]},
-            "description": {"type": "string", "minLength": 5, "maxLength": 4000}}},
+            "description": {"type": "string", "minLength": 5, "maxLength": 4000, "pattern": "\\S",
+                            "description": "Trimmed; at least 5 characters besides surrounding spaces"}}},
         "Task": {"type": "object", "required": ["id", "name", "title", "ticket_number", "role", "assignee", "created_at", "due_at"],
                  "properties": {
             "id": {"type": "string"}, "name": {"type": "string", "description": "The BPMN element id"},
@@ -106,7 +108,11 @@ def _schemas():
             "assignee": nullable_str, "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
             "created_at": {"type": "string", "format": "date-time"},
             "due_at": {**nullable_time, "description": "When the task's earliest timer lapses (the acceptance task: 30 minutes after it opened), else null"},
-            "form": {"type": "object", "description": "The task's JSON Schema (only on GET /tasks/{id})"},
+            "form": {"type": "object", "description": (
+                "The task's JSON Schema (only on GET /tasks/{id}). Fields with `x-ref` list the values valid for "
+                "this task as `oneOf: [{const, title}]` (users carry `x-department`); a user field with "
+                "`x-in-department: F` must belong to the department in field F (else the ticket's current one); "
+                "`x-future: true` times must lie after now. Text is trimmed; text that is only spaces is empty.")},
             "data": {"type": "object", "description": "Current process data (only on GET /tasks/{id})"}}},
         "Ticket": {"type": "object", "required": ["number", "status", "type", "urgency", "customer_number", "assignee", "department"],
                    "properties": {
@@ -125,12 +131,45 @@ def _schemas():
             "history": {"type": "array", "items": {"type": "object", "required": ["at", "actor", "action", "detail"], "properties": {
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
                 "action": {"type": "string"}, "detail": {"type": "object"}}}}}},
-        "Redispatch": {"type": "object", "required": ["assignee", "reason"], "properties": {
+        "Redispatch": _redispatch(),
+        "Completion": {"type": "object", "additionalProperties": False, "properties": {"data": {
+            "type": "object", "description": "The fields of the task's form (`form` of GET /tasks/{id}); a field the "
+                                             "form does not have answers 422 naming it, readOnly fields are ignored"}}},
+    }
+
+
+def _customer_input(**extra):
+    return {"type": "object", "required": ["name", "industry", "cooperation_start", "contact_person", "phone"],
+            "additionalProperties": False, "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"},
+        "industry": {"type": "string", "enum": ENUMS["industry"]},
+        "cooperation_start": {"type": "string", "format": "date",
+                              "description": "YYYY-MM-DD, from 1900-01-01 to today (Asia/Shanghai)"},
+        "contact_person": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
+        "phone": {"type": "string", "pattern": "^1[0-9]{10}$", "description": "11-digit mobile number"},
+        "email": {"anyOf": [{"type": "string", "format": "email", "maxLength": 200},
+                            {"type": "string", "pattern": "^\\s*$"}, {"type": "null"}],
+                  "description": "An e-mail address; empty or null for none"},
+        **extra}}
+
+
+REDISPATCH_FORM = ("quick_response", "redispatch.json")  # the process and its message form the endpoint sends
+
+
+def _redispatch():
+    """The redispatch body: the newest deployed redispatch form with today's choices, closed to other fields."""
+    process, form_name = REDISPATCH_FORM
+    definition_id = latest_definition_id(process)
+    form = db.session.get(ProcessDefinition, definition_id).forms.get(form_name) if definition_id else None
+    if not form:
+        return {"type": "object", "required": ["assignee", "reason"], "additionalProperties": False, "properties": {
             "assignee": {"type": "string", "description": "Username of a handler"},
             "department": {"type": "string", "description": "Department code (optional)"},
-            "reason": {"type": "string", "minLength": 2, "maxLength": 500}}},
-        "Completion": {"type": "object", "properties": {"data": {"type": "object", "description": "The form's fields"}}},
-    }
+            "reason": {"type": "string", "minLength": 2, "maxLength": 500}}}
+    body = {k: v for k, v in schema_for(form).items() if k != "$schema"}
+    body["additionalProperties"] = False
+    body["description"] = body.get("x-description-en") or body.get("description", "")
+    return body
 
 
 def openapi_document():
@@ -169,7 +208,7 @@ def openapi_document():
                         "responses": _responses(_ok("The customer", _ref("Customer")), "401", "404")},
                 "put": {"operationId": "updateCustomer", "security": SECURED, "parameters": [number],
                         "summary": "Edit a customer (agent, supervisor, admin); the number cannot change",
-                        "requestBody": body("CustomerInput"),
+                        "requestBody": body("CustomerUpdate"),
                         "responses": _responses(_ok("Updated", _ref("Customer")), "400", "401", "403", "404", "422")}},
             "/tickets": {
                 "post": {"operationId": "createTicket", "security": SECURED,

@@ -10,6 +10,7 @@ from app.auth import access
 from app.auth import service as auth
 from app.customers import service as customers
 from app.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from app.forms_schema import schema_for
 from app.i18n import _
 from app.tasks import service as tasks
 from app.tickets import service as tickets
@@ -19,8 +20,11 @@ class BadRequestBody(DomainError):
     status = 400
 
 
-def json_body():
-    """The request body as a JSON object, or a 400/422 naming the problem."""
+def json_body(fields=None):
+    """The request body as a JSON object, or a 400/422 naming the problem.
+
+    With `fields`, a body field not among them is refused (422 naming it), as the OpenAPI document says.
+    """
     data = request.get_json(silent=True)
     if data is None:
         raise BadRequestBody(_("The body is not valid JSON; send a JSON object with Content-Type: application/json."))
@@ -29,6 +33,9 @@ def json_body():
     bad = _fields_with_nul(data)
     if bad:
         raise ValidationFailed({field: _("Must not contain NUL characters.") for field in bad})
+    unknown = [name for name in data if fields is not None and name not in fields]
+    if unknown:
+        raise ValidationFailed({name: _("Unknown field.") for name in unknown})
     return data
 
 
@@ -132,7 +139,7 @@ def openapi():
 
 @api_bp.post("/login")
 def login():
-    data = json_body()
+    data = json_body(("username", "password"))
     username, password = data.get("username"), data.get("password")
     errors = {}
     if not isinstance(username, str) or not username:
@@ -163,7 +170,7 @@ def list_customers():
 @login_required
 @roles_required(*access.FRONT_DESK)
 def create_customer():
-    body = json_body()
+    body = json_body(customers.FIELDS + ("allow_duplicate",))
     customer = customers.create_customer(data=body, allow_duplicate=body.get("allow_duplicate", False))
     return jsonify(customer_json(customer)), 201
 
@@ -181,14 +188,14 @@ def get_customer(number):
 @login_required
 @roles_required(*access.FRONT_DESK)
 def update_customer(number):
-    return jsonify(customer_json(customers.update_customer(number=number, data=json_body())))
+    return jsonify(customer_json(customers.update_customer(number=number, data=json_body(customers.FIELDS + ("number",)))))
 
 
 @api_bp.post("/tickets")
 @login_required
 @roles_required(*access.FRONT_DESK)
 def create_ticket():
-    number = tickets.create_ticket(data=json_body(), actor=g.user)
+    number = tickets.create_ticket(data=json_body(tickets.INPUT_FIELDS), actor=g.user)
     return jsonify(ticket_json(tickets.get_ticket(number))), 201
 
 
@@ -250,8 +257,8 @@ def get_task(task_id):
     if not tasks.may_view(g.user, task):
         raise Forbidden(_("You may not see this task."))
     body = task_json(task)
-    body["form"] = tasks.task_form(task)
     body["data"] = tasks.task_data(task)
+    body["form"] = schema_for(tasks.task_form(task), body["data"])
     return jsonify(body)
 
 
@@ -264,7 +271,7 @@ def claim_task(task_id):
 @api_bp.post("/tasks/<task_id>/complete")
 @login_required
 def complete_task(task_id):
-    body = json_body()
+    body = json_body(("data",))
     data = body.get("data", {})
     if not isinstance(data, dict):
         raise ValidationFailed({"data": _("Must be an object of form fields.")})

@@ -9,14 +9,14 @@ from sqlalchemy import func, or_, select
 from app.clock import now
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
+from app.formats import EMAIL
 from app.i18n import _
 from app.numbering import customer_number
 
 from . import search_index
 from .models import INDUSTRIES, Customer
 
-PHONE = re.compile(r"^1\d{10}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^1[0-9]{10}$")
 FIELDS = ("name", "industry", "cooperation_start", "contact_person", "phone", "email")
 EARLIEST_START = date(1900, 1, 1)
 
@@ -41,22 +41,31 @@ def _text(data, field):
     return value.strip() if isinstance(value, str) else value
 
 
+def _required_text(data, field, limit, errors):
+    """The trimmed text of a required field; a message in `errors` when it is missing, only spaces or too long."""
+    value = _text(data, field)
+    if not isinstance(value, str) or not value:
+        blank = isinstance(data.get(field), str) and data[field] != ""
+        errors[field] = _("Must not be empty.") if blank else _("This field is required.")
+    elif len(value) > limit:
+        errors[field] = _("Enter at most %(n)s characters.", n=limit)
+    return value
+
+
 def validate_customer(data):
-    """Return (clean values, errors) for customer input; every message names the rule it checks."""
+    """Return (clean values, errors) for customer input; every message names the rule it checks.
+
+    Text is trimmed before it is checked and saved; a required text that is only spaces is refused.
+    """
     errors, clean = {}, {}
-    name = _text(data, "name")
-    if not name or not isinstance(name, str):
-        errors["name"] = _("This field is required.")
-    elif len(name) > 200:
-        errors["name"] = _("Enter at most %(n)s characters.", n=200)
-    clean["name"] = name
+    clean["name"] = _required_text(data, "name", 200, errors)
     industry = _text(data, "industry")
     if not isinstance(industry, str) or industry not in INDUSTRIES:
         errors["industry"] = _("Choose an industry from the list.")
     clean["industry"] = industry
     start = _text(data, "cooperation_start")
     try:
-        if not isinstance(start, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", start):
+        if not isinstance(start, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", start):
             raise ValueError
         clean["cooperation_start"] = date.fromisoformat(start)
     except ValueError:
@@ -65,12 +74,7 @@ def validate_customer(data):
         if not EARLIEST_START <= clean["cooperation_start"] <= today():
             errors["cooperation_start"] = _("Enter a date from %(first)s to today (%(today)s).",
                                             first=EARLIEST_START.isoformat(), today=today().isoformat())
-    contact = _text(data, "contact_person")
-    if not contact or not isinstance(contact, str):
-        errors["contact_person"] = _("This field is required.")
-    elif len(contact) > 100:
-        errors["contact_person"] = _("Enter at most %(n)s characters.", n=100)
-    clean["contact_person"] = contact
+    clean["contact_person"] = _required_text(data, "contact_person", 100, errors)
     phone = _text(data, "phone")
     if not isinstance(phone, str) or not PHONE.fullmatch(phone):
         errors["phone"] = _("Enter an 11-digit mobile number starting with 1.")

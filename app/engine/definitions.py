@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
+from app.formats import FORMATS, unchecked_formats
 
 from .models import ProcessDefinition
 from .sandbox import SandboxLimitError, SandboxViolation, check_source
@@ -176,6 +177,9 @@ def load_form(path):
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         raise ValueError(f"not a valid JSON Schema: {exc.message}") from exc
+    unchecked = unchecked_formats(schema)
+    if unchecked:
+        raise ValueError(f"format {', '.join(unchecked)} is not checked; use one of {', '.join(sorted(FORMATS))}")
     return schema
 
 

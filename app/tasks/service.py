@@ -6,7 +6,7 @@ from app.clock import as_utc, now
 from app.engine import ProcessInstance
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
-from app.forms_schema import validate_submission
+from app.forms_schema import has_references, validate_submission
 from app.i18n import _
 from app.tickets.flow import TicketHead, apply_step, engine
 from app.tickets.models import Ticket
@@ -187,7 +187,8 @@ def complete_task(*, task_id, user, data):
         raise Conflict(_("This task is no longer open."))
     if not may_work(user, task):
         raise Forbidden(_("You may not work on this task."))
-    cleaned = validate_submission(task_form(task), data)
+    schema = task_form(task)
+    cleaned = validate_submission(schema, data, task_data(task) if has_references(schema) else None)
     closed = db.session.connection().execute(_CLOSE_TASK, {
         "task_id": task.id, "state": "completed", "completed_at": now(), "completed_by_id": user.id,
         "assignee_id": task.assignee_id or user.id,

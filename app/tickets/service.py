@@ -22,6 +22,7 @@ from .models import CHANNELS, TICKET_TYPES, URGENCIES, Attachment, Ticket, Ticke
 
 PROCESS_NAME = "quick_response"
 MAX_DESCRIPTION = 4000
+INPUT_FIELDS = ("customer_number", "type", "urgency", "description", "channel")  # what a new ticket is made of
 
 _customers, _tickets = Customer.__table__, Ticket.__table__
 _CUSTOMER_BY_NUMBER = select(_customers.c.id, _customers.c.number).where(_customers.c.number == bindparam("number"))
@@ -29,18 +30,25 @@ _INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
 
 
 def _validate_new_ticket(data):
+    """Return (errors, trimmed description, trimmed customer number) for new-ticket input."""
     errors = {}
-    description = (data.get("description") or "").strip() if isinstance(data.get("description"), str) else ""
-    if len(description) < 5:
+    raw = data.get("description")
+    description = raw.strip() if isinstance(raw, str) else ""
+    if isinstance(raw, str) and raw and not description:
+        errors["description"] = _("Must not be empty.")
+    elif len(description) < 5:
         errors["description"] = _("Describe the problem objectively and specifically (at least 5 characters).")
     elif len(description) > MAX_DESCRIPTION:
         errors["description"] = _("Enter at most %(n)s characters.", n=MAX_DESCRIPTION)
     for field, choices in (("type", TICKET_TYPES), ("urgency", URGENCIES), ("channel", CHANNELS)):
         if not isinstance(data.get(field), str) or data[field] not in choices:
             errors[field] = _("Choose one of the listed options.")
-    if not isinstance(data.get("customer_number"), str) or not data.get("customer_number"):
-        errors["customer_number"] = _("This field is required.")
-    return errors, description
+    customer_number = data.get("customer_number")
+    customer_number = customer_number.strip() if isinstance(customer_number, str) else None
+    if not customer_number:
+        errors["customer_number"] = _("Must not be empty.") if customer_number == "" and data["customer_number"] \
+            else _("This field is required.")
+    return errors, description, customer_number
 
 
 def _size(storage):
@@ -81,8 +89,9 @@ def create_ticket(*, data, actor, files=()):
     """Open a ticket for a customer, store its attachments, start its process; return the ticket number.
 
     Attachments must not be empty nor larger than MAX_UPLOAD_BYTES each (ValidationFailed on `attachments`).
+    Text is trimmed; text that is only spaces counts as empty.
     """
-    errors, description = _validate_new_ticket(data)
+    errors, description, customer_number = _validate_new_ticket(data)
     files = list(files or ())
     problem = attachment_error(files)
     if problem:
@@ -90,7 +99,7 @@ def create_ticket(*, data, actor, files=()):
     customer = None
     if "customer_number" not in errors:
         customer = db.session.connection().execute(
-            _CUSTOMER_BY_NUMBER, {"number": data["customer_number"]}).first()
+            _CUSTOMER_BY_NUMBER, {"number": customer_number}).first()
         if customer is None:
             errors["customer_number"] = _("No customer with this number; create the customer first.")
     if errors:
@@ -150,7 +159,9 @@ def redispatch_ticket(*, number, actor, data):
     schema = redispatch_form(ticket)
     if schema is None:
         raise Conflict(_("This ticket's process cannot be redispatched."))
-    cleaned = validate_submission(schema, data)
+    if not can_redispatch(ticket):  # before the payload: it is checked against the state the ticket waits in
+        raise Conflict(_("The ticket is no longer waiting for acceptance; it cannot be redispatched."))
+    cleaned = validate_submission(schema, data, process_context(ticket))
     try:
         step = engine().send_message(ticket.process_instance_id, REDISPATCH, cleaned)
     except Conflict as exc:
@@ -164,6 +175,12 @@ def redispatch_ticket(*, number, actor, data):
 def redispatch_form(ticket):
     """The JSON Schema of the redispatch message for this ticket's process version, or None."""
     return engine().form(ticket.process_instance_id, f"{REDISPATCH}.json") if ticket.process_instance_id else None
+
+
+def process_context(ticket):
+    """The process data a message form is filled against: the department the ticket is routed to, its assignee."""
+    return {"department": ticket.department.code if ticket.department else None,
+            "assignee": ticket.assignee.username if ticket.assignee else None}
 
 
 def can_redispatch(ticket):

@@ -1,13 +1,14 @@
 """Render a user-task form from its JSON Schema: one field description per property, in the current language.
 
 Widgets: enum (`oneOf` of `const`s, or `enum`) -> radios (up to 5 options) or a select; `x-widget: textarea`;
-`x-widget: datetime` / `format: date-time` -> datetime-local; boolean -> checkbox; `x-ref: user` -> a select of
-active users (filtered by `x-role`); `x-ref: department` -> a department select; `readOnly` -> shown from the
-task data when it has a value, never submitted.
+`x-widget: datetime` / `format: date-time` -> datetime-local; boolean -> checkbox; `x-ref: user` / `department`
+-> a select of exactly the values `forms_schema.schema_for` lists (what validation and the API accept too);
+`readOnly` -> shown from the task data when it has a value, never submitted.
 """
 from dataclasses import dataclass, field
 
 from app.auth import service as auth
+from app.forms_schema import schema_for
 from app.i18n import schema_title
 from app.web import display
 
@@ -48,14 +49,6 @@ def _options(prop):
     return options
 
 
-def _reference_options(prop):
-    if prop.get("x-ref") == "user":
-        return [(u.username, display.person(u)) for u in auth.active_users(prop.get("x-role"))]
-    if prop.get("x-ref") == "department":
-        return [(d.code, display.department(d)) for d in auth.departments()]
-    return None
-
-
 def _widget(prop, options):
     if prop.get("type") == "boolean":
         return "checkbox"
@@ -75,9 +68,14 @@ def _widget(prop, options):
 
 
 def build_fields(schema, *, submitted=None, errors=None, data=None):
-    """Field descriptions for the template; `submitted` (request.form) keeps what the person typed."""
+    """Field descriptions for the template; `submitted` (request.form) keeps what the person typed.
+
+    `data` is the process data the form is filled against: readOnly fields show it, and reference fields offer
+    the choices valid against it.
+    """
     errors = errors or {}
     data = data or {}
+    schema = schema_for(schema, data)
     required = set(schema.get("required", []))
     fields = []
     for name, prop in (schema.get("properties") or {}).items():
@@ -93,9 +91,7 @@ def build_fields(schema, *, submitted=None, errors=None, data=None):
             item.text = display.form_value(prop, data.get(name), departments=departments)
             fields.append(item)
             continue
-        options = _reference_options(prop)
-        if options is None:
-            options = _options(prop)
+        options = _options(prop)
         item.widget = _widget(prop, options)
         item.maxlength = prop.get("maxLength")
         if submitted is not None:

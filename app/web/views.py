@@ -297,7 +297,8 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         schema = tickets.redispatch_form(ticket)
         redispatch = {
             "title": schema_title(schema), "help": schema_title(schema, "description"),
-            "fields": build_fields(schema, submitted=redispatch_values, errors=redispatch_errors or {}, data={}),
+            "fields": build_fields(schema, submitted=redispatch_values, errors=redispatch_errors or {},
+                                 data=tickets.process_context(ticket)),
             "open": bool(redispatch_errors),
         }
     history = tickets.ticket_history(ticket)

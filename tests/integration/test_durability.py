@@ -62,7 +62,7 @@ def test_two_users_complete_the_same_task_at_once(app, api):
         task = api.task_for("supervisor1", number, "reassign_ticket")
         results = complete_at_once(app, api, task["id"], {
             "supervisor1": {"assignee": "engineer1", "reason": "supervisor1 改派"},
-            "admin": {"assignee": "product1", "reason": "admin 改派"},
+            "admin": {"assignee": "product1", "department": "product", "reason": "admin 改派"},
         })
         codes = sorted(code for code, _ in results.values())
         assert codes == [200, 409], results

@@ -173,8 +173,12 @@ def test_unsatisfied_reopens_for_second_handling_and_cannot_be_force_closed(api)
     # the old feedback task cannot be used to close it, and nobody can set the status through a form
     again = api.post(f"/tasks/{feedback['id']}/complete", "agent1", json={"data": {"method": "phone", "opinion": "satisfied"}})
     assert again.status_code == 409
+    second = api.task_for("supervisor1", number, "second_handling")
+    forced = api.post(f"/tasks/{second['id']}/complete", "supervisor1", json={"data": {
+        "unsatisfied_reason": "故障复现", "improvement_plan": "上门检修", "assignee": "engineer1", "status": "closed"}})
+    assert forced.status_code == 422 and set(forced.get_json()["errors"]) == {"status"}  # not a field of the form
     ticket = api.complete("supervisor1", number, "second_handling", unsatisfied_reason="故障复现",
-                          improvement_plan="上门检修", assignee="engineer1", status="closed")
+                          improvement_plan="上门检修", assignee="engineer1")
     assert ticket["status"] == "processing" and names(ticket) == ["handle_ticket"]
     assert api.post(f"/tickets/{number}/close", "supervisor1").status_code in (404, 405)
     ticket = api.complete("engineer1", number, "handle_ticket", action="上门更换", status="awaiting_customer",
