@@ -153,6 +153,8 @@ def _explain(error, blank):
         missing = [r for r in error.validator_value if r not in (error.instance or {})]
         return [(m, _("Must not be empty.") if m in blank else _("This field is required.")) for m in missing]
     field = str(error.absolute_path[0]) if error.absolute_path else "data"
+    if field in blank:  # only spaces were typed: its default ("") failed a rule, so it is empty
+        return [(field, _("Must not be empty."))]
     value = error.validator_value
     messages = {
         "minLength": lambda: _("Enter at least %(n)s characters.", n=value),

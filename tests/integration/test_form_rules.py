@@ -60,10 +60,12 @@ def filled(schema, context):
 def required_texts(schema):
     """(field, data that makes it required) for every required string field, conditional ones included."""
     found = [(name, {}) for name in schema.get("required", [])]
-    condition = schema.get("if", {}).get("properties", {})
-    when = {k: v["const"] for k, v in condition.items() if isinstance(v.get("const"), bool)}
+    condition = schema.get("if", {})
+    first = condition.get("anyOf", [condition])[0].get("properties", {})  # one branch that makes `then` apply
+    when = {k: v["const"] for k, v in first.items() if "const" in v}
     found += [(name, when) for name in schema.get("then", {}).get("required", [])]
-    found += [(name, {k: not v for k, v in when.items()}) for name in schema.get("else", {}).get("required", [])]
+    otherwise = {k: not v for k, v in when.items() if isinstance(v, bool)}
+    found += [(name, otherwise) for name in schema.get("else", {}).get("required", [])]
     return [(name, when) for name, when in found if schema["properties"][name].get("type") == "string"]
 
 
@@ -90,7 +92,8 @@ def test_every_form_refuses_blank_required_text_trims_and_refuses_unknown_fields
             with pytest.raises(ValidationFailed) as refused:
                 validate_submission(schema, {**base, "bogus": 1}, context)
             assert refused.value.errors == {"bogus": UNKNOWN}
-    assert walked == 8  # contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan
+    assert walked == 9  # contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan,
+    # review comment
 
 
 def test_every_format_a_form_uses_is_checked_and_named(app):
