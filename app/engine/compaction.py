@@ -10,13 +10,14 @@ without end, every step walks more tasks, and deep trees end in RecursionError. 
   its child takes its place under its parent;
 - subprocesses whose task is gone or finished are deleted.
 
-What the engine still reads is kept as it was: every unfinished task (its id, state, data and internal data),
-its parent (a task takes its parent's data again on every update, e.g. a waiting timer on each refresh) and its
-children, the workflow's last task; for every waiting or predicted structured join (after a task with boundary
-events) the split it looks for among its ancestors, with that split's children in place; for every merging
-gateway, the nearest ancestor that ran each of its inputs (SpiffWorkflow's parallel gateway finds its inputs
-that way). Every kept task keeps its data (in memory each task holds all of it; the serializer writes it as a
-difference to the new parent). A tree of a shape this module does not know is left as it is.
+What the engine still reads is kept as it was: every unfinished task (its id, state, data and internal data), its
+parent (a task takes its parent's data again on every update, e.g. a waiting timer on each refresh) and its
+children, the workflow's last task, the root's children (they head its paths); for every waiting or predicted
+structured join (after a task with boundary events) the split it looks for among its ancestors, with that split's
+children in place; for every merging gateway, the nearest ancestor that ran each of its inputs (SpiffWorkflow's
+parallel gateway finds its inputs that way). Every kept task keeps its data (in memory each task holds all of it;
+the serializer writes it as a difference to the new parent). A tree of a shape this module does not know is left
+as it is.
 
 Measured on workflows/quick_response.bpmn (bench/reopen.py): the state stays at its size of the first loop, a
 step costs the same at loop 500 as at loop 1. Bare SpiffWorkflow 3.2 fails with RecursionError near loop 160, and
@@ -105,6 +106,8 @@ def _compact_tree(workflow):
     if last is not None and by_int.get(last.id.int) is last:
         hold(last)
         pinned.add(last)
+    # the root's children head the process's paths (an ad hoc subprocess knows its branches by them)
+    pinned.update(child for child in map(lookup, root._children) if child in keep)
 
     kept_children = {}
     spliced = set()
