@@ -3,7 +3,8 @@
 - needs adjustment: handle_ticket (solution ready) -> feedback "needs_adjustment" -> handle_ticket ...
 - unsatisfied:      handle_ticket -> feedback "unsatisfied" -> second_handling (supervisor) -> handle_ticket ...
 - window lapses:    31 minutes pass, the acceptance timer fires -> reassign_ticket -> accept_ticket ...
-                    (the 2-hour response deadline lapses on the way: one review_response stays open throughout)
+                    (after 4 such rounds first, in which the 2-hour response deadline lapses: its review_response
+                    stays open throughout, and each round's response timer fires at once and is not stacked)
 
 Each loop runs through the service layer (complete_task / fire_due_timers, one commit per step) on a SQLite file
 with the demo data, the clock moved with time-machine, after a warm-up ticket has taken 3 rounds. At loops 1, 50,
@@ -53,7 +54,8 @@ LOOPS = {
 PREPARE = {  # what brings a fresh ticket to the start of each loop
     "needs adjustment": [("accept_ticket", "engineer1", {"contact_note": "已联系客户"})],
     "unsatisfied": [("accept_ticket", "engineer1", {"contact_note": "已联系客户"})],
-    "window lapses": [],
+    # the 2-hour response deadline lapses on the 4th window: from loop 1 on, every round is the same one
+    "window lapses": [None, ("reassign_ticket", "supervisor1", REASSIGN)] * 4,
 }
 
 
