@@ -17,6 +17,7 @@ from app.clock import as_utc, now
 from app.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 
+from .compaction import compact
 from .definitions import FORM_PROPERTY, SpecCache
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
 from .sandbox import make_script_engine
@@ -286,6 +287,7 @@ class Engine:
             workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
         except SpiffWorkflowException as exc:
             raise ProcessError(_describe(exc)) from exc
+        compact(workflow)  # drop finished rounds: the state stays bounded whatever the number of loops
         return finished
 
     def _load(self, instance_id, expected_version=None):
@@ -311,6 +313,7 @@ class Engine:
             spec, subprocess_specs = self.specs.get(self._definition(row.definition_id))
             state = conn.execute(_READ_STATE, {"instance_id": instance_id}).scalar()
             workflow = load_state(state, row.serializer_version, spec, subprocess_specs, self.script_engine)
+            compact(workflow)  # a state saved before compaction existed may be too deep to step through
             before = _Before.of(workflow)
         return workflow, row.version, before
 

@@ -1,0 +1,175 @@
+"""Keep an instance's task tree bounded whatever the number of loops its diagram takes.
+
+SpiffWorkflow keeps every task it ever ran: each pass through a loop (a ticket sent back to handling, a window
+that lapsed and was reassigned) adds a round to the tree, and with it a finished subprocess. The state then grows
+without end, every step walks more tasks, and deep trees end in RecursionError. Nothing reads those rounds again
+(the ticket's history rows are the record), so after each step `compact` drops them:
+
+- a finished task that nothing below it still needs is removed with its finished subtree;
+- a finished task on the way to live tasks that only passes control on (exactly one kept child) is spliced out:
+  its child takes its place under its parent;
+- subprocesses whose task is gone or finished are deleted.
+
+What the engine still reads is kept as it was: every unfinished task (its id, state, data and internal data), its
+parent (a task takes its parent's data again on every update, e.g. a waiting timer on each refresh) and its
+children, the workflow's last task, the root's children (they head its paths); for every waiting or predicted
+structured join (after a task with boundary events) the split it looks for among its ancestors, with that split's
+children in place; for every merging gateway, the nearest ancestor that ran each of its inputs (SpiffWorkflow's
+parallel gateway finds its inputs that way). Every kept task keeps its data (in memory each task holds all of it;
+the serializer writes it as a difference to the new parent). A tree of a shape this module does not know is left
+as it is.
+
+Measured on workflows/quick_response.bpmn (bench/reopen.py): the state stays at its size of the first loop, a
+step costs the same at loop 500 as at loop 1. Bare SpiffWorkflow 3.2 fails with RecursionError near loop 160, and
+a loop through a parallel gateway fails there at its second round; compacted, it runs (tests/unit).
+"""
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
+from SpiffWorkflow.util.task import TaskState
+
+_LIVE = TaskState.NOT_FINISHED_MASK | TaskState.ERROR
+_FINISHED = TaskState.COMPLETED | TaskState.CANCELLED
+
+
+def compact(workflow):
+    """Drop the finished rounds of `workflow` (a BpmnWorkflow) and of its subprocesses; return how many tasks went.
+
+    Unfinished tasks keep their ids, states and data, so ready user tasks and waiting timers are untouched.
+    """
+    if workflow.completed:
+        return 0
+    try:
+        removed = _compact_tree(workflow)
+    except _UnknownShape:
+        return 0
+    removed += _drop_finished_subprocesses(workflow)
+    if workflow.subprocesses:  # those left run for a live task; outer ones first, as they may drop inner ones
+        for subprocess in sorted(workflow.subprocesses.values(), key=lambda s: s.depth):
+            try:
+                removed += _compact_tree(subprocess)
+            except _UnknownShape:
+                pass
+        removed += _drop_finished_subprocesses(workflow)
+    return removed
+
+
+class _UnknownShape(Exception):
+    """A task refers to a task that is not in its workflow: leave that tree alone."""
+
+
+def _compact_tree(workflow):
+    """Compact one (sub)workflow's own tree; return the number of tasks removed. Changes nothing until it knows
+    the whole plan (raises _UnknownShape before that)."""
+    tasks = workflow.tasks
+    live = [task for task in tasks.values() if task._state & _LIVE]
+    if not live or len(live) + 1 >= len(tasks):
+        return 0  # finished (its parent task decides when it goes), or nothing finished below the root
+    # Task objects hash by identity; ids are UUIDs, whose hash is Python code: look ids up by their int once.
+    by_int = {task_id.int: task for task_id, task in tasks.items()}
+
+    def lookup(task_id):
+        task = by_int.get(task_id.int) if task_id is not None else None
+        if task is None:
+            raise _UnknownShape(task_id)
+        return task
+
+    root = workflow.task_tree
+    parent_of = {}
+    keep, pinned = {root}, {root}
+
+    def hold(task):
+        while task not in keep:
+            keep.add(task)
+            parent = parent_of[task] = lookup(task._parent)
+            task = parent
+
+    for task in live:
+        hold(task)
+        pinned.add(task)
+        if task is not root:
+            pinned.add(parent_of[task])  # it inherits its parent's data; gateways look at their inputs
+        for child_id in task._children:  # e.g. a multi-instance task reads its finished instances
+            hold(lookup(child_id))
+        if isinstance(task.task_spec, UnstructuredJoin):  # a merging gateway looks up its inputs among its ancestors
+            _pin_nearest_inputs(task, parent_of, pinned)
+        split = getattr(task.task_spec, "split_task", None)
+        if split:  # a join reads the split's children: keep them, in place
+            ancestor = parent_of.get(task)
+            while ancestor is not None and ancestor.task_spec.name != split:
+                ancestor = parent_of.get(ancestor)
+            if ancestor is not None:
+                pinned.add(ancestor)
+                for child_id in ancestor._children:
+                    child = lookup(child_id)
+                    hold(child)
+                    pinned.add(child)
+    last = workflow.last_task
+    if last is not None and by_int.get(last.id.int) is last:
+        hold(last)
+        pinned.add(last)
+    # the root's children head the process's paths (an ad hoc subprocess knows its branches by them)
+    pinned.update(child for child in map(lookup, root._children) if child in keep)
+
+    kept_children = {}
+    spliced = set()
+    for task in keep:
+        children = kept_children[task] = [c for c in map(lookup, task._children) if c in keep]
+        if len(children) == 1 and task not in pinned and task._state & _FINISHED:
+            spliced.add(task)
+    if not spliced and len(keep) == len(tasks):
+        return 0
+
+    def survivor(task):
+        while task in spliced:
+            task = kept_children[task][0]
+        return task
+
+    for task in keep:
+        if task in spliced:
+            continue
+        task._children = [survivor(child).id for child in kept_children[task]]
+        if task is not root:
+            parent = parent_of[task]
+            while parent in spliced:
+                parent = parent_of[parent]
+            task._parent = parent.id
+
+    gone = [task for task in tasks.values() if task not in keep or task in spliced]
+    events = workflow.top_workflow.event_manager
+    for task in gone:
+        del tasks[task.id]
+        events.remove_task(task)
+    return len(gone)
+
+
+def _pin_nearest_inputs(task, parent_of, pinned):
+    """Pin, for each input of the gateway `task`, its nearest ancestor that ran that input."""
+    wanted = set(task.task_spec.inputs)
+    ancestor = parent_of.get(task)
+    while ancestor is not None and wanted:
+        if ancestor.task_spec in wanted:
+            wanted.discard(ancestor.task_spec)
+            pinned.add(ancestor)
+        ancestor = parent_of.get(ancestor)
+
+
+def _drop_finished_subprocesses(top):
+    """Delete subprocesses whose task is gone or finished (they, and what they started, are history)."""
+    removed = 0
+    while top.subprocesses:
+        doomed = []
+        for task_id in top.subprocesses:
+            task = top.tasks.get(task_id)
+            for subprocess in top.subprocesses.values():
+                if task is not None:
+                    break
+                task = subprocess.tasks.get(task_id)
+            if task is None or task._state & _FINISHED:
+                doomed.append(task_id)
+        if not doomed:
+            break
+        for task_id in doomed:
+            subprocess = top.subprocesses.pop(task_id)
+            for task in subprocess.tasks.values():
+                top.event_manager.remove_task(task)
+            removed += len(subprocess.tasks)
+    return removed
