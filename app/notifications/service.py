@@ -31,6 +31,8 @@ def unread_count(user):
 
 def mark_read(*, user, notification_id):
     """Mark one of the user's notifications read (again: no change); NotFound for anyone else's."""
+    if not 0 < notification_id < 2**53:  # ids are never larger; the database would refuse the number
+        raise NotFound(_("No such notification."))
     mine = db.session.scalar(select(_notes.c.id).where(_notes.c.id == notification_id, _notes.c.user_id == user.id))
     if mine is None:
         raise NotFound(_("No such notification."))
