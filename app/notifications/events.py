@@ -56,7 +56,7 @@ def on_step(ticket, step, rows, *, actor, stamp):
         escalated = [row for row in rows if row["assignee_id"] is None and row["role"] == ESCALATION_ROLE]
     if not assigned and not escalated:
         return
-    notes = _assignments(ticket, assigned) + _escalations(ticket, escalated)
+    notes = _assignments(ticket, step, assigned) + _escalations(ticket, escalated)
     notify(notes, stamp=stamp)
 
 
@@ -87,15 +87,16 @@ def _note(ticket, row, user_id, kind, detail=None):
             "task_id": row["id"], "title": row["title"], "detail": detail or {}}
 
 
-def _assignments(ticket, rows):
+def _assignments(ticket, step, rows):
     """Assignment notes, or a pair of transfer notes where the task's previous namesake had another holder."""
     if not rows:
         return []
     conn = db.session.connection()
     previous = {}
-    for name, holder in conn.execute(_PREVIOUS_HOLDERS, {
-            "ticket_id": ticket.id, "names": sorted({r["name"] for r in rows}), "fresh": [r["id"] for r in rows]}):
-        previous.setdefault(name, holder)  # newest first: keep the latest holder of each task name
+    if step.version > 1:  # the instance's first step has no earlier tasks to look at
+        for name, holder in conn.execute(_PREVIOUS_HOLDERS, {
+                "ticket_id": ticket.id, "names": sorted({r["name"] for r in rows}), "fresh": [r["id"] for r in rows]}):
+            previous.setdefault(name, holder)  # newest first: keep the latest holder of each task name
     moved = {r["id"]: previous[r["name"]] for r in rows
              if previous.get(r["name"]) is not None and previous[r["name"]] != r["assignee_id"]}
     names = {}

@@ -13,7 +13,9 @@ KINDS = ("assignment", "escalation", "due", "transfer_in", "transfer_out", "surv
 class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
-        # the list (newest first) and the bell's unread count read one user's range of this index
+        # the list (newest first) reads one user's range of the first; the bell's unread count (and the
+        # unread-only list) one user's unread range of the second
+        db.Index("ix_notifications_user_list", "user_id", "id"),
         db.Index("ix_notifications_user_read", "user_id", "read_at", "id"),
         # one notification of a kind per task and user: the due reminder relies on it to never repeat
         db.Index("uq_notifications_task_user_kind", "task_id", "user_id", "kind", unique=True),

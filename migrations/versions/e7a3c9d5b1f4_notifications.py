@@ -43,6 +43,7 @@ def upgrade():
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_mail_due', ['mail_state', 'mail_next_at'], unique=False)
+        batch_op.create_index('ix_notifications_user_list', ['user_id', 'id'], unique=False)
         batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at', 'id'], unique=False)
         batch_op.create_index('uq_notifications_task_user_kind', ['task_id', 'user_id', 'kind'], unique=True)
 
@@ -51,6 +52,7 @@ def downgrade():
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('uq_notifications_task_user_kind')
         batch_op.drop_index('ix_notifications_user_read')
+        batch_op.drop_index('ix_notifications_user_list')
         batch_op.drop_index('ix_notifications_mail_due')
     op.drop_table('notifications')
     with op.batch_alter_table('users', schema=None) as batch_op:
