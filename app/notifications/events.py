@@ -78,7 +78,10 @@ def _actor_id(username):
     """The acting user's id (memoised: ids never change); None for "system" and unknown names."""
     memo = current_app.extensions.setdefault("notification_actor_ids", {})
     if username not in memo:
-        memo[username] = db.session.connection().execute(_USER_ID, {"username": username}).scalar()
+        found = db.session.connection().execute(_USER_ID, {"username": username}).scalar()
+        if found is None:
+            return None  # not memoised: the user may be created later
+        memo[username] = found
     return memo[username]
 
 
