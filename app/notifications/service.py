@@ -19,7 +19,7 @@ def notifications_of(user, *, limit=50, before=None, unread_only=False):
     if unread_only:
         query = query.where(_notes.c.read_at.is_(None))
     if before is not None:
-        query = query.where(_notes.c.id < before)
+        query = query.where(_notes.c.id < min(before, 2**31))  # past every id (a 32-bit column) is from the top
     return db.session.execute(query.order_by(_notes.c.id.desc()).limit(limit)).all()
 
 
@@ -31,7 +31,7 @@ def unread_count(user):
 
 def mark_read(*, user, notification_id):
     """Mark one of the user's notifications read (again: no change); NotFound for anyone else's."""
-    if not 0 < notification_id < 2**53:  # ids are never larger; the database would refuse the number
+    if not 0 < notification_id < 2**31:  # ids are never larger (a 32-bit column); PostgreSQL would refuse it
         raise NotFound(_("No such notification."))
     mine = db.session.scalar(select(_notes.c.id).where(_notes.c.id == notification_id, _notes.c.user_id == user.id))
     if mine is None:
