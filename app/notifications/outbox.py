@@ -81,8 +81,8 @@ def send_due_mail(*, node="local", batch=None):
     rows = _claim(token, batch or config["MAIL_BATCH"], lease)
     if not rows:
         return 0
-    # stop starting new mails while less than two timeouts of the lease are left
-    stop_at = now() + lease - timedelta(seconds=2 * settings.timeout)
+    # stop starting new mails while less than two server timeouts (at least half) of the lease are left
+    stop_at = now() + max(lease - timedelta(seconds=2 * settings.timeout), lease / 2)
     sent = 0
     server = None
     try:
