@@ -205,4 +205,50 @@ def test_two_senders_racing_on_postgresql_send_each_mail_once(pg_url, tmp_path):
                 db.engine.dispose()
 
 
-from tests.integration.test_postgres import pg_url  # noqa: E402,F401  (the throw-away PostgreSQL schema)
+@pytest.mark.postgres
+def test_three_app_processes_send_each_mail_once_after_the_server_refused(pg_app, pg_url):
+    """Every process's scheduler runs the sender: the server refuses at first, then accepts; each mail arrives once."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import Api
+    from tests.integration.test_postgres import ROOT
+
+    server = SmtpServer()
+    server.recorder.refusing = True
+    server.start()
+    pg_app.config.update(server.settings)
+    api = Api(pg_app.test_client())
+    numbers = [api.new_ticket()["number"] for _ in range(12)]
+    db.session.remove()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(server.port),
+           "SMTP_TLS": "none", "MAIL_FROM": "servicedesk@example.com", "MAIL_POLL_SECONDS": "0.3",
+           "MAIL_RETRY_BASE_SECONDS": "1", "MAIL_BATCH": "3"}
+    nodes = [subprocess.Popen([sys.executable, "-m", "tests.integration.node", pg_url], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        deadline = time.monotonic() + 60
+        while server.recorder.refused < len(numbers) and time.monotonic() < deadline:
+            time.sleep(0.1)  # a short poll of the SMTP thread: every mail refused at least once
+        server.recorder.refusing = False
+        while len(server.recorder.messages) < len(numbers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.5)  # several more passes of every node: a second sending would show now
+    finally:
+        for node in nodes:
+            node.terminate()
+        outputs = [node.communicate(timeout=15) for node in nodes]
+        server.stop()
+    assert all(node.returncode == 0 for node in nodes), outputs
+    assert server.recorder.refused >= len(numbers)
+    ids = Counter(m["Message-ID"] for _r, m in server.recorder.messages)
+    assert len(ids) == len(numbers) and set(ids.values()) == {1}, ids
+    assert sorted(m["Subject"] for _r, m in server.recorder.messages) == sorted(
+        f"【客服服务台】新待办：工单 {n} 的“受理工单”。" for n in numbers)
+    states = db.session.execute(select(Notification.mail_state, Notification.mail_attempts)).all()
+    assert {state for state, _attempts in states} == {"sent"} and min(a for _s, a in states) >= 1
+
+
+from tests.integration.test_postgres import pg_app, pg_url  # noqa: E402,F401  (the throw-away PostgreSQL schema)
