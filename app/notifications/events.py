@@ -159,9 +159,9 @@ def remind_due_tasks(*, limit=500):
     rows = [{"user_id": r.assignee_id, "kind": "due", "ticket_id": r.ticket_id, "ticket_number": r.number,
              "task_id": r.id, "title": r.title, "detail": {"due_at": as_utc(r.due_at).isoformat()}, "created_at": stamp,
              "mail_state": mail, "mail_attempts": 0, "mail_next_at": stamp if mail else None} for r in due]
-    written = db.session.execute(_insert_ignoring_duplicates(), rows).rowcount
+    written = len(db.session.execute(_insert_ignoring_duplicates().returning(_notes.c.id), rows).all())
     db.session.commit()
-    return written if written >= 0 else len(rows)
+    return written
 
 
 def _insert_ignoring_duplicates():

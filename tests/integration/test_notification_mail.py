@@ -251,4 +251,32 @@ def test_three_app_processes_send_each_mail_once_after_the_server_refused(pg_app
     assert {state for state, _attempts in states} == {"sent"} and min(a for _s, a in states) >= 1
 
 
+@pytest.mark.postgres
+def test_due_reminders_on_postgresql_are_written_once(pg_app):
+    from app.notifications.events import remind_due_tasks
+    from tests.conftest import Api
+
+    api = Api(pg_app.test_client())
+    with time_machine.travel(datetime.now(timezone.utc) - timedelta(minutes=16), tick=False):
+        api.new_ticket()
+    db.session.remove()
+    barrier, written = threading.Barrier(2), []
+
+    def remind():
+        with pg_app.app_context():
+            barrier.wait()
+            written.append(remind_due_tasks())
+            db.session.remove()
+
+    threads = [threading.Thread(target=remind) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(written) == [0, 1]  # both saw the task due; the unique index let one write it
+    assert remind_due_tasks() == 0
+    kinds = sorted(db.session.scalars(select(Notification.kind)))
+    assert kinds == ["assignment", "due"]
+
+
 from tests.integration.test_postgres import pg_app, pg_url  # noqa: E402,F401  (the throw-away PostgreSQL schema)
