@@ -60,6 +60,7 @@ class Config:
     SMTP_USER = os.environ.get("SMTP_USER", "")
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", 20))
+    SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE", "")  # a CA bundle for the server's certificate; empty = the system's
     MAIL_FROM = os.environ.get("MAIL_FROM", "servicedesk@localhost")
     MAIL_POLL_SECONDS = float(os.environ.get("MAIL_POLL_SECONDS", 10))
     MAIL_BATCH = int(os.environ.get("MAIL_BATCH", 50))

@@ -10,6 +10,7 @@ well before its lease ends, so a slow server cannot make two senders hold one ro
 import logging
 import smtplib
 import socket
+import ssl
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,6 +43,7 @@ class MailSettings:
     password: str
     sender: str
     timeout: float
+    ca_file: str = ""
 
     @classmethod
     def from_config(cls, config):
@@ -50,18 +52,21 @@ class MailSettings:
             raise ValueError(f"SMTP_TLS must be one of {', '.join(TLS_MODES)}, not {tls!r}")
         return cls(host=config.get("SMTP_HOST") or "", port=int(config.get("SMTP_PORT") or 0), tls=tls,
                    user=config.get("SMTP_USER") or "", password=config.get("SMTP_PASSWORD") or "",
-                   sender=config.get("MAIL_FROM") or "", timeout=float(config.get("SMTP_TIMEOUT") or 20))
+                   sender=config.get("MAIL_FROM") or "", timeout=float(config.get("SMTP_TIMEOUT") or 20),
+                   ca_file=config.get("SMTP_CA_FILE") or "")
 
     def connect(self):
         """An open, logged-in SMTP connection."""
         port = self.port or (465 if self.tls == "ssl" else 587 if self.tls == "starttls" else 25)
+        # the server's certificate and name are checked (against SMTP_CA_FILE, else the system's CAs)
+        context = ssl.create_default_context(cafile=self.ca_file or None) if self.tls != "none" else None
         if self.tls == "ssl":
-            server = smtplib.SMTP_SSL(self.host, port, timeout=self.timeout)
+            server = smtplib.SMTP_SSL(self.host, port, timeout=self.timeout, context=context)
         else:
             server = smtplib.SMTP(self.host, port, timeout=self.timeout)
         try:
             if self.tls == "starttls":
-                server.starttls()
+                server.starttls(context=context)
             if self.user:
                 server.login(self.user, self.password)
         except BaseException:

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.notifications.events import notify
 from app.notifications.models import Notification
 from app.notifications.outbox import _claim, send_due_mail
-from tests.integration.smtp import SmtpServer
+from tests.integration.smtp import SmtpServer, make_certificate
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 
@@ -138,6 +138,39 @@ def test_mail_is_sent_by_the_schedulers_notification_pass(app, api, smtp):
         notification_pass(node="test")  # the due reminder is written, then both mails go out
     subjects = sorted(m["Subject"] for _r, m in smtp.wait_for(2))
     assert len(subjects) == 2 and subjects[0].startswith("【客服服务台】即将到期：") and "新待办" in subjects[1]
+
+
+@pytest.mark.parametrize("tls", ["starttls", "ssl"])
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # the test server's implicit TLS
+def test_mail_over_tls_with_a_log_in(app, api, tmp_path, tls):
+    server = SmtpServer(tls=tls, certificate=make_certificate(tmp_path), login=("desk", "s3cret"))
+    server.start()
+    try:
+        app.config.update(server.settings)
+        number = api.new_ticket()["number"]
+        assert send_due_mail() == 1, mail_rows()
+        [(recipients, message)] = server.wait_for(1)
+        assert recipients == ["engineer1@example.com"] and number in message["Subject"]
+        app.config.update(SMTP_PASSWORD="wrong", SMTP_TIMEOUT=1)  # a refused log-in is a failed try like any other
+        api.new_ticket()
+        assert send_due_mail() == 0
+        row = mail_rows()[-1]
+        assert (row.mail_state, row.mail_attempts) == ("pending", 1) and row.mail_error
+    finally:
+        server.stop()
+
+
+def test_a_certificate_the_sender_cannot_trust_is_refused(app, api, tmp_path):
+    server = SmtpServer(tls="starttls", certificate=make_certificate(tmp_path))
+    server.start()
+    try:
+        app.config.update({**server.settings, "SMTP_CA_FILE": ""})  # the system's CAs do not know it
+        api.new_ticket()
+        assert send_due_mail() == 0
+        assert "CERTIFICATE_VERIFY_FAILED" in mail_rows()[0].mail_error
+        assert server.recorder.messages == []
+    finally:
+        server.stop()
 
 
 def test_an_unknown_tls_mode_stops_the_start(app):
