@@ -55,6 +55,23 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     API_PAGE_DEFAULT = 50
     API_PAGE_MAX = 200
+    # notifications (app/notifications): e-mail through SMTP; no SMTP_HOST = in-app notifications only
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 0))  # 0 = the mode's usual port: 587 starttls, 465 ssl, 25 none
+    SMTP_TLS = os.environ.get("SMTP_TLS", "starttls").strip().lower()  # starttls, ssl or none
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_TIMEOUT = float(os.environ.get("SMTP_TIMEOUT", 20))
+    SMTP_CA_FILE = os.environ.get("SMTP_CA_FILE", "")  # a CA bundle for the server's certificate; empty = the system's
+    MAIL_FROM = os.environ.get("MAIL_FROM", "servicedesk@localhost")
+    MAIL_POLL_SECONDS = float(os.environ.get("MAIL_POLL_SECONDS", 10))
+    MAIL_BATCH = int(os.environ.get("MAIL_BATCH", 50))
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", 10))
+    MAIL_RETRY_BASE_SECONDS = int(os.environ.get("MAIL_RETRY_BASE_SECONDS", 60))
+    MAIL_RETRY_CAP_SECONDS = int(os.environ.get("MAIL_RETRY_CAP_SECONDS", 3600))
+    MAIL_LEASE_SECONDS = int(os.environ.get("MAIL_LEASE_SECONDS", 300))
+    NOTIFY_DUE_WITHIN_MINUTES = int(os.environ.get("NOTIFY_DUE_WITHIN_MINUTES", 15))
+    PUBLIC_URL = os.environ.get("PUBLIC_URL", "")  # e.g. https://desk.example.com: mails link to the ticket
 
 
 class TestConfig(Config):
@@ -63,3 +80,4 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
     AUTO_MIGRATE = _bool("AUTO_MIGRATE", False)
+    SMTP_HOST = ""  # tests that send mail start their own SMTP server and set it

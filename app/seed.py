@@ -30,6 +30,11 @@ CUSTOMERS = [
 ]
 
 
+def demo_email(username):
+    """The demo address of a demo user (example.com never receives mail)."""
+    return f"{username}@example.com"
+
+
 def seed_reference_data():
     """Roles and departments every installation needs; returns how many rows were added."""
     added = 0
@@ -49,9 +54,12 @@ def seed_demo(*, password="demo1234"):
     """Create demo departments, users and customers that do not exist yet; return how many rows were added."""
     added = seed_reference_data()
     for username, display, department, roles in USERS:
-        if db.session.scalar(select(User).where(User.username == username)) is not None:
+        existing = db.session.scalar(select(User).where(User.username == username))
+        if existing is not None:
+            if existing.email is None:  # demo users seeded before users had addresses
+                existing.email = demo_email(username)
             continue
-        user = User(username=username, display_name=display)
+        user = User(username=username, display_name=display, email=demo_email(username))
         user.department = db.session.scalar(select(Department).where(Department.code == department))
         user.roles = [db.session.get(Role, r) for r in roles]
         user.set_password(password)

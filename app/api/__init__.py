@@ -4,3 +4,4 @@ from flask import Blueprint
 api_bp = Blueprint("api", __name__)
 
 from app.api import errors, routes  # noqa: E402,F401
+from app.notifications import api  # noqa: E402,F401  (the notification endpoints)

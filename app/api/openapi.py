@@ -135,6 +135,21 @@ def _schemas():
         "Completion": {"type": "object", "additionalProperties": False, "properties": {"data": {
             "type": "object", "description": "The fields of the task's form (`form` of GET /tasks/{id}); a field the "
                                              "form does not have answers 422 naming it, readOnly fields are ignored"}}},
+        "Notification": {"type": "object", "required": ["id", "kind", "ticket_number", "task_id", "title", "message",
+                                                        "created_at", "read_at"], "properties": {
+            "id": {"type": "integer"},
+            "kind": {"type": "string", "enum": ["assignment", "escalation", "due", "transfer_in", "transfer_out",
+                                                "survey_result"]},
+            "ticket_number": nullable_str, "task_id": nullable_str,
+            "title": {"type": "string", "description": "The task's title"},
+            "message": {"type": "string", "description": "What happened, in the caller's language"},
+            "created_at": {"type": "string", "format": "date-time"}, "read_at": nullable_time}},
+        "Notifications": {"type": "object", "required": ["items", "unread"], "properties": {
+            "items": {"type": "array", "items": _ref("Notification")},
+            "unread": {"type": "integer", "minimum": 0, "description": "The caller's unread notifications in all"},
+            "next": {"type": "string", "description": "URL of the next (older) page; absent on the last page."}}},
+        "Unread": {"type": "object", "required": ["unread"], "properties": {
+            "unread": {"type": "integer", "minimum": 0}, "marked": {"type": "integer", "minimum": 0}}},
     }
 
 
@@ -251,6 +266,22 @@ def openapi_document():
                                                    "requestBody": body("Completion"),
                                                    "responses": _responses(_ok("The ticket after the step", _ref("Ticket")),
                                                                            "400", "401", "403", "404", "409", "422")}},
+            "/notifications": {"get": {
+                "operationId": "listNotifications", "security": SECURED,
+                "summary": "The caller's own notifications (new tasks, escalations, due reminders, transfers), newest "
+                           "first; unread=1 keeps the unread ones",
+                "parameters": [LIMIT, AFTER, {"name": "unread", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}],
+                "responses": _responses(_ok("A page of notifications", _ref("Notifications")), "401", "422")}},
+            "/notifications/{notification_id}/read": {"post": {
+                "operationId": "readNotification", "security": SECURED,
+                "parameters": [{"name": "notification_id", "in": "path", "required": True,
+                                "schema": {"type": "integer", "minimum": 0}}],
+                "summary": "Mark one of the caller's notifications read (again: no change); anyone else's is 404",
+                "responses": _responses(_ok("The caller's unread count", _ref("Unread")), "401", "404")}},
+            "/notifications/read-all": {"post": {
+                "operationId": "readAllNotifications", "security": SECURED,
+                "summary": "Mark every unread notification of the caller read",
+                "responses": _responses(_ok("How many were marked; none are left unread", _ref("Unread")), "401")}},
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
                                       "responses": {"200": {"description": "The OpenAPI document",
                                                             "content": {"application/json": {"schema": {"type": "object"}}}}}}},

@@ -59,6 +59,7 @@ QUERY_PARAMETERS = {
     "api.list_customers": {"q", "limit", "after"},
     "api.list_tickets": {"overdue", "limit", "after"},
     "api.list_tasks": {"limit", "cursor"},
+    "api.list_notifications": {"limit", "after", "unread"},
 }
 
 

@@ -39,6 +39,7 @@ class User(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     username = db.Column(db.String(64), unique=True, nullable=False)
     display_name = db.Column(db.String(100), nullable=False, default="")
+    email = db.Column(db.String(254))  # where notifications are mailed; none = in-app only
     password_hash = db.Column(db.String(256), nullable=False)
     department_id = db.Column(db.Integer, db.ForeignKey("departments.id"), index=True)
     active = db.Column(db.Boolean, nullable=False, default=True)

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, insert, select, update
 from app.auth.models import Department, User
 from app.clock import as_utc, now
 from app.extensions import db
+from app.notifications import events as notifications
 from app.tasks.models import HumanTask
 
 from .models import Ticket, TicketEvent
@@ -198,6 +199,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
         history.append(_event(ticket, stamp, actor, "task_opened", {"task": task.name, "title": task.title, "role": task.lane, "assignee": assignee}))
     if rows:
         conn.execute(_INSERT_TASKS, rows)
+        notifications.on_step(ticket, step, rows, actor=actor, stamp=stamp)
     return ("、".join(t.title for t in step.ready) or None)
 
 

@@ -41,6 +41,9 @@ def start_scheduler(app):
 
     scheduler.add_job(tick, "interval", seconds=interval, id=JOB_ID, next_run_time=now(),
                       max_instances=1, coalesce=True, misfire_grace_time=None)
+    from app.notifications.scheduling import add_notification_job
+
+    add_notification_job(app, scheduler, node)
     scheduler.start()
     app.extensions["scheduler"] = scheduler
     atexit.register(lambda: scheduler.shutdown(wait=False) if scheduler.running else None)

@@ -6,3 +6,4 @@ web_bp = Blueprint(
 )
 
 from app.web import auth, context, errors, views  # noqa: E402,F401
+from app.notifications import pages  # noqa: E402,F401  (the bell and the notification pages)

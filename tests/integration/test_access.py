@@ -63,6 +63,9 @@ ACCESS = {
     ("web.task_page", "POST"): TASK_WORKERS,
     ("web.escalations", "GET"): SUPERVISORS,
     ("web.monitor", "GET"): SUPERVISORS,
+    ("web.notifications", "GET"): EVERYONE,
+    ("web.notification_read", "POST"): EVERYONE,  # anyone else's notification: 404 (see test_notifications.py)
+    ("web.notifications_read_all", "POST"): EVERYONE,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -78,6 +81,9 @@ ACCESS = {
     ("api.get_task", "GET"): TASK_VIEWERS,
     ("api.claim_task", "POST"): TASK_WORKERS,
     ("api.complete_task", "POST"): TASK_WORKERS,
+    ("api.list_notifications", "GET"): EVERYONE,
+    ("api.read_notification", "POST"): EVERYONE,  # anyone else's notification: 404
+    ("api.read_all_notifications", "POST"): EVERYONE,
 }
 
 
@@ -121,6 +127,12 @@ class World:
         db.session.commit()
         return task.id
 
+    def notification(self):
+        """The id of a notification (engineer1's, of the world's ticket)."""
+        from app.notifications.models import Notification
+
+        return db.session.scalar(select(Notification.id).order_by(Notification.id))
+
     def path_values(self, endpoint, rule):
         values = {}
         for name in rule.arguments:
@@ -130,6 +142,8 @@ class World:
                 values[name] = self.attachment
             elif name == "task_id":
                 values[name] = self.fresh_task()
+            elif name == "notification_id":
+                values[name] = self.notification()
             elif name == "filename":
                 values[name] = "app.css"
             else:

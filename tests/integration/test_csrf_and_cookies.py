@@ -32,6 +32,8 @@ FORMS = {
     "web.customer_edit": ("agent1", "/customers/{customer}/edit"),
     "web.ticket_new": ("agent1", "/customers/{customer}/tickets/new"),
     "web.ticket_redispatch": ("supervisor1", "/tickets/{ticket}"),
+    "web.notification_read": ("engineer1", "/notifications"),  # before read-all: the form shows while unread
+    "web.notifications_read_all": ("engineer1", "/notifications"),
 }
 
 
@@ -82,7 +84,10 @@ class Site:
         newcomer.set_password(PASSWORD)
         db.session.add(newcomer)
         db.session.commit()
-        self.values = {"customer": customer, "ticket": ticket, "task": task.id}
+        from app.notifications.models import Notification  # engineer1's, of the new ticket
+
+        notification = db.session.scalar(select(Notification.id).order_by(Notification.id))
+        self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification}
 
     def url(self, template):
         return template.format(**self.values)
@@ -119,6 +124,8 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
         for endpoint in FORMS:
             rule = next(r for r in csrf_app.url_map.iter_rules() if r.endpoint == endpoint)
             values = {"task_id": site.values["task"]} if "task_id" in rule.arguments else {}
+            if "notification_id" in rule.arguments:
+                values["notification_id"] = site.values["notification"]
             if "number" in rule.arguments:
                 values["number"] = site.values["customer"] if "/customers/" in rule.rule else site.values["ticket"]
             actions[endpoint] = url_for(endpoint, **values)
