@@ -1,4 +1,8 @@
-"""JSON shapes of customers, tickets and tasks, as the OpenAPI document describes them."""
+"""JSON shapes of customers, tickets and tasks, as the OpenAPI document describes them.
+
+Each takes a row as the services' read functions return it (customers.service.CUSTOMER_COLUMNS,
+tickets.service.TICKET_ROW_COLUMNS, tasks.service task rows): plain values, nothing loads while serialising.
+"""
 from app.clock import as_utc
 from app.tickets.flow import engine
 
@@ -8,6 +12,7 @@ def iso(value):
 
 
 def customer_json(customer):
+    """A customer row (or Customer) as JSON."""
     return {
         "number": customer.number,
         "name": customer.name,
@@ -25,9 +30,9 @@ def task_json(task):
         "id": task.id,
         "name": task.name,
         "title": task.title,
-        "ticket_number": task.ticket.number if task.ticket else None,
+        "ticket_number": task.ticket_number,
         "role": task.role,
-        "assignee": task.assignee.username if task.assignee else None,
+        "assignee": task.assignee_username,
         "state": task.state,
         "created_at": iso(task.created_at),
         "due_at": iso(task.due_at),
@@ -35,8 +40,9 @@ def task_json(task):
 
 
 def ticket_json(ticket, brief=False):
-    from app.tasks.service import open_tasks_of
-    from app.tickets.service import ticket_history
+    """A ticket row as JSON; unless `brief`, with its process version, open tasks and history (two statements)."""
+    from app.tasks.service import open_task_rows
+    from app.tickets.service import history_rows
 
     body = {
         "number": ticket.number,
@@ -44,10 +50,10 @@ def ticket_json(ticket, brief=False):
         "type": ticket.type,
         "urgency": ticket.urgency,
         "channel": ticket.channel,
-        "customer_number": ticket.customer.number,
+        "customer_number": ticket.customer_number,
         "description": ticket.description,
-        "assignee": ticket.assignee.username if ticket.assignee else None,
-        "department": ticket.department.code if ticket.department else None,
+        "assignee": ticket.assignee_username,
+        "department": ticket.department_code,
         "current_step": ticket.current_step,
         "created_at": iso(ticket.created_at),
         "response_due_at": iso(ticket.response_due_at),
@@ -64,8 +70,8 @@ def ticket_json(ticket, brief=False):
         return body
     definition = engine().definition_of(ticket.process_instance_id) if ticket.process_instance_id else None
     body["process"] = {"name": definition.name, "version": definition.version} if definition else None
-    body["open_tasks"] = [task_json(t) for t in open_tasks_of(ticket)]
+    body["open_tasks"] = [task_json(t) for t in open_task_rows(ticket.id)]
     body["history"] = [
-        {"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in ticket_history(ticket)
+        {"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in history_rows(ticket.id)
     ]
     return body

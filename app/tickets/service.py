@@ -5,9 +5,9 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, insert, or_, select
-from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
 
+from app.auth.models import Department, User
 from app.clock import as_utc, now
 from app.customers.models import Customer
 from app.engine import latest_definition_id
@@ -26,6 +26,33 @@ MAX_DESCRIPTION = 4000
 _customers, _tickets = Customer.__table__, Ticket.__table__
 _CUSTOMER_BY_NUMBER = select(_customers.c.id, _customers.c.number).where(_customers.c.number == bindparam("number"))
 _INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
+
+# What ticket lists and the API show of a ticket, as one row: its columns, its customer's number and name, its
+# department's code and names, its assignee's username and display name.
+_departments, _assignees = Department.__table__, User.__table__.alias("assignee")
+_events = TicketEvent.__table__
+TICKET_ROW_COLUMNS = (
+    _tickets.c.id, _tickets.c.number, _tickets.c.status, _tickets.c.type, _tickets.c.urgency, _tickets.c.channel,
+    _tickets.c.description, _tickets.c.current_step, _tickets.c.department_id, _tickets.c.assignee_id,
+    _tickets.c.created_at, _tickets.c.response_due_at, _tickets.c.resolution_due_at, _tickets.c.next_update_at,
+    _tickets.c.accepted_at, _tickets.c.first_responded_at, _tickets.c.resolved_at, _tickets.c.closed_at,
+    _tickets.c.escalated_at, _tickets.c.reopen_count, _tickets.c.solution, _tickets.c.satisfaction,
+    _tickets.c.process_instance_id,
+    _customers.c.number.label("customer_number"), _customers.c.name.label("customer_name"),
+    _departments.c.code.label("department_code"), _departments.c.name.label("department_name"),
+    _departments.c.name_en.label("department_name_en"),
+    _assignees.c.username.label("assignee_username"), _assignees.c.display_name.label("assignee_display_name"),
+)
+TICKET_ROW_FROM = (
+    _tickets.join(_customers, _customers.c.id == _tickets.c.customer_id)
+    .outerjoin(_departments, _departments.c.id == _tickets.c.department_id)
+    .outerjoin(_assignees, _assignees.c.id == _tickets.c.assignee_id)
+)
+_TICKET_ROW = select(*TICKET_ROW_COLUMNS).select_from(TICKET_ROW_FROM).where(_tickets.c.number == bindparam("number"))
+_HISTORY_ROWS = (
+    select(_events.c.at, _events.c.actor, _events.c.action, _events.c.detail)
+    .where(_events.c.ticket_id == bindparam("ticket_id")).order_by(_events.c.at, _events.c.id)
+)
 
 
 def _validate_new_ticket(data):
@@ -132,6 +159,30 @@ def can_redispatch(ticket):
     return REDISPATCH in engine().waiting_messages(ticket.process_instance_id)
 
 
+def ticket_row(number):
+    """The ticket as a row (see TICKET_ROW_COLUMNS), or raise NotFound."""
+    row = db.session.connection().execute(_TICKET_ROW, {"number": number}).first()
+    if row is None:
+        raise NotFound(_("No ticket with number %(number)s.", number=number))
+    return row
+
+
+_CUSTOMER_TICKET_ROWS = (
+    select(*TICKET_ROW_COLUMNS).select_from(TICKET_ROW_FROM)
+    .where(_tickets.c.customer_id == bindparam("customer_id")).order_by(_tickets.c.created_at.desc())
+)
+
+
+def customer_ticket_rows(customer_id):
+    """A customer's tickets as rows (see TICKET_ROW_COLUMNS), newest first."""
+    return db.session.connection().execute(_CUSTOMER_TICKET_ROWS, {"customer_id": customer_id}).all()
+
+
+def history_rows(ticket_id):
+    """The ticket's history as rows (at, actor, action, detail), oldest first."""
+    return db.session.connection().execute(_HISTORY_ROWS, {"ticket_id": ticket_id}).all()
+
+
 def get_ticket(number):
     """Return the ticket with this number or raise NotFound."""
     ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
@@ -158,8 +209,10 @@ def get_attachment(ticket, attachment_id):
 
 
 def monitor(*, overdue=False, status=None, limit=50, after=None):
-    """Open tickets, oldest first, for the supervisors' monitor; `overdue` keeps those past a deadline."""
-    query = select(Ticket).where(Ticket.closed_at.is_(None), Ticket.status != "closed")
+    """Open tickets as rows (see TICKET_ROW_COLUMNS), oldest first, for the supervisors' monitor; `overdue` keeps
+    those past a deadline."""
+    query = select(*TICKET_ROW_COLUMNS).select_from(TICKET_ROW_FROM).where(
+        _tickets.c.closed_at.is_(None), _tickets.c.status != "closed")
     if status:
         query = query.where(Ticket.status == status)
     if overdue:
@@ -171,8 +224,7 @@ def monitor(*, overdue=False, status=None, limit=50, after=None):
         ))
     if after:
         query = query.where(Ticket.id > after)
-    query = query.options(joinedload(Ticket.customer), joinedload(Ticket.department), joinedload(Ticket.assignee))
-    return db.session.scalars(query.order_by(Ticket.id).limit(limit)).all()
+    return db.session.connection().execute(query.order_by(_tickets.c.id).limit(limit)).all()
 
 
 def is_overdue(ticket, at=None):
