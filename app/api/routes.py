@@ -188,7 +188,7 @@ def update_customer(number):
 @roles_required("agent", "supervisor", "admin")
 def create_ticket():
     number = tickets.create_ticket(data=json_body(), actor=g.user)
-    return jsonify(ticket_json(tickets.ticket_row(number))), 201
+    return jsonify(_ticket_detail(number)), 201
 
 
 @api_bp.get("/tickets")
@@ -208,14 +208,20 @@ def list_tickets():
 @api_bp.get("/tickets/<number>")
 @login_required
 def get_ticket(number):
-    return jsonify(ticket_json(tickets.ticket_row(number)))
+    return jsonify(_ticket_detail(number))
+
+
+def _ticket_detail(number):
+    """The ticket's JSON with its process version, open tasks and history: two statements."""
+    ticket, open_tasks = tickets.ticket_row(number)
+    return ticket_json(ticket, open_tasks=open_tasks)
 
 
 @api_bp.post("/tickets/<number>/redispatch")
 @login_required
 def redispatch_ticket(number):
     tickets.redispatch_ticket(number=number, actor=g.user, data=json_body())
-    return jsonify(ticket_json(tickets.ticket_row(number)))
+    return jsonify(_ticket_detail(number))
 
 
 @api_bp.get("/tasks")
@@ -273,4 +279,4 @@ def complete_task(task_id):
     if not isinstance(data, dict):
         raise ValidationFailed({"data": _("Must be an object of form fields.")})
     number = tasks.complete_task(task_id=task_id, user=g.user, data=data)
-    return jsonify(ticket_json(tickets.ticket_row(number)))
+    return jsonify(_ticket_detail(number))

@@ -3,12 +3,18 @@
 Each takes a row as the services' read functions return it (customers.service.CUSTOMER_COLUMNS,
 tickets.service.TICKET_ROW_COLUMNS, tasks.service task rows): plain values, nothing loads while serialising.
 """
-from app.clock import as_utc
+from datetime import timezone
+
 from app.tickets.flow import engine
 
 
 def iso(value):
-    return as_utc(value).isoformat() if value is not None else None
+    """ISO 8601 in UTC (naive values, as SQLite returns them, are UTC); None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc).isoformat()
+    return value.astimezone(timezone.utc).isoformat()
 
 
 def customer_json(customer):
@@ -39,9 +45,9 @@ def task_json(task):
     }
 
 
-def ticket_json(ticket, brief=False):
-    """A ticket row as JSON; unless `brief`, with its process version, open tasks and history (two statements)."""
-    from app.tasks.service import open_task_rows
+def ticket_json(ticket, brief=False, open_tasks=()):
+    """A ticket row as JSON; unless `brief`, with its process version, its `open_tasks` (rows of task_* columns,
+    as tickets.service.ticket_row gives them) and its history (one statement)."""
     from app.tickets.service import history_rows
 
     body = {
@@ -70,7 +76,11 @@ def ticket_json(ticket, brief=False):
         return body
     definition = engine().definition_of(ticket.process_instance_id) if ticket.process_instance_id else None
     body["process"] = {"name": definition.name, "version": definition.version} if definition else None
-    body["open_tasks"] = [task_json(t) for t in open_task_rows(ticket.id)]
+    body["open_tasks"] = [{
+        "id": t.task_id, "name": t.task_name, "title": t.task_title, "ticket_number": ticket.number,
+        "role": t.task_role, "assignee": t.task_assignee_username, "state": t.task_state,
+        "created_at": iso(t.task_created_at), "due_at": iso(t.task_due_at),
+    } for t in open_tasks]
     body["history"] = [
         {"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in history_rows(ticket.id)
     ]

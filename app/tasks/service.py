@@ -58,11 +58,6 @@ _LIST_ROW_COLUMNS = _TASK_ROW_COLUMNS + (
     _assignees.c.display_name.label("assignee_display_name"),
 )
 _LIST_ROW_FROM = _TASK_ROW_FROM.outerjoin(_customers, _customers.c.id == _tickets.c.customer_id)
-_OPEN_TASK_ROWS_OF_TICKET = (
-    select(*_TASK_ROW_COLUMNS).select_from(_TASK_ROW_FROM)
-    .where(_tasks.c.ticket_id == bindparam("ticket_id"), _tasks.c.state == "open")
-    .order_by(_tasks.c.created_at)
-)
 
 
 def _sources(user):
@@ -138,11 +133,6 @@ def open_tasks_of(ticket):
     return db.session.scalars(
         select(HumanTask).where(HumanTask.ticket_id == ticket.id, HumanTask.state == "open").order_by(HumanTask.created_at)
     ).all()
-
-
-def open_task_rows(ticket_id):
-    """The ticket's open tasks as rows (see _TASK_ROW_COLUMNS), oldest first."""
-    return db.session.connection().execute(_OPEN_TASK_ROWS_OF_TICKET, {"ticket_id": ticket_id}).all()
 
 
 def task_row(task_id):

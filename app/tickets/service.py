@@ -17,6 +17,8 @@ from app.extensions import db
 from app.i18n import _
 from app.numbering import ticket_number
 
+from app.tasks.models import HumanTask
+
 from .flow import TicketHead, apply_step, engine
 from .models import CHANNELS, TICKET_TYPES, URGENCIES, Attachment, Ticket, TicketEvent
 
@@ -48,7 +50,22 @@ TICKET_ROW_FROM = (
     .outerjoin(_departments, _departments.c.id == _tickets.c.department_id)
     .outerjoin(_assignees, _assignees.c.id == _tickets.c.assignee_id)
 )
-_TICKET_ROW = select(*TICKET_ROW_COLUMNS).select_from(TICKET_ROW_FROM).where(_tickets.c.number == bindparam("number"))
+# the ticket's row once per open task it has (task_* columns; NULL when it has none), oldest task first
+_open, _task_assignees = HumanTask.__table__.alias("open_task"), User.__table__.alias("task_assignee")
+_TICKET_WITH_OPEN_TASKS = (
+    select(
+        *TICKET_ROW_COLUMNS, _open.c.id.label("task_id"), _open.c.name.label("task_name"),
+        _open.c.title.label("task_title"), _open.c.role.label("task_role"), _open.c.state.label("task_state"),
+        _open.c.created_at.label("task_created_at"), _open.c.due_at.label("task_due_at"),
+        _task_assignees.c.username.label("task_assignee_username"),
+    )
+    .select_from(
+        TICKET_ROW_FROM.outerjoin(_open, and_(_open.c.ticket_id == _tickets.c.id, _open.c.state == "open"))
+        .outerjoin(_task_assignees, _task_assignees.c.id == _open.c.assignee_id)
+    )
+    .where(_tickets.c.number == bindparam("number"))
+    .order_by(_open.c.created_at, _open.c.id)
+)
 _HISTORY_ROWS = (
     select(_events.c.at, _events.c.actor, _events.c.action, _events.c.detail)
     .where(_events.c.ticket_id == bindparam("ticket_id")).order_by(_events.c.at, _events.c.id)
@@ -160,11 +177,12 @@ def can_redispatch(ticket):
 
 
 def ticket_row(number):
-    """The ticket as a row (see TICKET_ROW_COLUMNS), or raise NotFound."""
-    row = db.session.connection().execute(_TICKET_ROW, {"number": number}).first()
-    if row is None:
+    """(the ticket as a row, see TICKET_ROW_COLUMNS; its open tasks as rows of task_* columns, oldest first),
+    read in one statement, or raise NotFound."""
+    rows = db.session.connection().execute(_TICKET_WITH_OPEN_TASKS, {"number": number}).all()
+    if not rows:
         raise NotFound(_("No ticket with number %(number)s.", number=number))
-    return row
+    return rows[0], [row for row in rows if row.task_id is not None]
 
 
 _CUSTOMER_TICKET_ROWS = (
@@ -211,20 +229,32 @@ def get_attachment(ticket, attachment_id):
 def monitor(*, overdue=False, status=None, limit=50, after=None):
     """Open tickets as rows (see TICKET_ROW_COLUMNS), oldest first, for the supervisors' monitor; `overdue` keeps
     those past a deadline."""
+    shape = (bool(status), bool(overdue), bool(after))
+    query = _MONITOR_STATEMENTS.get(shape)
+    if query is None:
+        query = _MONITOR_STATEMENTS[shape] = _monitor_statement(*shape)
+    return db.session.connection().execute(query, {
+        "status": status, "stamp": now(), "after": after, "limit": limit}).all()
+
+
+_MONITOR_STATEMENTS = {}  # (status?, overdue?, after?) -> the monitor's statement, built once per shape
+
+
+def _monitor_statement(status, overdue, after):
     query = select(*TICKET_ROW_COLUMNS).select_from(TICKET_ROW_FROM).where(
         _tickets.c.closed_at.is_(None), _tickets.c.status != "closed")
     if status:
-        query = query.where(Ticket.status == status)
+        query = query.where(_tickets.c.status == bindparam("status"))
     if overdue:
-        stamp = now()
+        stamp = bindparam("stamp")
         query = query.where(or_(
-            and_(Ticket.accepted_at.is_(None), Ticket.response_due_at < stamp),
-            and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < stamp),
-            Ticket.next_update_at < stamp,
+            and_(_tickets.c.accepted_at.is_(None), _tickets.c.response_due_at < stamp),
+            and_(_tickets.c.resolved_at.is_(None), _tickets.c.resolution_due_at < stamp),
+            _tickets.c.next_update_at < stamp,
         ))
     if after:
-        query = query.where(Ticket.id > after)
-    return db.session.connection().execute(query.order_by(_tickets.c.id).limit(limit)).all()
+        query = query.where(_tickets.c.id > bindparam("after"))
+    return query.order_by(_tickets.c.id).limit(bindparam("limit"))
 
 
 def is_overdue(ticket, at=None):
