@@ -92,6 +92,8 @@ CUSTOMER_COLUMNS = (
     _customers.c.contact_person, _customers.c.phone, _customers.c.email, _customers.c.created_at,
 )
 _CUSTOMER_ROW = select(*CUSTOMER_COLUMNS).where(_customers.c.number == bindparam("number"))
+_CUSTOMERS_BY_IDS = (select(*CUSTOMER_COLUMNS).where(_customers.c.id.in_(bindparam("ids", expanding=True)))
+                     .order_by(_customers.c.id))
 
 
 def customer_row(number):
@@ -121,7 +123,7 @@ def search_customers(*, q="", limit=50, after=None):
     connection = db.session.connection()
     if q and search_index.usable(connection, q):
         ids = search_index.matching_ids(connection, q, after=after, limit=limit)
-        return connection.execute(query.where(_customers.c.id.in_(ids)).order_by(_customers.c.id)).all() if ids else []
+        return connection.execute(_CUSTOMERS_BY_IDS, {"ids": ids}).all() if ids else []
     if q:
         pattern = f"%{_escape_like(q)}%"
         query = query.where(or_(

@@ -1,4 +1,6 @@
 """The inbox: which human tasks a person may see and work, claiming, and completing a task through its form."""
+from types import SimpleNamespace
+
 from sqlalchemy import and_, bindparam, insert, or_, select, union_all, update
 from sqlalchemy.orm import joinedload
 
@@ -209,7 +211,7 @@ def task_data(task):
 def claim_task(*, task_id, user):
     """Assign an open task to `user`; idempotent for the holder, Conflict if someone else holds it.
 
-    Returns the task as a row (see task_row).
+    Returns the task as a row (see task_row), as it is after the claim.
     """
     task = task_row(task_id)
     if task.state != "open":
@@ -226,7 +228,7 @@ def claim_task(*, task_id, user):
         raise Conflict(_("Someone else already holds this task."))
     _history(task, user, "task_claimed", {"task": task.name, "title": task.title})
     db.session.commit()
-    return task_row(task.id)
+    return SimpleNamespace(**{**task._mapping, "assignee_id": user.id, "assignee_username": user.username})
 
 
 def complete_task(*, task_id, user, data):

@@ -75,6 +75,7 @@ def test_claim_and_complete_answer_without_loading_objects(api, ticket):
         claimed = api.post(f"/tasks/{task['id']}/claim", "engineer1", json={})
     assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "engineer1"
     assert cost.loaded == []
+    assert len(cost.statements) == 3, cost.statements  # read the task, claim it, record it in the history
     with Cost() as cost:
         done = api.post(f"/tasks/{task['id']}/complete", "engineer1", json={"data": {"contact_note": "已联系客户"}})
     assert done.status_code == 200 and done.get_json()["number"] == ticket
