@@ -56,7 +56,7 @@ MAX_WAIT = 90  # seconds any server start or burst may take at most
 
 # ------------------------------------------------------------------------------------------- database
 
-def seed(url, customers, tickets):
+def seed(url, customers, tickets, uploads):
     """Demo data, `customers` customers and `tickets` open tickets; returns the bench customers' numbers."""
     from sqlalchemy import insert, select, update
 
@@ -71,7 +71,7 @@ def seed(url, customers, tickets):
     from config import Config
 
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SCHEDULER_ENABLED=False, SECRET_KEY=SECRET,
-                     UPLOAD_DIR=tempfile.mkdtemp(prefix="http-load-uploads-"))
+                     UPLOAD_DIR=str(uploads))
     with app.app_context():
         seed_demo(password=PASSWORD)
         stamp = date.today()
@@ -114,9 +114,9 @@ def stop_postgres(folder):
 class Server:
     """gunicorn with 2 sync workers on a loopback port."""
 
-    def __init__(self, target, port, env, cwd):
-        self.port = port
-        log = open(Path(tempfile.gettempdir()) / f"http-load-{port}.log", "w")
+    def __init__(self, target, port, env, cwd, log_path):
+        self.port, self.log_path = port, log_path
+        self.log = log = open(log_path, "w")
         self.process = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--timeout", "60",
              target], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -125,7 +125,7 @@ class Server:
         deadline = time.monotonic() + MAX_WAIT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn on {self.port} exited (see its log in {tempfile.gettempdir()})")
+                raise RuntimeError(f"gunicorn on {self.port} exited:\n{Path(self.log_path).read_text()[-3000:]}")
             try:
                 if call(self.port, method, path, body={} if method == "POST" else None)[0] == 200:
                     if len(self.workers()) == 2:
@@ -167,6 +167,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+        self.log.close()
 
 
 def free_port():
@@ -294,6 +295,25 @@ def drive(clients, seconds, pick, limit=None):
     return counts, time.perf_counter() - began, seen
 
 
+class Phase:
+    """Requests, time, worker CPU and what was seen, summed over the rounds of one kind of load."""
+
+    def __init__(self):
+        self.count = self.errors = 0
+        self.elapsed = self.cpu = 0.0
+        self.seen = {}
+
+    def add(self, server, run):
+        cpu = server.cpu_seconds()
+        counts, elapsed, seen = run()
+        self.cpu += server.cpu_seconds() - cpu
+        self.count += counts["total"]
+        self.errors += counts["errors"]
+        self.elapsed += elapsed
+        for op, pairs in seen.items():
+            self.seen.setdefault(op, []).extend(pairs)
+
+
 class Echo:
     def __init__(self, port):
         self.port = port
@@ -304,16 +324,17 @@ class Echo:
 
 # ------------------------------------------------------------------------------------------------- runs
 
-def run_backend(label, url, args, scheduler):
+def run_backend(label, url, args, scheduler, folder):
     """Seed, serve, drive; return {figure: value} for one database."""
     print(f"[{label}] seeding {args.customers} customers and {args.tickets} tickets ...", flush=True)
     began = time.perf_counter()
-    customers = seed(url, args.customers, args.tickets)
+    customers = seed(url, args.customers, args.tickets, folder / "uploads")
     print(f"[{label}] seeded in {time.perf_counter() - began:.0f} s; starting gunicorn", flush=True)
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "SCHEDULER_ENABLED": str(scheduler).lower(),
-           "UPLOAD_DIR": tempfile.mkdtemp(prefix="http-load-uploads-"), "PYTHONPATH": str(ROOT)}
-    app_server = Server("bench.served:app", free_port(), env, ROOT)
-    echo_server = Server("bench.served:app", free_port(), {**os.environ, "BENCH_TARGET": "echo"}, ROOT)
+           "UPLOAD_DIR": str(folder / "uploads"), "PYTHONPATH": str(ROOT)}
+    app_server = Server("bench.served:app", free_port(), env, ROOT, folder / f"{label}-app.log")
+    echo_server = Server("bench.served:app", free_port(), {**os.environ, "BENCH_TARGET": "echo"}, ROOT,
+                         folder / f"{label}-echo.log")
     results = {}
     try:
         app_server.wait_ready("/api/v1/openapi.json")
@@ -332,26 +353,26 @@ def run_backend(label, url, args, scheduler):
         def mixed(client):
             return client.rng.choices(list(MIX), weights)[0]
 
+        echoes = [Echo(echo_server.port) for _ in clients]
         drive(clients, min(3, args.seconds), mixed)  # warm-up: every worker parses specs, fills caches
-        cpu = app_server.cpu_seconds()
-        counts, elapsed, seen = drive(clients, args.seconds, mixed)
-        results["app requests/s (mix)"] = counts["total"] / elapsed
-        results["app 5xx"] = counts["errors"]
-        results["worker CPU ms/request: mix"] = (app_server.cpu_seconds() - cpu) * 1000 / counts["total"]
+        drive(echoes, 1, lambda c: "echo")
+        mix, echo = Phase(), Phase()
+        for _round in range(args.rounds):  # alternate, so a change in the machine's load touches both alike
+            mix.add(app_server, lambda: drive(clients, args.seconds / args.rounds, mixed))
+            echo.add(echo_server, lambda: drive(echoes, args.seconds / args.rounds, lambda c: "echo"))
+        results["app requests/s (mix)"] = mix.count / mix.elapsed
+        results["echo requests/s"] = echo.count / echo.elapsed
+        results["ratio app/echo"] = results["app requests/s (mix)"] / results["echo requests/s"]
+        results["app 5xx"] = mix.errors
+        results["worker CPU ms/request: mix"] = mix.cpu * 1000 / mix.count
+        results["worker CPU ms/request: echo"] = echo.cpu * 1000 / echo.count
+        results["in echo, CPU ms: POST /echo"] = sum(c for _s, c in echo.seen["echo"]) / len(echo.seen["echo"]) / 1000
         for op in MIX:
-            pairs = seen.get(op, [])
-            results[f"share %: {ROUTES[op]}"] = 100 * len(pairs) / counts["total"]
+            pairs = mix.seen.get(op, [])
+            results[f"share %: {ROUTES[op]}"] = 100 * len(pairs) / mix.count
             if pairs:
                 results[f"in mix, CPU ms: {ROUTES[op]}"] = sum(c for _s, c in pairs) / len(pairs) / 1000
                 results[f"in mix, p50 ms: {ROUTES[op]}"] = sorted(s for s, _c in pairs)[len(pairs) // 2] * 1000
-        echoes = [Echo(echo_server.port) for _ in clients]
-        drive(echoes, 1, lambda c: "echo")
-        cpu = echo_server.cpu_seconds()
-        counts, elapsed, seen = drive(echoes, args.seconds, lambda c: "echo")
-        results["echo requests/s"] = counts["total"] / elapsed
-        results["ratio app/echo"] = results["app requests/s (mix)"] / results["echo requests/s"]
-        results["worker CPU ms/request: echo"] = (echo_server.cpu_seconds() - cpu) * 1000 / counts["total"]
-        results["in echo, CPU ms: POST /echo"] = sum(c for _s, c in seen["echo"]) / len(seen["echo"]) / 1000
         for op in MIX:  # each route alone: a burst of --burst requests
             for client in clients:
                 client.inbox_limit = 200  # enough tasks to act on without reading the inbox in between
@@ -377,19 +398,21 @@ def main():
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--tickets", type=int, default=1000)
     parser.add_argument("--burst", type=int, default=150, help="requests per route in the per-route bursts")
+    parser.add_argument("--rounds", type=int, default=2, help="the mix and the echo alternate this many times")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--pg-url", default=None)
     parser.add_argument("--scheduler", default="on", choices=("on", "off"))
     args = parser.parse_args()
     args.seconds = min(args.seconds, 120)
     args.clients = max(1, min(args.clients, 32))
+    args.rounds = max(1, min(args.rounds, 10))
     scheduler = args.scheduler == "on"
 
     columns = {}
     folder = Path(tempfile.mkdtemp(prefix="http-load-"))
     pg_dir = None
     try:
-        columns["SQLite"] = run_backend("SQLite", f"sqlite:///{folder / 'bench.db'}", args, scheduler)
+        columns["SQLite"] = run_backend("SQLite", f"sqlite:///{folder / 'bench.db'}", args, scheduler, folder)
         if not args.no_postgres:
             url = args.pg_url or (os.environ.get("DATABASE_URL") if "postgres" in os.environ.get(
                 "DATABASE_URL", "") else None)
@@ -397,19 +420,20 @@ def main():
                 url, pg_dir = start_postgres(int(os.environ.get("TEST_PG_PORT", 54334)))
             from config import normalise_database_url
 
-            columns["PostgreSQL"] = run_backend("PostgreSQL", normalise_database_url(url), args, scheduler)
+            columns["PostgreSQL"] = run_backend("PostgreSQL", normalise_database_url(url), args, scheduler, folder)
     finally:
         if pg_dir:
             stop_postgres(pg_dir)
         shutil.rmtree(folder, ignore_errors=True)
 
     print(f"\ngunicorn -w 2 (sync workers), timer loop {'on' if scheduler else 'off'}, {args.clients} client threads, "
-          f"{args.seconds:.0f} s per phase, {args.burst} requests per route burst; load: {os.getloadavg()[0]:.2f}")
+          f"{args.seconds:.0f} s of mix and of echo in {args.rounds} alternating rounds, {args.burst} requests per "
+          f"route burst; machine load average now: {os.getloadavg()[0]:.2f}")
     names = list(dict.fromkeys(k for col in columns.values() for k in col))
-    print(f"{'':34s}" + "".join(f"{name:>14s}" for name in columns))
+    print(f"{'':42s}" + "".join(f"{name:>12s}" for name in columns))
     for key in names:
-        cells = "".join(f"{col[key]:14.2f}" if key in col else f"{'-':>14s}" for col in columns.values())
-        print(f"{key:34s}{cells}")
+        cells = "".join(f"{col[key]:12.2f}" if key in col else f"{'-':>12s}" for col in columns.values())
+        print(f"{key:42s}{cells}")
 
 
 if __name__ == "__main__":
