@@ -32,16 +32,22 @@ def customer_json(customer):
 
 
 def task_json(task):
+    """A task row (see tasks.service.task_row) as JSON."""
+    return _task_body(task.id, task.name, task.title, task.ticket_number, task.role, task.assignee_username,
+                      task.state, task.created_at, task.due_at)
+
+
+def _task_body(task_id, name, title, ticket_number, role, assignee, state, created_at, due_at):
     return {
-        "id": task.id,
-        "name": task.name,
-        "title": task.title,
-        "ticket_number": task.ticket_number,
-        "role": task.role,
-        "assignee": task.assignee_username,
-        "state": task.state,
-        "created_at": iso(task.created_at),
-        "due_at": iso(task.due_at),
+        "id": task_id,
+        "name": name,
+        "title": title,
+        "ticket_number": ticket_number,
+        "role": role,
+        "assignee": assignee,
+        "state": state,
+        "created_at": iso(created_at),
+        "due_at": iso(due_at),
     }
 
 
@@ -76,11 +82,11 @@ def ticket_json(ticket, brief=False, open_tasks=()):
         return body
     definition = engine().definition_of(ticket.process_instance_id) if ticket.process_instance_id else None
     body["process"] = {"name": definition.name, "version": definition.version} if definition else None
-    body["open_tasks"] = [{
-        "id": t.task_id, "name": t.task_name, "title": t.task_title, "ticket_number": ticket.number,
-        "role": t.task_role, "assignee": t.task_assignee_username, "state": t.task_state,
-        "created_at": iso(t.task_created_at), "due_at": iso(t.task_due_at),
-    } for t in open_tasks]
+    body["open_tasks"] = [
+        _task_body(t.task_id, t.task_name, t.task_title, ticket.number, t.task_role, t.task_assignee_username,
+                   t.task_state, t.task_created_at, t.task_due_at)
+        for t in open_tasks
+    ]
     body["history"] = [
         {"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in history_rows(ticket.id)
     ]
