@@ -17,7 +17,7 @@ For each database (a SQLite file, then PostgreSQL) this
 The database server's own CPU (PostgreSQL) is not counted: "server CPU" is the app's workers.
 
 Usage: .venv/bin/python bench/http_load.py [--seconds 10] [--clients 6] [--customers 2000] [--tickets 1000]
-                                          [--burst 150] [--no-postgres] [--pg-url postgresql://...]
+                                          [--burst 150] [--no-postgres | --no-sqlite] [--pg-url URL]
 PostgreSQL: --pg-url, else DATABASE_URL when it names PostgreSQL, else a throw-away server from
 scripts/postgres.sh on TEST_PG_PORT (default 54334), stopped at the end.
 """
@@ -400,6 +400,7 @@ def main():
     parser.add_argument("--burst", type=int, default=150, help="requests per route in the per-route bursts")
     parser.add_argument("--rounds", type=int, default=2, help="the mix and the echo alternate this many times")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--pg-url", default=None)
     parser.add_argument("--scheduler", default="on", choices=("on", "off"))
     args = parser.parse_args()
@@ -412,7 +413,8 @@ def main():
     folder = Path(tempfile.mkdtemp(prefix="http-load-"))
     pg_dir = None
     try:
-        columns["SQLite"] = run_backend("SQLite", f"sqlite:///{folder / 'bench.db'}", args, scheduler, folder)
+        if not args.no_sqlite:
+            columns["SQLite"] = run_backend("SQLite", f"sqlite:///{folder / 'bench.db'}", args, scheduler, folder)
         if not args.no_postgres:
             url = args.pg_url or (os.environ.get("DATABASE_URL") if "postgres" in os.environ.get(
                 "DATABASE_URL", "") else None)
