@@ -38,6 +38,7 @@ class Config:
     TIMER_POLL_SECONDS = float(os.environ.get("TIMER_POLL_SECONDS", 2))
     TIMER_BATCH = int(os.environ.get("TIMER_BATCH", 200))
     API_TOKEN_MAX_AGE = int(os.environ.get("API_TOKEN_MAX_AGE", 12 * 3600))
+    AUTH_CACHE_SECONDS = float(os.environ.get("AUTH_CACHE_SECONDS", 2))  # a checked token is trusted this long
     BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LOCALE", "zh_CN")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("DISPLAY_TIMEZONE", "Asia/Shanghai")
     LANGUAGES = ["zh_CN", "en"]

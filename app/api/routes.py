@@ -162,7 +162,7 @@ def login():
 def list_customers():
     limit, after = page_args()
     q = request.args.get("q", "")
-    found = customers.search_customers(q=q, limit=limit, after=after)
+    found = customers.search_customers(q=q, limit=limit, after=after)  # rows
     return jsonify(paged([customer_json(c) for c in found], limit, "api.list_customers",
                          found[-1].id if found else None, q=q))
 
@@ -179,7 +179,7 @@ def create_customer():
 @api_bp.get("/customers/<number>")
 @login_required
 def get_customer(number):
-    customer = customers.get_customer(number)
+    customer = customers.customer_row(number)
     body = customer_json(customer)
     body["tickets"] = [ticket_json(t, brief=True) for t in customers.customer_tickets(customer)]
     return jsonify(body)
@@ -197,7 +197,7 @@ def update_customer(number):
 @roles_required(*access.FRONT_DESK)
 def create_ticket():
     number = tickets.create_ticket(data=json_body(tickets.INPUT_FIELDS), actor=g.user)
-    return jsonify(ticket_json(tickets.get_ticket(number))), 201
+    return jsonify(_ticket_detail(number)), 201
 
 
 @api_bp.get("/tickets")
@@ -217,14 +217,20 @@ def list_tickets():
 @api_bp.get("/tickets/<number>")
 @login_required
 def get_ticket(number):
-    return jsonify(ticket_json(tickets.get_ticket(number)))
+    return jsonify(_ticket_detail(number))
+
+
+def _ticket_detail(number):
+    """The ticket's JSON with its process version, open tasks and history: two statements."""
+    ticket, open_tasks = tickets.ticket_row(number)
+    return ticket_json(ticket, open_tasks=open_tasks)
 
 
 @api_bp.post("/tickets/<number>/redispatch")
 @login_required
 def redispatch_ticket(number):
     tickets.redispatch_ticket(number=number, actor=g.user, data=json_body())
-    return jsonify(ticket_json(tickets.get_ticket(number)))
+    return jsonify(_ticket_detail(number))
 
 
 @api_bp.get("/tasks")
@@ -254,13 +260,18 @@ def _task_cursor():
 @api_bp.get("/tasks/<task_id>")
 @login_required
 def get_task(task_id):
-    task = tasks.get_task(task_id)
+    task = tasks.task_row(task_id)
     if not tasks.may_view(g.user, task):
         raise Forbidden(_("You may not see this task."))
+    return jsonify(_task_detail(task))
+
+
+def _task_detail(task):
+    """A task row with its form's JSON Schema and the process data the form shows."""
     body = task_json(task)
     body["data"] = tasks.task_data(task)
     body["form"] = schema_for(tasks.task_form(task), body["data"])
-    return jsonify(body)
+    return body
 
 
 @api_bp.post("/tasks/<task_id>/claim")
@@ -277,4 +288,4 @@ def complete_task(task_id):
     if not isinstance(data, dict):
         raise ValidationFailed({"data": _("Must be an object of form fields.")})
     number = tasks.complete_task(task_id=task_id, user=g.user, data=data)
-    return jsonify(ticket_json(tickets.get_ticket(number)))
+    return jsonify(_ticket_detail(number))

@@ -1,13 +1,24 @@
-"""JSON shapes of customers, tickets and tasks, as the OpenAPI document describes them."""
-from app.clock import as_utc
+"""JSON shapes of customers, tickets and tasks, as the OpenAPI document describes them.
+
+Each takes a row as the services' read functions return it (customers.service.CUSTOMER_COLUMNS,
+tickets.service.TICKET_ROW_COLUMNS, tasks.service task rows): plain values, nothing loads while serialising.
+"""
+from datetime import timezone
+
 from app.tickets.flow import engine
 
 
 def iso(value):
-    return as_utc(value).isoformat() if value is not None else None
+    """ISO 8601 in UTC (naive values, as SQLite returns them, are UTC); None stays None."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc).isoformat()
+    return value.astimezone(timezone.utc).isoformat()
 
 
 def customer_json(customer):
+    """A customer row (or Customer) as JSON."""
     return {
         "number": customer.number,
         "name": customer.name,
@@ -21,22 +32,29 @@ def customer_json(customer):
 
 
 def task_json(task):
+    """A task row (see tasks.service.task_row) as JSON."""
+    return _task_body(task.id, task.name, task.title, task.ticket_number, task.role, task.assignee_username,
+                      task.state, task.created_at, task.due_at)
+
+
+def _task_body(task_id, name, title, ticket_number, role, assignee, state, created_at, due_at):
     return {
-        "id": task.id,
-        "name": task.name,
-        "title": task.title,
-        "ticket_number": task.ticket.number if task.ticket else None,
-        "role": task.role,
-        "assignee": task.assignee.username if task.assignee else None,
-        "state": task.state,
-        "created_at": iso(task.created_at),
-        "due_at": iso(task.due_at),
+        "id": task_id,
+        "name": name,
+        "title": title,
+        "ticket_number": ticket_number,
+        "role": role,
+        "assignee": assignee,
+        "state": state,
+        "created_at": iso(created_at),
+        "due_at": iso(due_at),
     }
 
 
-def ticket_json(ticket, brief=False):
-    from app.tasks.service import open_tasks_of
-    from app.tickets.service import ticket_history
+def ticket_json(ticket, brief=False, open_tasks=()):
+    """A ticket row as JSON; unless `brief`, with its process version, its `open_tasks` (rows of task_* columns,
+    as tickets.service.ticket_row gives them) and its history (one statement)."""
+    from app.tickets.service import history_rows
 
     body = {
         "number": ticket.number,
@@ -44,10 +62,10 @@ def ticket_json(ticket, brief=False):
         "type": ticket.type,
         "urgency": ticket.urgency,
         "channel": ticket.channel,
-        "customer_number": ticket.customer.number,
+        "customer_number": ticket.customer_number,
         "description": ticket.description,
-        "assignee": ticket.assignee.username if ticket.assignee else None,
-        "department": ticket.department.code if ticket.department else None,
+        "assignee": ticket.assignee_username,
+        "department": ticket.department_code,
         "current_step": ticket.current_step,
         "created_at": iso(ticket.created_at),
         "response_due_at": iso(ticket.response_due_at),
@@ -66,8 +84,12 @@ def ticket_json(ticket, brief=False):
         return body
     definition = engine().definition_of(ticket.process_instance_id) if ticket.process_instance_id else None
     body["process"] = {"name": definition.name, "version": definition.version} if definition else None
-    body["open_tasks"] = [task_json(t) for t in open_tasks_of(ticket)]
+    body["open_tasks"] = [
+        _task_body(t.task_id, t.task_name, t.task_title, ticket.number, t.task_role, t.task_assignee_username,
+                   t.task_state, t.task_created_at, t.task_due_at)
+        for t in open_tasks
+    ]
     body["history"] = [
-        {"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in ticket_history(ticket)
+        {"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in history_rows(ticket.id)
     ]
     return body

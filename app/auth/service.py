@@ -1,4 +1,6 @@
 """Log-in, API tokens and the first-login profile binding (R0-1)."""
+import time
+
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -43,9 +45,20 @@ def issue_token(user):
 
 
 def user_from_token(token):
-    """Return the active user a bearer token names, or raise Unauthorized."""
+    """Return the active user (a Principal) a bearer token names, or raise Unauthorized.
+
+    A token checked in this process within the last AUTH_CACHE_SECONDS (a few seconds) is answered from memory,
+    signature and principal both; after that the user is read again, so a deactivated user or a changed role
+    takes effect within those seconds on every process.
+    """
+    cache = _token_cache()
+    stamp = time.time()
+    hit = cache.get(token)
+    if hit is not None and stamp < hit[1]:
+        return hit[0]
+    max_age = current_app.config["API_TOKEN_MAX_AGE"]
     try:
-        payload = _serializer().loads(token, max_age=current_app.config["API_TOKEN_MAX_AGE"])
+        payload, issued = _serializer().loads(token, max_age=max_age, return_timestamp=True)
     except SignatureExpired as exc:
         raise Unauthorized(_("The token has expired; log in again.")) from exc
     except BadSignature as exc:
@@ -53,8 +66,28 @@ def user_from_token(token):
     uid = payload.get("uid") if isinstance(payload, dict) else None
     user = load_principal(uid) if isinstance(uid, int) else None
     if user is None or not user.active:
+        cache.pop(token, None)
         raise Unauthorized(_("The token is not valid."))
+    if len(cache) >= _TOKEN_CACHE_SIZE:
+        cache.clear()
+    fresh_for = current_app.config.get("AUTH_CACHE_SECONDS", 2)
+    cache[token] = (user, min(stamp + fresh_for, issued.timestamp() + max_age))
     return user
+
+
+_TOKEN_CACHE_SIZE = 10_000
+
+
+def _token_cache():
+    """{token: (Principal, checked until)} of this app in this process."""
+    return current_app.extensions.setdefault("auth_token_cache", {})
+
+
+def forget_user(user_id):
+    """Drop this process's cached tokens of `user_id` (its other processes see the change within seconds)."""
+    cache = _token_cache()
+    for token in [t for t, (user, _until) in list(cache.items()) if user.id == user_id]:
+        cache.pop(token, None)
 
 
 def needs_profile(user):
@@ -80,6 +113,7 @@ def bind_profile(user, *, department_code, role_code):
     row.department = department
     row.roles = [role]
     db.session.commit()
+    forget_user(row.id)
     return row
 
 

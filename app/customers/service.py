@@ -4,7 +4,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from app.clock import now
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -131,6 +131,24 @@ def update_customer(*, number, data):
     return customer
 
 
+_customers = Customer.__table__
+CUSTOMER_COLUMNS = (
+    _customers.c.id, _customers.c.number, _customers.c.name, _customers.c.industry, _customers.c.cooperation_start,
+    _customers.c.contact_person, _customers.c.phone, _customers.c.email, _customers.c.created_at,
+)
+_CUSTOMER_ROW = select(*CUSTOMER_COLUMNS).where(_customers.c.number == bindparam("number"))
+_CUSTOMERS_BY_IDS = (select(*CUSTOMER_COLUMNS).where(_customers.c.id.in_(bindparam("ids", expanding=True)))
+                     .order_by(_customers.c.id))
+
+
+def customer_row(number):
+    """The customer as a row (see CUSTOMER_COLUMNS), or raise NotFound."""
+    row = db.session.connection().execute(_CUSTOMER_ROW, {"number": number}).first()
+    if row is None:
+        raise NotFound(_("No customer with number %(number)s.", number=number))
+    return row
+
+
 def get_customer(number):
     customer = db.session.scalar(select(Customer).where(Customer.number == number))
     if customer is None:
@@ -139,17 +157,18 @@ def get_customer(number):
 
 
 def search_customers(*, q="", limit=50, after=None):
-    """Customers whose number, name, phone or contact person contains `q` (case-insensitive), by id.
+    """Customers (rows, see CUSTOMER_COLUMNS) whose number, name, phone or contact person contains `q`
+    (case-insensitive), by id.
 
     Terms of three or more characters are answered from the search index where the database has one
     (see search_index); shorter ones, and databases without it, compare every row until a page is full.
     """
-    query = select(Customer)
+    query = select(*CUSTOMER_COLUMNS)
     q = (q or "").strip().replace("\x00", "")
     connection = db.session.connection()
     if q and search_index.usable(connection, q):
         ids = search_index.matching_ids(connection, q, after=after, limit=limit)
-        return db.session.scalars(query.where(Customer.id.in_(ids)).order_by(Customer.id)).all() if ids else []
+        return connection.execute(_CUSTOMERS_BY_IDS, {"ids": ids}).all() if ids else []
     if q:
         pattern = f"%{_escape_like(q)}%"
         query = query.where(or_(
@@ -160,7 +179,7 @@ def search_customers(*, q="", limit=50, after=None):
         ))
     if after:
         query = query.where(Customer.id > after)
-    return db.session.scalars(query.order_by(Customer.id).limit(limit)).all()
+    return connection.execute(query.order_by(_customers.c.id).limit(limit)).all()
 
 
 def _escape_like(text):
@@ -168,11 +187,7 @@ def _escape_like(text):
 
 
 def customer_tickets(customer):
-    from app.tickets.models import Ticket
+    """The customer's tickets as rows (see tickets.service.TICKET_ROW_COLUMNS), newest first."""
+    from app.tickets.service import customer_ticket_rows
 
-    from sqlalchemy.orm import joinedload
-
-    return db.session.scalars(
-        select(Ticket).options(joinedload(Ticket.department), joinedload(Ticket.assignee))
-        .where(Ticket.customer_id == customer.id).order_by(Ticket.created_at.desc())
-    ).all()
+    return customer_ticket_rows(customer.id)

@@ -1,15 +1,19 @@
 """The inbox: which human tasks a person may see and work, claiming, and completing a task through its form."""
-from sqlalchemy import and_, bindparam, or_, select, update
+from types import SimpleNamespace
+
+from sqlalchemy import and_, bindparam, insert, or_, select, union_all, update
 from sqlalchemy.orm import joinedload
 
-from app.clock import as_utc, now
+from app.auth.models import User
+from app.clock import now
+from app.customers.models import Customer
 from app.engine import ProcessInstance
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
 from app.forms_schema import has_references, validate_submission
 from app.i18n import _
 from app.tickets.flow import TicketHead, apply_step, engine
-from app.tickets.models import Ticket
+from app.tickets.models import Ticket, TicketEvent
 
 from .models import HumanTask
 
@@ -30,45 +34,90 @@ _READ_TASK = (
     .where(_tasks.c.id == bindparam("task_id"))
 )
 _CLOSE_TASK = update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "open")
+_CLAIM_TASK = update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.assignee_id.is_(None),
+                                   _tasks.c.state == "open")
+_INSERT_EVENT = insert(TicketEvent.__table__)
 
 
 # what task lists show of each task, loaded with it (no query per row)
 _LIST_LOADS = (joinedload(HumanTask.ticket).joinedload(Ticket.customer), joinedload(HumanTask.assignee))
 
 
+# What the API shows of a task, as one row: the task's columns, its ticket's number and its assignee's username.
+_assignees = User.__table__.alias("assignee")
+_TASK_ROW_COLUMNS = (
+    _tasks.c.id, _tasks.c.instance_id, _tasks.c.ticket_id, _tasks.c.name, _tasks.c.title, _tasks.c.role,
+    _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state, _tasks.c.created_at,
+    _tasks.c.due_at, _tickets.c.number.label("ticket_number"), _assignees.c.username.label("assignee_username"),
+)
+_TASK_ROW_FROM = (_tasks.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
+                  .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id))
+_TASK_ROW = select(*_TASK_ROW_COLUMNS).select_from(_TASK_ROW_FROM).where(_tasks.c.id == bindparam("task_id"))
+# lists also show the customer's name, the ticket's urgency and the assignee's display name
+_customers = Customer.__table__
+_LIST_ROW_COLUMNS = _TASK_ROW_COLUMNS + (
+    _customers.c.name.label("customer_name"), _tickets.c.urgency.label("ticket_urgency"),
+    _assignees.c.display_name.label("assignee_display_name"),
+)
+_LIST_ROW_FROM = _TASK_ROW_FROM.outerjoin(_customers, _customers.c.id == _tickets.c.customer_id)
+
+
 def _sources(user):
     """The conditions an inbox is the union of: assigned to the user, and the unclaimed queues of their roles."""
-    sources = [HumanTask.assignee_id == user.id]
+    sources = [_tasks.c.assignee_id == bindparam("user_id")]
     for role in user.role_codes:
-        unclaimed = and_(HumanTask.role == role, HumanTask.assignee_id.is_(None))
+        unclaimed = and_(_tasks.c.role == role, _tasks.c.assignee_id.is_(None))
         if user.has_role("supervisor"):
             sources.append(unclaimed)  # supervisors see every department's queue
             continue
-        sources.append(and_(unclaimed, HumanTask.department_id.is_(None)))
+        sources.append(and_(unclaimed, _tasks.c.department_id.is_(None)))
         if user.department_id is not None:
-            sources.append(and_(unclaimed, HumanTask.department_id == user.department_id))
+            sources.append(and_(unclaimed, _tasks.c.department_id == bindparam("department_id")))
     return sources
 
 
-def inbox(user, *, limit=50, after=None):
-    """Open tasks the user may work on: assigned to them, or unclaimed in one of their roles; oldest first.
+_INBOX_STATEMENTS = {}  # (roles, has department, paged) -> the inbox statement built once for that shape
 
-    Each source is read in created_at order from its own index and the pages are merged here, so a page
-    costs the same with a million open tasks. `after` is the (created_at, id) of the previous page's last task.
-    """
-    found = {}
+
+def _inbox_statement(user, paged):
+    """One statement: each source read in created_at order from its own index (a page each), merged, joined."""
+    shape = (tuple(user.role_codes), user.department_id is not None, paged)
+    statement = _INBOX_STATEMENTS.get(shape)
+    if statement is not None:
+        return statement
+    created, limit = _tasks.c.created_at, bindparam("limit")
+    parts = []
     for condition in _sources(user):
-        query = (
-            select(HumanTask)
-            .options(*_LIST_LOADS)
-            .where(HumanTask.state == "open", condition)
-        )
-        if after:
-            query = query.where(HumanTask.created_at >= after[0], or_(
-                HumanTask.created_at > after[0], HumanTask.id > after[1]))
-        for task in db.session.scalars(query.order_by(HumanTask.created_at, HumanTask.id).limit(limit)):
-            found[task.id] = task
-    return sorted(found.values(), key=lambda t: (as_utc(t.created_at), t.id))[:limit]
+        part = select(_tasks.c.id, created).where(_tasks.c.state == "open", condition)
+        if paged:
+            part = part.where(created >= bindparam("after_at"), or_(
+                created > bindparam("after_at"), _tasks.c.id > bindparam("after_id")))
+        parts.append(select(part.order_by(created, _tasks.c.id).limit(limit).subquery()))
+    pages = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("pages")
+    statement = (
+        select(*_LIST_ROW_COLUMNS)
+        .select_from(pages.join(_LIST_ROW_FROM, _tasks.c.id == pages.c.id))
+        .order_by(pages.c.created_at, pages.c.id)
+        .limit(limit)
+    )
+    if len(_INBOX_STATEMENTS) > 256:
+        _INBOX_STATEMENTS.clear()
+    _INBOX_STATEMENTS[shape] = statement
+    return statement
+
+
+def inbox(user, *, limit=50, after=None):
+    """Open tasks the user may work on, as rows (see _LIST_ROW_COLUMNS): assigned to them, or unclaimed in one
+    of their roles; oldest first.
+
+    Each source is read in created_at order from its own index, a page each, and merged in the same statement,
+    so a page costs the same with a million open tasks. `after` is the (created_at, id) of the previous page's
+    last task.
+    """
+    params = {"user_id": user.id, "department_id": user.department_id, "limit": limit}
+    if after:
+        params.update(after_at=after[0], after_id=after[1])
+    return db.session.connection().execute(_inbox_statement(user, bool(after)), params).all()
 
 
 def escalations(*, limit=50):
@@ -86,6 +135,14 @@ def open_tasks_of(ticket):
     return db.session.scalars(
         select(HumanTask).where(HumanTask.ticket_id == ticket.id, HumanTask.state == "open").order_by(HumanTask.created_at)
     ).all()
+
+
+def task_row(task_id):
+    """The task as a row (see _TASK_ROW_COLUMNS), or raise NotFound."""
+    row = db.session.connection().execute(_TASK_ROW, {"task_id": str(task_id)}).first()
+    if row is None:
+        raise NotFound(_("No such task."))
+    return row
 
 
 def get_task(task_id):
@@ -152,8 +209,11 @@ def task_data(task):
 
 
 def claim_task(*, task_id, user):
-    """Assign an open task to `user`; idempotent for the holder, Conflict if someone else holds it."""
-    task = get_task(task_id)
+    """Assign an open task to `user`; idempotent for the holder, Conflict if someone else holds it.
+
+    Returns the task as a row (see task_row), as it is after the claim.
+    """
+    task = task_row(task_id)
     if task.state != "open":
         raise Conflict(_("This task is no longer open."))
     if task.assignee_id == user.id:
@@ -162,17 +222,13 @@ def claim_task(*, task_id, user):
         raise Conflict(_("Someone else already holds this task."))
     if not may_work(user, task):
         raise Forbidden(_("You may not work on this task."))
-    claimed = db.session.execute(
-        update(_tasks).where(_tasks.c.id == task.id, _tasks.c.assignee_id.is_(None), _tasks.c.state == "open")
-        .values(assignee_id=user.id)
-    ).rowcount
+    claimed = db.session.connection().execute(_CLAIM_TASK, {"task_id": task.id, "assignee_id": user.id}).rowcount
     if claimed != 1:
         db.session.rollback()
         raise Conflict(_("Someone else already holds this task."))
     _history(task, user, "task_claimed", {"task": task.name, "title": task.title})
     db.session.commit()
-    db.session.refresh(task)
-    return task
+    return SimpleNamespace(**{**task._mapping, "assignee_id": user.id, "assignee_username": user.username})
 
 
 def complete_task(*, task_id, user, data):
@@ -211,7 +267,5 @@ def complete_task(*, task_id, user, data):
 
 
 def _history(task, user, action, detail):
-    from app.tickets.models import TicketEvent
-
-    db.session.add(TicketEvent(ticket_id=task.ticket_id, at=now(), actor=user.username, action=action, detail=detail))
-    db.session.flush()
+    db.session.connection().execute(_INSERT_EVENT, {
+        "ticket_id": task.ticket_id, "at": now(), "actor": user.username, "action": action, "detail": detail})

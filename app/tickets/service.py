@@ -5,9 +5,9 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import and_, bindparam, insert, or_, select
-from sqlalchemy.orm import joinedload
 from werkzeug.utils import secure_filename
 
+from app.auth.models import Department, User
 from app.clock import as_utc, now
 from app.customers.models import Customer
 from app.engine import latest_definition_id
@@ -16,6 +16,8 @@ from app.forms_schema import validate_submission
 from app.extensions import db
 from app.i18n import _
 from app.numbering import ticket_number
+
+from app.tasks.models import HumanTask
 
 from .flow import TicketHead, apply_step, engine
 from .models import CHANNELS, TICKET_TYPES, URGENCIES, Attachment, Ticket, TicketEvent
@@ -27,6 +29,49 @@ INPUT_FIELDS = ("customer_number", "type", "urgency", "description", "channel") 
 _customers, _tickets = Customer.__table__, Ticket.__table__
 _CUSTOMER_BY_NUMBER = select(_customers.c.id, _customers.c.number).where(_customers.c.number == bindparam("number"))
 _INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
+
+# What ticket lists and the API show of a ticket, as one row: its columns, its customer's number and name, its
+# department's code and names, its assignee's username and display name.
+_departments, _assignees = Department.__table__, User.__table__.alias("assignee")
+_events = TicketEvent.__table__
+TICKET_ROW_COLUMNS = (
+    _tickets.c.id, _tickets.c.number, _tickets.c.status, _tickets.c.type, _tickets.c.urgency, _tickets.c.channel,
+    _tickets.c.description, _tickets.c.current_step, _tickets.c.department_id, _tickets.c.assignee_id,
+    _tickets.c.created_at, _tickets.c.response_due_at, _tickets.c.resolution_due_at, _tickets.c.next_update_at,
+    _tickets.c.accepted_at, _tickets.c.first_responded_at, _tickets.c.responded_at, _tickets.c.accept_due_at,
+    _tickets.c.resolved_at, _tickets.c.closed_at,
+    _tickets.c.escalated_at, _tickets.c.reopen_count, _tickets.c.solution, _tickets.c.satisfaction,
+    _tickets.c.process_instance_id,
+    _customers.c.number.label("customer_number"), _customers.c.name.label("customer_name"),
+    _departments.c.code.label("department_code"), _departments.c.name.label("department_name"),
+    _departments.c.name_en.label("department_name_en"),
+    _assignees.c.username.label("assignee_username"), _assignees.c.display_name.label("assignee_display_name"),
+)
+TICKET_ROW_FROM = (
+    _tickets.join(_customers, _customers.c.id == _tickets.c.customer_id)
+    .outerjoin(_departments, _departments.c.id == _tickets.c.department_id)
+    .outerjoin(_assignees, _assignees.c.id == _tickets.c.assignee_id)
+)
+# the ticket's row once per open task it has (task_* columns; NULL when it has none), oldest task first
+_open, _task_assignees = HumanTask.__table__.alias("open_task"), User.__table__.alias("task_assignee")
+_TICKET_WITH_OPEN_TASKS = (
+    select(
+        *TICKET_ROW_COLUMNS, _open.c.id.label("task_id"), _open.c.name.label("task_name"),
+        _open.c.title.label("task_title"), _open.c.role.label("task_role"), _open.c.state.label("task_state"),
+        _open.c.created_at.label("task_created_at"), _open.c.due_at.label("task_due_at"),
+        _task_assignees.c.username.label("task_assignee_username"),
+    )
+    .select_from(
+        TICKET_ROW_FROM.outerjoin(_open, and_(_open.c.ticket_id == _tickets.c.id, _open.c.state == "open"))
+        .outerjoin(_task_assignees, _task_assignees.c.id == _open.c.assignee_id)
+    )
+    .where(_tickets.c.number == bindparam("number"))
+    .order_by(_open.c.created_at, _open.c.id)
+)
+_HISTORY_ROWS = (
+    select(_events.c.at, _events.c.actor, _events.c.action, _events.c.detail)
+    .where(_events.c.ticket_id == bindparam("ticket_id")).order_by(_events.c.at, _events.c.id)
+)
 
 
 def _validate_new_ticket(data):
@@ -190,6 +235,31 @@ def can_redispatch(ticket):
     return REDISPATCH in engine().waiting_messages(ticket.process_instance_id)
 
 
+def ticket_row(number):
+    """(the ticket as a row, see TICKET_ROW_COLUMNS; its open tasks as rows of task_* columns, oldest first),
+    read in one statement, or raise NotFound."""
+    rows = db.session.connection().execute(_TICKET_WITH_OPEN_TASKS, {"number": number}).all()
+    if not rows:
+        raise NotFound(_("No ticket with number %(number)s.", number=number))
+    return rows[0], [row for row in rows if row.task_id is not None]
+
+
+_CUSTOMER_TICKET_ROWS = (
+    select(*TICKET_ROW_COLUMNS).select_from(TICKET_ROW_FROM)
+    .where(_tickets.c.customer_id == bindparam("customer_id")).order_by(_tickets.c.created_at.desc())
+)
+
+
+def customer_ticket_rows(customer_id):
+    """A customer's tickets as rows (see TICKET_ROW_COLUMNS), newest first."""
+    return db.session.connection().execute(_CUSTOMER_TICKET_ROWS, {"customer_id": customer_id}).all()
+
+
+def history_rows(ticket_id):
+    """The ticket's history as rows (at, actor, action, detail), oldest first."""
+    return db.session.connection().execute(_HISTORY_ROWS, {"ticket_id": ticket_id}).all()
+
+
 def get_ticket(number):
     """Return the ticket with this number or raise NotFound."""
     ticket = db.session.scalar(select(Ticket).where(Ticket.number == number))
@@ -216,26 +286,39 @@ def get_attachment(ticket, attachment_id):
 
 
 def monitor(*, overdue=False, status=None, limit=50, after=None):
-    """Open tickets, oldest first, for the supervisors' monitor; `overdue` keeps those past a deadline.
+    """Open tickets as rows (see TICKET_ROW_COLUMNS), oldest first, for the supervisors' monitor; `overdue` keeps
+    those past a deadline.
 
     Past a deadline: the 30-minute acceptance window lapsed without acceptance (a reassign task waits), or the
     current round's response or resolution deadline passed unmet, or the promised next update is due.
     """
-    query = select(Ticket).where(Ticket.closed_at.is_(None), Ticket.status != "closed")
+    shape = (bool(status), bool(overdue), bool(after))
+    query = _MONITOR_STATEMENTS.get(shape)
+    if query is None:
+        query = _MONITOR_STATEMENTS[shape] = _monitor_statement(*shape)
+    return db.session.connection().execute(query, {
+        "status": status, "stamp": now(), "after": after, "limit": limit}).all()
+
+
+_MONITOR_STATEMENTS = {}  # (status?, overdue?, after?) -> the monitor's statement, built once per shape
+
+
+def _monitor_statement(status, overdue, after):
+    query = select(*TICKET_ROW_COLUMNS).select_from(TICKET_ROW_FROM).where(
+        _tickets.c.closed_at.is_(None), _tickets.c.status != "closed")
     if status:
-        query = query.where(Ticket.status == status)
+        query = query.where(_tickets.c.status == bindparam("status"))
     if overdue:
-        stamp = now()
+        stamp = bindparam("stamp")
         query = query.where(or_(
-            and_(Ticket.accepted_at.is_(None), Ticket.accept_due_at < stamp),
-            and_(Ticket.responded_at.is_(None), Ticket.response_due_at < stamp),
-            and_(Ticket.resolved_at.is_(None), Ticket.resolution_due_at < stamp),
-            Ticket.next_update_at < stamp,
+            and_(_tickets.c.accepted_at.is_(None), _tickets.c.accept_due_at < stamp),
+            and_(_tickets.c.responded_at.is_(None), _tickets.c.response_due_at < stamp),
+            and_(_tickets.c.resolved_at.is_(None), _tickets.c.resolution_due_at < stamp),
+            _tickets.c.next_update_at < stamp,
         ))
     if after:
-        query = query.where(Ticket.id > after)
-    query = query.options(joinedload(Ticket.customer), joinedload(Ticket.department), joinedload(Ticket.assignee))
-    return db.session.scalars(query.order_by(Ticket.id).limit(limit)).all()
+        query = query.where(_tickets.c.id > bindparam("after"))
+    return query.order_by(_tickets.c.id).limit(bindparam("limit"))
 
 
 def is_overdue(ticket, at=None):

@@ -181,16 +181,30 @@ def satisfaction(code):
 def department(dept):
     if dept is None:
         return DASH
-    return (dept.name_en or dept.name) if is_english() else dept.name
+    return department_named(dept.name, dept.name_en)
+
+
+def department_named(name, name_en):
+    """A department's name in the current language, from its names (as list rows carry them)."""
+    if name is None:
+        return DASH
+    return (name_en or name) if is_english() else name
 
 
 def person(user):
     """'王小明 (agent1)' for a user, a dash for nobody."""
     if user is None:
         return DASH
-    if user.display_name and user.display_name != user.username:
-        return f"{user.display_name} ({user.username})"
-    return user.username
+    return person_named(user.display_name, user.username)
+
+
+def person_named(display_name, username):
+    """'王小明 (agent1)' from a display name and a username (as list rows carry them), a dash for nobody."""
+    if username is None:
+        return DASH
+    if display_name and display_name != username:
+        return f"{display_name} ({username})"
+    return username
 
 
 def task_title(task, forms=None):

@@ -98,7 +98,7 @@ def claim(task_id):
         flash(exc.message, "error")
         return redirect(back)
     flash(_("You now hold the task “%(title)s” of ticket %(number)s.", title=_titles_for([task])[task.id],
-            number=task.ticket.number if task.ticket else "—"), "success")
+            number=task.ticket_number or "—"), "success")
     return redirect(back)
 
 

@@ -1,0 +1,86 @@
+"""The API token check is answered from memory for a few seconds; a deactivated user or a changed role, a
+token's expiry, take effect all the same once those seconds have passed."""
+from datetime import datetime, timedelta, timezone
+
+import time_machine
+from sqlalchemy import event
+
+from app.auth.models import Role, User
+from app.extensions import db
+
+T0 = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+
+
+def _user(username):
+    return db.session.scalar(db.select(User).where(User.username == username))
+
+
+def _statements_of(app, call):
+    seen = []
+
+    def count(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = call()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return response, seen
+
+
+def test_a_checked_token_costs_no_statement_within_the_cache_window(app, api):
+    with time_machine.travel(T0, tick=False):
+        api.login("agent1")
+        assert api.get("/tasks", "agent1").status_code == 200
+        response, statements = _statements_of(app, lambda: api.get("/tasks", "agent1"))
+        assert response.status_code == 200
+        assert not [s for s in statements if "FROM users" in s and "user_roles" in s]
+
+
+def test_a_deactivated_user_is_refused_within_seconds(app, api):
+    with time_machine.travel(T0, tick=False) as traveller:
+        api.login("agent2")
+        assert api.get("/tasks", "agent2").status_code == 200
+        _user("agent2").active = False
+        db.session.commit()
+        traveller.shift(timedelta(seconds=app.config["AUTH_CACHE_SECONDS"] + 1))
+        response = api.get("/tasks", "agent2")
+        assert response.status_code == 401
+        assert response.get_json()["error"]
+
+
+def test_a_changed_role_takes_effect_within_seconds(app, api):
+    with time_machine.travel(T0, tick=False) as traveller:
+        api.login("supervisor1")
+        api.login("agent1")
+        assert api.get("/tickets", "supervisor1").status_code == 200
+        assert api.get("/tickets", "agent1").status_code == 403
+        supervisor, agent = _user("supervisor1"), _user("agent1")
+        supervisor.roles = [db.session.get(Role, "agent")]
+        agent.roles = [db.session.get(Role, "supervisor")]
+        db.session.commit()
+        traveller.shift(timedelta(seconds=app.config["AUTH_CACHE_SECONDS"] + 1))
+        assert api.get("/tickets", "supervisor1").status_code == 403
+        assert api.get("/tickets", "agent1").status_code == 200
+
+
+def test_a_token_still_expires_while_it_is_being_used(app, api):
+    app.config["API_TOKEN_MAX_AGE"] = 60
+    with time_machine.travel(T0, tick=False) as traveller:
+        api.login("agent1")
+        for _ in range(30):  # used every second and a half up to its last moment
+            assert api.get("/tasks", "agent1").status_code == 200
+            traveller.shift(timedelta(seconds=1.5))
+        traveller.shift(timedelta(seconds=16))  # 61 s after it was issued
+        response = api.get("/tasks", "agent1")
+        assert response.status_code == 401
+
+
+def test_a_forged_token_is_refused_even_beside_a_cached_one(app, api):
+    with time_machine.travel(T0, tick=False):
+        token = api.login("agent1")
+        assert api.get("/tasks", "agent1").status_code == 200
+        forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+        response = api.client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {forged}"})
+        assert response.status_code == 401
