@@ -114,7 +114,11 @@ def deployed_files():
 # ---------------------------------------------------------------- deploy and cache
 
 def deploy_bundles(bundles, *, deployed_by=None):
-    """Store each bundle whose content changed as the next version; return [(definition, created)]."""
+    """Store each bundle whose content changed as the next version; return [(definition, created)].
+
+    A bundle whose content is already deployed creates nothing; its row takes the bundle's file name (a deploy
+    with the replace-file option may have moved the process to another file).
+    """
     results = []
     for bundle in bundles:
         digest = bundle.content_hash
@@ -124,6 +128,7 @@ def deploy_bundles(bundles, *, deployed_by=None):
             )
         )
         if existing is not None:
+            existing.filename = bundle.filename  # differs only when the deploy moved the process to a new file
             results.append((existing, False))
             continue
         latest = db.session.scalar(

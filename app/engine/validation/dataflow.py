@@ -34,16 +34,21 @@ class DataFlow:
             return OPAQUE  # loop items and collected outputs: not modelled
         for _field, source in scripts_of(node):
             tree = parse(source, "exec")
-            if tree is not None:
-                names |= assigned_names(tree)
+            if tree is None:
+                return OPAQUE  # a script that does not compile is reported on its own
+            names |= assigned_names(tree)
         if node.tag == "userTask":
             schema = self.forms.get(extension_properties(node.element).get(FORM_PROPERTY))
-            if isinstance(schema, dict) and isinstance(schema.get("properties"), dict):
+            if not isinstance(schema, dict):
+                return OPAQUE  # a missing or unreadable form is reported on its own; do not guess its fields
+            if isinstance(schema.get("properties"), dict):
                 names |= set(schema["properties"])
             names |= self.completion
         elif node.tag == "businessRuleTask":
             decision = text_of(node.element.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NS))
-            names |= set(self.decisions.get(decision.strip(), ()))
+            if decision.strip() not in self.decisions:
+                return OPAQUE  # an unknown decision is reported on its own
+            names |= self.decisions[decision.strip()]
         elif node.inner is not None:
             for inner in node.inner.nodes.values():
                 inner_names = self.provides(inner)
