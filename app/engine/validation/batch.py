@@ -91,9 +91,10 @@ def _read_forms(form_files, rules, label):
     forms, problems = {}, {}
     for name, text in sorted(form_files.items()):
         schema, found = read_form(text)
-        if schema is not None and not found:
+        if not found:
             found = check_schema(schema, rules.ref_kinds, rules.roles)
-            found += [
+        if not found and isinstance(schema, dict):
+            found = [
                 (f"properties.{p}", f"property {p!r} is the name of a capability: a value stored under it would be "
                                     "hidden from scripts; choose another name")
                 for p in sorted(set((schema.get("properties") or {})) & set(rules.capabilities))

@@ -7,13 +7,15 @@ _COMBINATORS = ("allOf", "anyOf", "oneOf")
 _BRANCHES = ("if", "then", "else")
 
 
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA)
+
+
 def read_form(text):
-    """(schema, problems) of a form file's text; problems are (json path, message) pairs."""
+    """(schema, problems) of a form file's text: problems are (json path, message) pairs when it is not JSON."""
     try:
-        schema = json.loads(text)
+        return json.loads(text), []
     except json.JSONDecodeError as exc:
         return None, [("", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]
-    return schema, check_schema(schema)
 
 
 def check_schema(schema, ref_kinds=None, roles=None):
@@ -24,11 +26,11 @@ def check_schema(schema, ref_kinds=None, roles=None):
     """
     problems = []
     seen = set()
-    for error in Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema):
+    for error in _META.iter_errors(schema):
         path = _path(error.absolute_path)
         if path not in seen:
             seen.add(path)
-            problems.append((path, f"not a valid JSON Schema: {_best(error).message}"))
+            problems.append((path, f"not a valid JSON Schema: {_explain(error)}"))
     if problems or not isinstance(schema, dict):
         return problems or [("", "a form must be a JSON object")]
     properties = schema.get("properties", {})
@@ -68,8 +70,14 @@ def _path(parts):
     return ".".join(str(p) for p in parts)
 
 
-def _best(error):
-    """The most specific cause of a meta-schema error (anyOf/oneOf errors hide it in their context)."""
-    while error.context:
-        error = min(error.context, key=lambda e: (len(e.absolute_path), len(e.message)))
-    return error
+_TYPES = "array, boolean, integer, null, number, object, string"
+
+
+def _explain(error):
+    """A readable reason for a meta-schema error (anyOf/oneOf errors hide the specific cause in their context)."""
+    if error.absolute_path and error.absolute_path[-1] == "type" and error.validator == "anyOf":
+        return f"{error.instance!r} is not a JSON type: use one of {_TYPES}, or a list of them"
+    if error.context:
+        cause = min(error.context, key=lambda e: (len(e.absolute_path), len(e.message)))
+        return f"{error.message} (for example: {cause.message})"
+    return error.message
