@@ -527,3 +527,18 @@ def test_start_and_completion_data_match_what_the_services_give(app, api):
     api.complete("engineer1", number, "accept_ticket", contact_note="已联系客户")
     task = api.task_for("engineer1", number, "handle_ticket")
     assert set(COMPLETION_DATA) <= set(engine().task_data(instance_id, task["id"]))
+
+
+def test_broken_decision_table_names_its_file_and_line(tree):
+    path = tree / "workflows" / "sla_by_urgency.dmn"
+    path.write_text(path.read_text(encoding="utf-8").replace("</definitions>", "</definition>"), encoding="utf-8")
+    problem = only(tree)
+    assert problem.file == "workflows/sla_by_urgency.dmn" and problem.field.startswith("line ")
+
+
+def test_doctype_and_entities_are_refused(tree):
+    edit(tree, '<?xml version="1.0" encoding="UTF-8"?>',
+         '<?xml version="1.0" encoding="UTF-8"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>')
+    edit(tree, '>"PT30M"<', ">&x;<")
+    problem = only(tree)
+    assert (problem.file, problem.field) == (BPMN, "DOCTYPE") and "root:" not in problem.message

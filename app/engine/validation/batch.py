@@ -15,7 +15,9 @@ from . import code
 from .dataflow import OPAQUE, DataFlow, decision_outputs
 from .forms import check_schema, read_form
 from .graph import graph_problems
-from .model import BPMN_NS, NS, catches, extension_properties, message_definition, read_diagram, scripts_of, text_of
+from .model import (
+    BPMN_NS, NS, catches, extension_properties, message_definition, parse_xml, read_diagram, scripts_of, text_of,
+)
 from .problems import Problem
 from .timers import check_timer_expression, timer_definitions, timer_specification
 
@@ -64,7 +66,7 @@ def validate_batch(bpmn_files, dmn_files, form_files, rules, *, deployed=None, r
     dmn_roots, problems = [], []
     for name, text in sorted(dmn_files.items()):
         try:
-            dmn_roots.append(etree.fromstring(text.encode()))
+            dmn_roots.append(parse_xml(text))
         except etree.XMLSyntaxError as exc:
             problems.append(Problem(f"{workflows_label}/{name}", field=f"line {exc.lineno}",
                                     message=f"XML error: {exc.msg}"))
@@ -73,6 +75,7 @@ def validate_batch(bpmn_files, dmn_files, form_files, rules, *, deployed=None, r
     for name, text in sorted(bpmn_files.items()):
         file_check = _FileCheck(f"{workflows_label}/{name}", name, text, dmn_files, forms, form_problems, decisions,
                                 rules)
+        file_check.dmn_broken = len(dmn_roots) < len(dmn_files)
         result = file_check.run()
         problems += file_check.problems
         used_forms |= file_check.used_forms
@@ -131,6 +134,7 @@ class _FileCheck:
         self.label, self.filename, self.text = label, filename, text
         self.dmn_files, self.forms, self.form_problems = dmn_files, forms, form_problems
         self.decisions, self.rules = decisions, rules
+        self.dmn_broken = False  # set when a decision table is not even XML (reported on its own file)
         self.problems, self.used_forms, self.process_ids = [], set(), []
         self.now = rules.clock()
 
@@ -139,9 +143,12 @@ class _FileCheck:
 
     def run(self):
         try:
-            root = etree.fromstring(self.text.encode())
+            root = parse_xml(self.text)
         except etree.XMLSyntaxError as exc:
             self.problems.append(Problem(self.label, field=f"line {exc.lineno}", message=f"XML error: {exc.msg}"))
+            return None
+        if root.getroottree().docinfo.doctype:
+            self.add("", "", "DOCTYPE", "a BPMN file may not declare a DOCTYPE (entities are not allowed)")
             return None
         if etree.QName(root).namespace != BPMN_NS or etree.QName(root).localname != "definitions":
             self.add("", "", "", "not a BPMN file: the root element must be bpmn:definitions")
@@ -165,7 +172,7 @@ class _FileCheck:
                 self._check_node(node)
             for flow in scope.flows:
                 self._check_condition(scope, flow)
-        if self.problems:
+        if self.problems or self.dmn_broken:
             return None  # the parser would only fail on the same faults, less clearly
         return self._parse()
 
@@ -185,7 +192,7 @@ class _FileCheck:
             decision = text_of(node.element.find("bpmn:extensionElements/spiffworkflow:calledDecisionId", NS)).strip()
             if not decision:
                 self.add(process, node.id, "calledDecisionId", "business rule task names no decision")
-            elif decision not in self.decisions:
+            elif decision not in self.decisions and not self.dmn_broken:
                 self.add(process, node.id, "calledDecisionId",
                          f"decision {decision!r} is in none of the decision tables (workflows/*.dmn)")
 

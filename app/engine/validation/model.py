@@ -21,6 +21,12 @@ GATEWAY_TAGS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "even
 FLOW_NODE_TAGS = ACTIVITY_TAGS | EVENT_TAGS | GATEWAY_TAGS
 
 
+def parse_xml(text):
+    """Parse XML text without entity expansion, DTDs or network access; raises etree.XMLSyntaxError."""
+    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True)
+    return etree.fromstring(text.encode(), parser)
+
+
 def local(element):
     """The tag of an lxml element without its namespace."""
     return etree.QName(element).localname
