@@ -542,3 +542,17 @@ def test_doctype_and_entities_are_refused(tree):
     edit(tree, '>"PT30M"<', ">&x;<")
     problem = only(tree)
     assert (problem.file, problem.field) == (BPMN, "DOCTYPE") and "root:" not in problem.message
+
+
+def test_link_events_join_the_paths(tree):
+    add_minimal(tree)
+    edit(tree, '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="work" />',
+         '<bpmn:intermediateThrowEvent id="go"><bpmn:incoming>f1</bpmn:incoming>'
+         '<bpmn:linkEventDefinition id="go_def" name="L" /></bpmn:intermediateThrowEvent>'
+         '<bpmn:intermediateCatchEvent id="arrive"><bpmn:outgoing>f0</bpmn:outgoing>'
+         '<bpmn:linkEventDefinition id="arrive_def" name="L" /></bpmn:intermediateCatchEvent>'
+         '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="go" />'
+         '<bpmn:sequenceFlow id="f0" sourceRef="arrive" targetRef="work" />', name="minimal.bpmn")
+    assert problems_of(tree) == []
+    edit(tree, 'id="arrive_def" name="L"', 'id="arrive_def" name="M"', name="minimal.bpmn")
+    assert [(p.element, p.field) for p in problems_of(tree)] == [("arrive", "incoming"), ("go", "outgoing")]

@@ -80,6 +80,8 @@ class DataFlow:
         preds = {}
         for flow in scope.flows:
             preds.setdefault(flow.target, []).append(flow.source)
+        for throw, catch in scope.links():
+            preds.setdefault(catch, []).append(throw)
         for other in scope.nodes.values():
             if other.tag == "boundaryEvent":
                 preds.setdefault(other.id, []).append(other.element.get("attachedToRef"))

@@ -1,6 +1,6 @@
 """Graph checks per process and subprocess: every element is reached from a start event and reaches an end event,
 boundary events sit on an activity of their scope, gateways lead somewhere, flows join existing elements."""
-from .model import ACTIVITY_TAGS, GATEWAY_TAGS
+from .model import ACTIVITY_TAGS, GATEWAY_TAGS, NS
 
 
 def graph_problems(scope):
@@ -32,10 +32,18 @@ def _scope_name(scope):
     return f"subprocess {scope.id!r}" if scope.parent is not None else f"process {scope.id!r}"
 
 
-def _forward(scope):
+def _flow_edges(scope):
+    """Sequence flows and link events (a link throw continues at the link catch of the same name)."""
     edges = {node_id: [] for node_id in scope.nodes}
     for flow in scope.flows:
         edges[flow.source].append(flow.target)
+    for throw, catch in scope.links():
+        edges[throw].append(catch)
+    return edges
+
+
+def _forward(scope):
+    edges = _flow_edges(scope)
     for node in scope.nodes.values():
         if node.tag == "boundaryEvent":
             edges[node.element.get("attachedToRef")].append(node.id)
@@ -53,8 +61,10 @@ def _reach(edges, roots):
 
 
 def _ignored(node):
-    """Event subprocesses start on their own trigger; they need no incoming or outgoing path."""
-    return node.is_event_subprocess
+    """Event subprocesses start on their own trigger and compensation runs by association, not by sequence flow:
+    they need no incoming or outgoing path."""
+    return (node.is_event_subprocess or node.element.get("isForCompensation") == "true"
+            or node.element.find("bpmn:compensateEventDefinition", NS) is not None)
 
 
 def _unreached(scope, starts):
@@ -71,9 +81,7 @@ def _unreached(scope, starts):
 
 def _dead_ends(scope):
     """Elements with no path to an end event, reported where the dead region ends (a sink, or a closed loop)."""
-    forward = {node_id: [] for node_id in scope.nodes}
-    for flow in scope.flows:
-        forward[flow.source].append(flow.target)
+    forward = _flow_edges(scope)
     ends = [n.id for n in scope.nodes.values() if n.tag == "endEvent"]
     alive = _reach(_reverse(forward), ends)
     dead = {n for n in scope.nodes if n not in alive and not _ignored(scope.nodes[n])}

@@ -76,6 +76,20 @@ class Scope:
     def incoming(self, node_id):
         return [f for f in self.flows if f.target == node_id]
 
+    def links(self):
+        """(throw id, catch id) pairs of the link events of this scope, joined by their link name."""
+        catches_by_name = {}
+        for node in self.nodes.values():
+            name = _link_name(node)
+            if name is not None and node.tag == "intermediateCatchEvent":
+                catches_by_name.setdefault(name, []).append(node.id)
+        return [
+            (node.id, target)
+            for node in self.nodes.values()
+            if node.tag == "intermediateThrowEvent" and _link_name(node) is not None
+            for target in catches_by_name.get(_link_name(node), ())
+        ]
+
     def attached(self, node_id):
         """Boundary events attached to activity `node_id`."""
         return [n for n in self.nodes.values() if n.tag == "boundaryEvent" and n.element.get("attachedToRef") == node_id]
@@ -124,6 +138,11 @@ def _fill(scope, scopes, nodes):
             if tag in SCOPE_TAGS:
                 node.inner = Scope(node.id, child, scope.process, parent=node)
                 _fill(node.inner, scopes, nodes)
+
+
+def _link_name(node):
+    link = node.element.find("bpmn:linkEventDefinition", NS)
+    return None if link is None else (link.get("name") or "")
 
 
 def extension_properties(element):
