@@ -87,8 +87,6 @@ def _dead_ends(scope):
     dead = {n for n in scope.nodes if n not in alive and not _ignored(scope.nodes[n])}
     problems = []
     for node_id in _frontier(dead, forward):
-        if scope.nodes[node_id].tag in GATEWAY_TAGS and not forward[node_id]:
-            continue  # reported as a gateway without outgoing flows
         reason = ("has no outgoing sequence flow" if not forward[node_id]
                   else "only leads into a loop that never reaches an end event")
         problems.append((node_id, "outgoing", f"no path leads from this element to an end event: it {reason}"))
