@@ -15,18 +15,26 @@ def register_cli(app):
         click.echo(f"demo data ready ({created} new rows); log in as agent1 / {password}")
 
     @app.cli.command("deploy")
-    def deploy_command():
-        """Validate and deploy workflows/ and forms/; print each error as file:element: message."""
+    @click.option("--replace-file", is_flag=True, default=False,
+                  help="Let a file take over a process id that another file deployed (a process keeps its file "
+                       "otherwise; use this to rename or move a diagram on purpose).")
+    def deploy_command(replace_file):
+        """Validate workflows/ and forms/ as one batch and deploy what changed.
+
+        Any problem refuses the whole batch (nothing is deployed); each is printed as
+        file:process:element: field: message.
+        """
         from app.database import deploy_workflows
         from app.engine import DeployError
 
         try:
-            results = deploy_workflows(deployed_by="cli")
+            results = deploy_workflows(deployed_by="cli", replace_file=replace_file)
             db.session.commit()
         except DeployError as exc:
             db.session.rollback()
             for error in exc.errors:
-                click.echo(error, err=True)
+                click.echo(str(error), err=True)
+            click.echo(f"deploy refused: {len(exc.errors)} problem(s); nothing was deployed", err=True)
             raise SystemExit(1) from exc
         for definition, created in results:
             state = "deployed" if created else "unchanged"

@@ -72,7 +72,8 @@ def upgrade(app):
 
 
 def deploy_on_start(app):
-    """Deploy changed diagrams; a broken diagram is logged and the last good version keeps running."""
+    """Deploy changed diagrams as one batch. A refused batch deploys nothing: the app still starts on the last
+    good versions, and every problem is logged on its own line (file:process:element: field: message)."""
     from app.engine import DeployError
 
     with startup_lock(app), app.app_context():
@@ -83,17 +84,36 @@ def deploy_on_start(app):
             db.session.commit()
         except DeployError as exc:
             db.session.rollback()
+            log.error("deploy refused: %d problem(s) in workflows/ or forms/, nothing of them was deployed; "
+                      "the last good versions keep running (run `flask --app wsgi deploy` to check)", len(exc.errors))
             for error in exc.errors:
                 log.error("deploy refused: %s", error)
 
 
-def deploy_workflows(*, deployed_by=None):
+# Variables every instance starts with: what app.tickets.service.create_ticket passes to Engine.start.
+START_DATA = ("ticket_number", "ticket_type", "urgency", "channel", "customer_number", "description", "created_by")
+# Variables every user task completion adds: app.tasks.service.complete_task adds who completed it.
+COMPLETION_DATA = ("completed_by",)
+# The `x-ref` kinds app.forms_schema resolves.
+REF_KINDS = ("user", "department")
+
+
+def deploy_rules():
+    """What this application offers diagrams, for deploy validation: roles, capabilities, data, form references."""
+    from app.auth.models import ROLES
+    from app.capabilities import HELPERS
+    from app.clock import now
+    from app.engine import Rules
+
+    return Rules(roles=frozenset(ROLES), capabilities=frozenset(HELPERS), start_data=frozenset(START_DATA),
+                 completion_data=frozenset(COMPLETION_DATA), ref_kinds=frozenset(REF_KINDS), clock=now)
+
+
+def deploy_workflows(*, deployed_by=None, replace_file=False):
     """Validate and deploy workflows/ and forms/ in the caller's transaction; raises DeployError."""
     from flask import current_app
 
-    from app.auth.models import ROLES
     from app.engine import deploy_directory
 
-    return deploy_directory(
-        current_app.config["WORKFLOWS_DIR"], current_app.config["FORMS_DIR"], set(ROLES), deployed_by=deployed_by
-    )
+    return deploy_directory(current_app.config["WORKFLOWS_DIR"], current_app.config["FORMS_DIR"], deploy_rules(),
+                            deployed_by=deployed_by, replace_file=replace_file)

@@ -4,18 +4,23 @@ It deploys `workflows/*.bpmn` (with the decision tables and forms they use) as v
 starts instances, completes user tasks and fires due timers, and keeps instance state in the database.
 It knows nothing of HTTP, tickets or users: services give it data and turn its Steps into rows.
 """
-from .definitions import DeployError, ProcessDefinition, latest_definition_id, read_bundles, deploy_bundles
+from .definitions import (
+    DeployError, ProcessDefinition, deploy_bundles, deployed_files, latest_definition_id, read_bundles,
+)
 from .models import PendingTimer, ProcessInstance
 from .runtime import Engine, FinishedTask, ProcessError, ReadyTask, Step, WaitingTimer
+from .validation import Problem, Rules
 
 
-def deploy_directory(workflows_dir, forms_dir, known_roles, *, deployed_by=None):
-    """Validate every diagram and form; deploy changed ones as new versions.
+def deploy_directory(workflows_dir, forms_dir, rules, *, deployed_by=None, replace_file=False):
+    """Validate every diagram, decision table and form as one batch; deploy changed ones as new versions.
 
-    Returns [(definition, created)]; raises DeployError listing 'file:element: message' for every problem,
-    in which case nothing is deployed.
+    `rules` is a validation.Rules (or the set of known roles). A file may not take over a process id another
+    file deployed unless `replace_file`. Returns [(definition, created)]; raises DeployError listing every
+    Problem (file, process, element, field, message), in which case nothing of the batch is deployed.
     """
-    bundles, errors = read_bundles(workflows_dir, forms_dir, known_roles)
+    bundles, errors = read_bundles(workflows_dir, forms_dir, rules, deployed=deployed_files(),
+                                   replace_file=replace_file)
     if errors:
         raise DeployError(errors)
     return deploy_bundles(bundles, deployed_by=deployed_by)
@@ -26,10 +31,12 @@ __all__ = [
     "Engine",
     "FinishedTask",
     "PendingTimer",
+    "Problem",
     "ProcessDefinition",
     "ProcessError",
     "ProcessInstance",
     "ReadyTask",
+    "Rules",
     "Step",
     "WaitingTimer",
     "deploy_directory",

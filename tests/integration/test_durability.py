@@ -87,7 +87,7 @@ def test_cli_deploy_seed_and_fire(app, tmp_path):
     (broken / "bad.bpmn").write_text("<bpmn:definitions", encoding="utf-8")
     app.config["WORKFLOWS_DIR"] = str(broken)
     result = runner.invoke(args=["deploy"])
-    assert result.exit_code == 1 and "workflows/bad.bpmn:line 1: XML error" in result.output
+    assert result.exit_code == 1 and "workflows/bad.bpmn: line 1: XML error" in result.output
 
 
 def test_each_process_keeps_its_cached_workflows_in_step_with_the_database(template_db, tmp_path):
