@@ -13,6 +13,19 @@ if [ ! -f "$STAMP" ]; then
   "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/$REQS"
   touch "$STAMP"
 fi
+# Browser libraries (bpmn-js, dmn-js, ECharts) from npm, exactly as package-lock.json pins them
+if [ -f "$ROOT/package-lock.json" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "installing Debian packages: nodejs npm"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  NPM_STAMP="$ROOT/node_modules/.installed-$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)"
+  if [ ! -f "$NPM_STAMP" ]; then
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    touch "$NPM_STAMP"
+  fi
+fi
 if [ -d "$ROOT/app/translations" ]; then
   "$ROOT/.venv/bin/pybabel" compile -d "$ROOT/app/translations" >/dev/null
 fi

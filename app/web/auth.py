@@ -11,8 +11,8 @@ from app.i18n import _, _l
 from app.web import web_bp
 from app.web.inputs import clean
 
-PUBLIC_ENDPOINTS = {"web.login", "web.static"}
-PROFILE_FREE_ENDPOINTS = {"web.bind_profile", "web.logout", "web.static"}
+PUBLIC_ENDPOINTS = {"web.login", "web.static", "web.vendor"}
+PROFILE_FREE_ENDPOINTS = {"web.bind_profile", "web.logout", "web.static", "web.vendor"}
 BINDABLE_EXCLUDED = {"admin", "owner"}  # bind_profile refuses these roles
 
 login_manager.login_message = _l("Please log in to see this page.")

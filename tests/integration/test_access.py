@@ -41,6 +41,7 @@ ACCESS = {
     # pages
     ("static", "GET"): PUBLIC,
     ("web.static", "GET"): PUBLIC,
+    ("web.vendor", "GET"): PUBLIC,
     ("web.login", "GET"): PUBLIC,
     ("web.login", "POST"): PUBLIC,
     ("web.logout", "POST"): EVERYONE,
@@ -145,7 +146,9 @@ class World:
             elif name == "notification_id":
                 values[name] = self.notification()
             elif name == "filename":
-                values[name] = "app.css"
+                values[name] = "echarts.min.js" if endpoint == "web.vendor" else "app.css"
+            elif name == "package":
+                values[name] = "echarts"
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values
