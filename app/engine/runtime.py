@@ -10,7 +10,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy import bindparam, delete, event, insert, select
 from sqlalchemy.orm import Session
 
 from app.clock import as_utc, now
@@ -19,23 +19,18 @@ from app.extensions import db
 
 from .definitions import FORM_PROPERTY, SpecCache
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
+from . import store
 from .sandbox import make_script_engine
-from .serializer import SERIALIZER_VERSION, dump_state, load_state
 
 _instances = ProcessInstance.__table__
 _timers = PendingTimer.__table__
 
 # Hot statements are built once: SQLAlchemy then skips construction and cache-key work on every step.
-_INSERT_INSTANCE = insert(_instances).returning(_instances.c.id)
+# The state's own statements are in engine.store.
 _READ_HEAD = select(
     _instances.c.definition_id, _instances.c.serializer_version, _instances.c.version, _instances.c.status
 ).where(_instances.c.id == bindparam("instance_id"))
-_READ_STATE = select(_instances.c.state).where(_instances.c.id == bindparam("instance_id"))
 _READ_DEFINITION_ID = select(_instances.c.definition_id).where(_instances.c.id == bindparam("instance_id"))
-# SET comes from the parameters' keys; the WHERE is the version guard
-_SAVE = update(_instances).where(
-    _instances.c.id == bindparam("instance_id"), _instances.c.version == bindparam("expected_version")
-)
 _DELETE_TIMERS = delete(_timers).where(
     _timers.c.instance_id == bindparam("instance_id"), _timers.c.task_id.in_(bindparam("task_ids", expanding=True))
 )
@@ -138,16 +133,19 @@ class DefinitionInfo:
 
 @dataclass
 class _Before:
-    """What an instance looked like before a step: ready user task ids and waiting timers (id -> due)."""
+    """What an instance looked like before a step: ready user task ids, waiting timers (id -> due) and what the
+    database holds of its state (a store.Saved)."""
 
     ready: set
     timers: dict
+    saved: store.Saved = None
 
     @classmethod
-    def of(cls, workflow):
+    def of(cls, workflow, saved):
         return cls(
             {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)},
             {t.task_id: t.due_at for t in _waiting_timers(workflow)},
+            saved,
         )
 
 
@@ -172,19 +170,11 @@ class Engine:
         finished = self._advance(workflow, lambda: None)
         completed = workflow.is_completed()
         conn = db.session.connection()
-        stamp = now()
-        instance_id = conn.execute(_INSERT_INSTANCE, {
-            "definition_id": definition.id,
-            "state": dump_state(workflow),
-            "serializer_version": SERIALIZER_VERSION,
-            "version": 1,
-            "status": "completed" if completed else "running",
-            "created_at": stamp,
-            "updated_at": stamp,
-        }).scalar_one()
+        instance_id, saved = store.insert_instance(
+            conn, definition.id, workflow, "completed" if completed else "running", now())
         step = self._step(instance_id, 1, workflow, finished, completed, _Before(set(), {}))
         self._sync_timers(conn, step, {})
-        self._keep_after_commit(instance_id, 1, workflow, step)
+        self._keep_after_commit(instance_id, 1, workflow, step, saved)
         self._instance_definitions.put(instance_id, definition.id)
         return step
 
@@ -309,9 +299,9 @@ class Engine:
             workflow, before = cached
         else:
             spec, subprocess_specs = self.specs.get(self._definition(row.definition_id))
-            state = conn.execute(_READ_STATE, {"instance_id": instance_id}).scalar()
-            workflow = load_state(state, row.serializer_version, spec, subprocess_specs, self.script_engine)
-            before = _Before.of(workflow)
+            workflow, saved = store.load(conn, instance_id, row.version, row.serializer_version, spec,
+                                         subprocess_specs, self.script_engine)
+            before = _Before.of(workflow, saved)
         return workflow, row.version, before
 
     def _definition(self, definition_id):
@@ -327,20 +317,11 @@ class Engine:
     def _save(self, instance_id, version, workflow, finished, before):
         completed = workflow.is_completed()  # writes into the workflow: call before serializing
         conn = db.session.connection()
-        result = conn.execute(_SAVE, {
-            "instance_id": instance_id,
-            "expected_version": version,
-            "state": dump_state(workflow),
-            "serializer_version": SERIALIZER_VERSION,
-            "version": version + 1,
-            "status": "completed" if completed else "running",
-            "updated_at": now(),
-        })
-        if result.rowcount != 1:
-            raise Conflict("Someone else changed this process at the same time; reload and try again.")
+        saved = store.save(conn, instance_id, version, workflow, before.saved,
+                           "completed" if completed else "running", now())
         step = self._step(instance_id, version + 1, workflow, finished, completed, before)
         self._sync_timers(conn, step, before.timers)
-        self._keep_after_commit(instance_id, version + 1, workflow, step)
+        self._keep_after_commit(instance_id, version + 1, workflow, step, saved)
         return step
 
     def _step(self, instance_id, version, workflow, finished, completed, before):
@@ -368,10 +349,10 @@ class Engine:
         if fresh:
             conn.execute(_INSERT_TIMERS, fresh)
 
-    def _keep_after_commit(self, instance_id, version, workflow, step):
+    def _keep_after_commit(self, instance_id, version, workflow, step, saved):
         if step.completed:
             return  # a finished instance takes no more steps: do not let it crowd the cache
-        entry = (workflow, _Before({t.id for t in step.ready}, {t.task_id: t.due_at for t in step.timers}))
+        entry = (workflow, _Before({t.id for t in step.ready}, {t.task_id: t.due_at for t in step.timers}, saved))
         db.session.info.setdefault("engine_live", []).append((self, (instance_id, version), entry))
 
 
