@@ -74,8 +74,9 @@ def bare(n):
 
 
 @contextlib.contextmanager
-def service_lifecycle(folder):
-    """Yield a function that runs one lifecycle through the service layer on a SQLite file in `folder`."""
+def service_lifecycle(folder, url=None):
+    """Yield a function that runs one lifecycle through the service layer on a SQLite file in `folder`, or on
+    the (empty) database at SQLAlchemy `url`."""
     from sqlalchemy import bindparam, select
 
     from app import create_app
@@ -90,8 +91,8 @@ def service_lifecycle(folder):
     from app.tickets.service import create_ticket
     from config import Config
 
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'bench.db'}", SCHEDULER_ENABLED=False,
-                     UPLOAD_DIR=str(folder / "uploads"))
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url or f"sqlite:///{folder / 'bench.db'}",
+                     SCHEDULER_ENABLED=False, UPLOAD_DIR=str(folder / "uploads"))
     with app.app_context():
         seed_demo(password="bench-123")
         user_ids = {u.username: u.id for u in db.session.scalars(db.select(User))}
@@ -107,8 +108,9 @@ def service_lifecycle(folder):
                             HumanTask.name == bindparam("name")))
         status_of = select(Ticket.status).where(Ticket.number == bindparam("number"))
 
-        def lifecycle():
-            """Run one lifecycle; return the seconds spent inside the service calls."""
+    def lifecycle():
+        """Run one lifecycle in its own app context (as a request has); return the seconds inside the service calls."""
+        with app.app_context():
             actor = load_principal(user_ids["agent1"])
             began = time.perf_counter()
             number = create_ticket(data=body, actor=actor)
@@ -124,7 +126,11 @@ def service_lifecycle(folder):
             db.session.rollback()
             return inside
 
+    try:
         yield lifecycle
+    finally:
+        with app.app_context():
+            db.engine.dispose()
 
 
 def _rates(lifecycle, n):
