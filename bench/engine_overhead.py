@@ -109,22 +109,23 @@ def service_lifecycle(folder, url=None):
         status_of = select(Ticket.status).where(Ticket.number == bindparam("number"))
 
     def lifecycle():
-        """Run one lifecycle in its own app context (as a request has); return the seconds inside the service calls."""
+        """Run one lifecycle in its own app context (as a request has); return the seconds inside the service
+        calls, wall-clock and CPU time of this process."""
         with app.app_context():
             actor = load_principal(user_ids["agent1"])
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             number = create_ticket(data=body, actor=actor)
-            inside = time.perf_counter() - began
+            inside, inside_cpu = time.perf_counter() - began, time.process_time() - cpu
             for name, data in STEPS:
                 task_id = db.session.connection().execute(open_task, {"number": number, "name": name}).scalar()
                 form = {k: v for k, v in data.items() if k != "completed_by"}
                 user = load_principal(user_ids[actors[name]])
-                began = time.perf_counter()
+                began, cpu = time.perf_counter(), time.process_time()
                 complete_task(task_id=task_id, user=user, data=form)
-                inside += time.perf_counter() - began
+                inside, inside_cpu = inside + time.perf_counter() - began, inside_cpu + time.process_time() - cpu
             assert db.session.connection().execute(status_of, {"number": number}).scalar() == "closed"
             db.session.rollback()
-            return inside
+            return inside, inside_cpu
 
     try:
         yield lifecycle
@@ -137,7 +138,7 @@ def _rates(lifecycle, n):
     """Lifecycles per second of `lifecycle` run n times: (service calls, whole loop, whole loop's CPU time)."""
     began, cpu, inside = time.perf_counter(), time.process_time(), 0.0
     for _ in range(n):
-        inside += lifecycle()
+        inside += lifecycle()[0]
     return n / inside, n / (time.perf_counter() - began), n / (time.process_time() - cpu)
 
 

@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -70,12 +71,19 @@ def durable_postgres():
 
 
 def _service_ms(lifecycle, n):
-    """Milliseconds per lifecycle inside the service calls."""
-    return 1000 * sum(lifecycle() for _ in range(n)) / n
+    """Milliseconds per lifecycle inside the service calls: (wall clock, CPU time of this process)."""
+    wall = cpu = 0.0
+    for _ in range(n):
+        w, c = lifecycle()
+        wall, cpu = wall + w, cpu + c
+    return 1000 * wall / n, 1000 * cpu / n
 
 
-def _floor_ms(n, specs, engine, store):
-    return 1000 / in_memory(n, *specs, engine, store)
+def _timed_ms(run, n):
+    """Milliseconds per lifecycle of `run()` (which runs n of them): (wall clock, CPU time of this process)."""
+    began, cpu = time.perf_counter(), time.process_time()
+    run()
+    return 1000 * (time.perf_counter() - began) / n, 1000 * (time.process_time() - cpu) / n
 
 
 def main():
@@ -97,12 +105,13 @@ def main():
         bare(min(20, n))
         for lifecycle, floor_store in setups.values():  # warm both
             _service_ms(lifecycle, min(20, n))
-            _floor_ms(min(20, n), specs, engine, floor_store)
+            in_memory(min(20, n), *specs, engine, floor_store)
         for _ in range(rounds):
-            figures.setdefault(("", "a"), []).append(1000 / bare(n))
+            figures.setdefault(("", "a"), []).append(_timed_ms(lambda: bare(n), n))
             for name, (lifecycle, floor_store) in setups.items():
                 figures.setdefault((name, "b"), []).append(_service_ms(lifecycle, n))
-                figures.setdefault((name, "f"), []).append(_floor_ms(n, specs, engine, floor_store))
+                figures.setdefault((name, "f"), []).append(
+                    _timed_ms(lambda: in_memory(n, *specs, engine, floor_store), n))
     _report(figures, list(setups), n, rounds)
 
 
@@ -120,19 +129,25 @@ def _fresh(url, name):
 
 
 def _report(figures, databases, n, rounds):
-    median = statistics.median
-    a = figures[("", "a")]
     print(f"lifecycles: {n} per round, {rounds} alternating rounds, medians "
-          f"(create + accept + handle + feedback; 4 commits each in (b) and (f))")
-    print(f"(a) bare SpiffWorkflow in memory: {median(a):6.2f} ms per lifecycle")
-    print(f"{'':12} {'(b) ms':>8} {'(f) ms':>8} {'(b)/(f)':>8} {'(b)/(a)':>8} {'(f)/(a)':>8}")
-    for name in databases:
-        b, f = figures[(name, "b")], figures[(name, "f")]
-        label = name + (" durable" if name == "PostgreSQL" else " WAL")
-        print(f"{label:12} {median(b):8.2f} {median(f):8.2f} "
-              f"{median(x / y for x, y in zip(b, f)):8.2f} {median(x / y for x, y in zip(b, a)):8.2f} "
-              f"{median(x / y for x, y in zip(f, a)):8.2f}")
-    print(f"target (b)/(f) <= {TARGET}")
+          f"(create + accept + handle + feedback; 4 commits each in (b) and (f)); load average "
+          f"{os.getloadavg()[0]:.2f}")
+    for kind, index in (("wall clock", 0), ("CPU time of this process", 1)):
+        a = [x[index] for x in figures[("", "a")]]
+        print(f"{kind}: (a) bare SpiffWorkflow in memory {statistics.median(a):.2f} ms per lifecycle")
+        print(f"  {'':20} {'(b) ms':>7} {'(f) ms':>7} {'(b)/(f)':>8} {'(b)/(a)':>8} {'(f)/(a)':>8}")
+        for name in databases:
+            b = [x[index] for x in figures[(name, "b")]]
+            f = [x[index] for x in figures[(name, "f")]]
+            label = name + (", durable" if name == "PostgreSQL" else ", WAL")
+            print(f"  {label:20} {statistics.median(b):7.2f} {statistics.median(f):7.2f} {_ratio(b, f):8.2f} "
+                  f"{_ratio(b, a):8.2f} {_ratio(f, a):8.2f}")
+    print(f"target (b)/(f) <= {TARGET} (ratios: the median of each round's ratio; CPU time leaves out the "
+          "PostgreSQL server's own work)")
+
+
+def _ratio(xs, ys):
+    return statistics.median(x / y for x, y in zip(xs, ys))
 
 
 if __name__ == "__main__":

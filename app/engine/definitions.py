@@ -18,6 +18,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
+from app.fast_statements import FastStatement
 
 from .models import ProcessDefinition
 from .sandbox import SandboxLimitError, SandboxViolation, check_source
@@ -269,7 +270,7 @@ def deploy_bundles(bundles, *, deployed_by=None):
     return results
 
 
-_LATEST = (
+_LATEST = FastStatement(
     select(ProcessDefinition.id)
     .where(ProcessDefinition.name == bindparam("name"))
     .order_by(ProcessDefinition.version.desc())
@@ -279,7 +280,7 @@ _LATEST = (
 
 def latest_definition_id(name):
     """Return the id of the newest deployed version of process `name`, or None (one indexed lookup)."""
-    return db.session.connection().execute(_LATEST, {"name": name}).scalar()
+    return _LATEST.scalar({"name": name})
 
 
 class SpecCache:

@@ -18,6 +18,7 @@ from typing import Optional
 from sqlalchemy import bindparam, delete, insert, select, update
 
 from app.errors import Conflict
+from app.fast_statements import FastStatement
 
 from .models import InstanceDelta, ProcessInstance
 from .serializer import (
@@ -30,16 +31,16 @@ SNAPSHOT_EVERY = 10  # steps; a load reads at most this many deltas after the sn
 _instances = ProcessInstance.__table__
 _deltas = InstanceDelta.__table__
 
-_INSERT_INSTANCE = insert(_instances).returning(_instances.c.id)
+_INSERT_INSTANCE = FastStatement(insert(_instances).returning(_instances.c.id))
 # SET comes from the parameters' keys; the WHERE is the version guard
-_SAVE = update(_instances).where(
+_SAVE = FastStatement(update(_instances).where(
     _instances.c.id == bindparam("instance_id"), _instances.c.version == bindparam("expected_version")
-)
-_INSERT_DELTA = insert(_deltas)
-_DROP_DELTAS = delete(_deltas).where(_deltas.c.instance_id == bindparam("instance_id"))
-_READ_SNAPSHOT = select(_instances.c.state, _instances.c.snapshot_version).where(
-    _instances.c.id == bindparam("instance_id"))
-_READ_DELTAS = (
+))
+_INSERT_DELTA = FastStatement(insert(_deltas))
+_DROP_DELTAS = FastStatement(delete(_deltas).where(_deltas.c.instance_id == bindparam("instance_id")))
+_READ_SNAPSHOT = FastStatement(select(_instances.c.state, _instances.c.snapshot_version).where(
+    _instances.c.id == bindparam("instance_id")))
+_READ_DELTAS = FastStatement(
     select(_deltas.c.version, _deltas.c.delta)
     .where(_deltas.c.instance_id == bindparam("instance_id"), _deltas.c.version > bindparam("after"))
     .order_by(_deltas.c.version)
@@ -146,10 +147,10 @@ def _apply(dct, change):
 
 # ------------------------------------------------------------------ the database
 
-def insert_instance(conn, definition_id, workflow, status, stamp):
+def insert_instance(definition_id, workflow, status, stamp):
     """Insert a new instance at version 1 with its whole state; return (instance id, Saved)."""
     write = plan_write(workflow, None)
-    instance_id = conn.execute(_INSERT_INSTANCE, {
+    instance_id = _INSERT_INSTANCE.execute({
         "definition_id": definition_id,
         "state": write.text,
         "serializer_version": SERIALIZER_VERSION,
@@ -162,7 +163,7 @@ def insert_instance(conn, definition_id, workflow, status, stamp):
     return instance_id, write.saved
 
 
-def save(conn, instance_id, version, workflow, saved, status, stamp):
+def save(instance_id, version, workflow, saved, status, stamp):
     """Write the step that takes the instance from `version` to version + 1; return the new Saved.
 
     Conflict when the instance is no longer at `version` (someone else stepped it meanwhile).
@@ -172,18 +173,18 @@ def save(conn, instance_id, version, workflow, saved, status, stamp):
             "status": status, "updated_at": stamp}
     if write.snapshot:
         head.update(state=write.text, snapshot_version=version + 1, serializer_version=SERIALIZER_VERSION)
-    if conn.execute(_SAVE, head).rowcount != 1:
+    if _SAVE.execute(head).rowcount != 1:
         raise Conflict("Someone else changed this process at the same time; reload and try again.")
     if not write.snapshot:
-        conn.execute(_INSERT_DELTA, {"instance_id": instance_id, "version": version + 1, "delta": write.text})
+        _INSERT_DELTA.execute({"instance_id": instance_id, "version": version + 1, "delta": write.text})
     elif saved is None or saved.deltas:
-        conn.execute(_DROP_DELTAS, {"instance_id": instance_id})  # all at or before the new snapshot
+        _DROP_DELTAS.execute({"instance_id": instance_id})  # all at or before the new snapshot
     return write.saved
 
 
-def load(conn, instance_id, version, serializer_version, spec, subprocess_specs, script_engine):
+def load(instance_id, version, serializer_version, spec, subprocess_specs, script_engine):
     """Rebuild the instance's live workflow at `version` from its snapshot and later deltas; return (workflow, Saved)."""
-    dct, deltas = read_state(conn, instance_id, version)
+    dct, deltas = read_state(instance_id, version)
     workflow = load_dict(dct, serializer_version, spec, subprocess_specs, script_engine)
     # what the database holds is the text of this very workflow, so the next step can write a delta against it;
     # a state of another serializer version is rewritten whole
@@ -191,11 +192,11 @@ def load(conn, instance_id, version, serializer_version, spec, subprocess_specs,
     return workflow, Saved(parts, deltas)
 
 
-def read_state(conn, instance_id, version):
+def read_state(instance_id, version):
     """The parsed state of the instance at `version` (snapshot plus deltas) and the number of deltas applied."""
-    row = conn.execute(_READ_SNAPSHOT, {"instance_id": instance_id}).first()
+    row = _READ_SNAPSHOT.first({"instance_id": instance_id})
     dct = json.loads(row.state)
-    deltas = conn.execute(_READ_DELTAS, {"instance_id": instance_id, "after": row.snapshot_version}).all()
+    deltas = _READ_DELTAS.execute({"instance_id": instance_id, "after": row.snapshot_version}).all()
     if [d.version for d in deltas] != list(range(row.snapshot_version + 1, version + 1)):
         raise RuntimeError(f"Process instance {instance_id}: the deltas after snapshot {row.snapshot_version} "
                            f"do not lead to version {version}.")

@@ -88,7 +88,7 @@ def test_snapshot_and_deltas_in_the_database_restore_the_cached_workflow(app, ap
     for _ in _steps(api, number):
         instance = _instance()
         workflow, before = engine().live.get((instance.id, instance.version))
-        dct, deltas = store.read_state(db.session.connection(), instance.id, instance.version)
+        dct, deltas = store.read_state(instance.id, instance.version)
         assert json.dumps(dct, separators=(",", ":")) == dump_state(workflow)
         assert deltas == instance.version - instance.snapshot_version == instance.version - 1
         assert before.saved.deltas == deltas
@@ -119,4 +119,4 @@ def test_a_broken_chain_of_deltas_is_refused_not_guessed(app, api):
     instance = _instance()
     db.session.execute(db.delete(InstanceDelta).where(InstanceDelta.version == 2))
     with pytest.raises(RuntimeError, match="do not lead to version 3"):
-        store.read_state(db.session.connection(), instance.id, instance.version)
+        store.read_state(instance.id, instance.version)
