@@ -5,7 +5,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 
 from app.auth.models import Department, User, user_roles
 from app.clock import now
-from app.extensions import db
+from app.fast_statements import FastStatement
 from app.tasks.models import HumanTask
 
 
@@ -47,8 +47,8 @@ def pick_assignee(department):
     """Return the username of the active handler in `department` with the fewest open tasks, or None."""
     global _LEAST_LOADED
     if _LEAST_LOADED is None:
-        _LEAST_LOADED = _least_loaded_handler()
-    return db.session.connection().execute(_LEAST_LOADED, {"department": department}).scalar()
+        _LEAST_LOADED = FastStatement(_least_loaded_handler())
+    return _LEAST_LOADED.scalar({"department": department})
 
 
 def _open_task_of_ticket():
@@ -70,10 +70,8 @@ def has_open_task(ticket_number, task_name):
     """True when the ticket already has an open task `task_name` (e.g. to not stack a second escalation)."""
     global _OPEN_TASK
     if _OPEN_TASK is None:
-        _OPEN_TASK = _open_task_of_ticket()
-    return db.session.connection().execute(
-        _OPEN_TASK, {"ticket_number": ticket_number, "task_name": task_name}
-    ).first() is not None
+        _OPEN_TASK = FastStatement(_open_task_of_ticket())
+    return _OPEN_TASK.first({"ticket_number": ticket_number, "task_name": task_name}) is not None
 
 
 def _parse(value):

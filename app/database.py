@@ -1,21 +1,26 @@
 """Database set-up that runs on start: connection pragmas, migrations under a lock, deploy of changed diagrams."""
 import fcntl
 import logging
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 
 from app.extensions import db
 
 log = logging.getLogger(__name__)
 _MIGRATION_LOCK_KEY = 72_310_001
+PING_AFTER_IDLE_SECONDS = 10.0
 
 
 def configure_engine_events(app):
-    """SQLite pragmas are per connection: WAL, NORMAL sync, foreign keys, a busy timeout."""
+    """SQLite pragmas are per connection: WAL, NORMAL sync, foreign keys, a busy timeout. A server database's
+    connections are checked before use when they sat idle in the pool (see `ping_idle_connections`)."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if not uri.startswith("sqlite"):
+        with app.app_context():
+            ping_idle_connections(db.engine, PING_AFTER_IDLE_SECONDS)
         return
     path = uri.split("///", 1)[-1]
     if path and path != ":memory:":
@@ -31,6 +36,29 @@ def configure_engine_events(app):
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
+
+
+def ping_idle_connections(engine, idle_seconds):
+    """Check a pooled connection with `SELECT 1` when it is handed out after `idle_seconds` or more in the pool;
+    a dead one is replaced before use (SQLAlchemy's pool_pre_ping, without a round trip on every transaction).
+
+    A connection that dies within `idle_seconds` of its last use fails the one request using it, and SQLAlchemy
+    then invalidates it (the same as without pre-ping).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _idle_since(dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, proxy):
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)  # SQLAlchemy's own pre-ping for this driver
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError("connection died while idle") from error  # the pool connects anew
 
 
 @contextmanager

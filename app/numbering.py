@@ -5,18 +5,20 @@ from sqlalchemy.exc import IntegrityError
 from app.clock import now
 from app.customers.models import Sequence
 from app.extensions import db
+from app.fast_statements import FastStatement
 
 _seq = Sequence.__table__
 _BUMP = update(_seq).where(_seq.c.name == bindparam("counter")).values(value=_seq.c.value + 1).returning(_seq.c.value)
+_FAST_BUMP = FastStatement(_BUMP)
 _CREATE = insert(_seq)
 
 
 def next_value(name):
     """Return the next value of counter `name`; the row stays locked until the caller's transaction ends."""
-    conn = db.session.connection()
-    value = conn.execute(_BUMP, {"counter": name}).scalar()
+    value = _FAST_BUMP.scalar({"counter": name})
     if value is not None:
         return value
+    conn = db.session.connection()
     try:
         with conn.begin_nested():
             conn.execute(_CREATE, {"name": name, "value": 1})

@@ -4,12 +4,13 @@ Runs the same lifecycles as engine_overhead.py three ways, rounds alternating:
 (a) bare SpiffWorkflow in memory, with SpiffWorkflow's own script engine (engine_overhead's (a));
 (s) the same, with the app's sandboxed script engine (diagram code must run sandboxed);
 (f) the floor: (s) plus, per step, the rows the issue requires written with plain sqlite3 statements into the
-    app's real schema (WAL, synchronous=NORMAL) and one commit per step: the instance state from the app's
-    dump_state with its version guard, the task row closed and the next one opened, the ticket's columns, two
+    app's real schema (WAL, synchronous=NORMAL) and one commit per step: the instance state as the app's
+    engine.store writes it (a snapshot, then a delta per step) with its version guard, the task row closed and the next one opened, the ticket's columns, two
     history rows and the timer rows. No ORM, no SQLAlchemy, no validation, no permission checks, no lookups.
 The ratio f/a is the least (b)/(a) any service layer on this stack can show.
 
 Usage: .venv/bin/python bench/engine_floor.py [N] [ROUNDS]
+bench/engine_ratio.py runs (a), the service layer (b) and (f) together, on SQLite and PostgreSQL.
 """
 import shutil
 import sqlite3
@@ -22,14 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.capabilities import deadline, now_iso  # noqa: E402
 from app.engine.sandbox import make_script_engine  # noqa: E402
-from app.engine.serializer import SERIALIZER_VERSION, dump_state  # noqa: E402
+from app.engine.serializer import SERIALIZER_VERSION  # noqa: E402
+from app.engine.store import plan_write  # noqa: E402
 from engine_overhead import bare, in_memory, parsed_specs  # noqa: E402
 
 NOW = "2026-12-01 10:00:00.000000"
 
 
-def _schema_db(folder):
-    """A SQLite file with the app's migrated schema and demo data; returns (connection, customer id, definition id)."""
+def _schema_db(folder, url=None):
+    """The app's migrated schema and demo data in a SQLite file in `folder`, or in the empty PostgreSQL database
+    at `url`; returns (DB-API connection in autocommit mode, customer id, definition id)."""
     import logging
 
     from app import create_app
@@ -38,21 +41,52 @@ def _schema_db(folder):
     from config import Config
 
     logging.disable(logging.WARNING)
-    app = create_app(Config, SQLALCHEMY_DATABASE_URI=f"sqlite:///{folder / 'floor.db'}", SCHEDULER_ENABLED=False,
-                     UPLOAD_DIR=str(folder / "uploads"))
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url or f"sqlite:///{folder / 'floor.db'}",
+                     SCHEDULER_ENABLED=False, UPLOAD_DIR=str(folder / "uploads"))
     with app.app_context():
         seed_demo(password="bench-123")
+        db.session.remove()
         db.engine.dispose()
-    conn = sqlite3.connect(folder / "floor.db", isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-        conn.execute(f"PRAGMA {pragma}")
+    logging.disable(logging.NOTSET)
+    if url:
+        import psycopg
+
+        conn = Connection(psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True),
+                          "%s")
+    else:
+        conn = Connection(sqlite3.connect(folder / "floor.db", isolation_level=None), "?")
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
     customer = conn.execute("SELECT id FROM customers LIMIT 1").fetchone()[0]
     definition = conn.execute("SELECT id FROM process_definitions LIMIT 1").fetchone()[0]
     return conn, customer, definition
 
 
+class Connection:
+    """A DB-API connection in autocommit mode (transactions by BEGIN/COMMIT) taking statements written with `?`."""
+
+    def __init__(self, raw, placeholder):
+        self.raw, self.placeholder, self._sql = raw, placeholder, {}
+
+    def _text(self, sql):
+        text = self._sql.get(sql)
+        if text is None:
+            text = self._sql[sql] = sql.replace("?", self.placeholder)
+        return text
+
+    def execute(self, sql, params=()):
+        return self.raw.execute(self._text(sql), params)
+
+    def executemany(self, sql, rows):
+        return self.raw.cursor().executemany(self._text(sql), rows)
+
+    def close(self):
+        self.raw.close()
+
+
 class Store:
-    """The rows of one lifecycle, written with plain sqlite3 and committed per step."""
+    """The rows of one lifecycle, written with plain DB-API statements and committed per step. The instance state
+    is written as the app's engine.store plans it (a snapshot, then deltas), with its version guard."""
 
     def __init__(self, conn, customer, definition):
         self.conn, self.customer, self.definition = conn, customer, definition
@@ -62,14 +96,16 @@ class Store:
         c.execute("BEGIN")
         self.ticket = c.execute(
             "INSERT INTO tickets (number, customer_id, type, urgency, channel, description, status, created_by_id,"
-            " created_at, reopen_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+            " created_at, reopen_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id",
             (uuid.uuid4().hex[:20], self.customer, "complaint", "high", "phone", "设备无法启动", "new", 1, NOW),
-        ).lastrowid
+        ).fetchone()[0]
+        write = plan_write(workflow, None)
+        self.saved = write.saved
         self.instance = c.execute(
-            "INSERT INTO process_instances (definition_id, state, serializer_version, version, status, created_at,"
-            " updated_at) VALUES (?, ?, ?, 1, 'running', ?, ?)",
-            (self.definition, dump_state(workflow), SERIALIZER_VERSION, NOW, NOW),
-        ).lastrowid
+            "INSERT INTO process_instances (definition_id, state, serializer_version, version, snapshot_version,"
+            " status, created_at, updated_at) VALUES (?, ?, ?, 1, 1, 'running', ?, ?) RETURNING id",
+            (self.definition, write.text, SERIALIZER_VERSION, NOW, NOW),
+        ).fetchone()[0]
         self.version = 1
         c.execute("UPDATE tickets SET status = ?, current_step = ?, department_id = 2, assignee_id = 4,"
                   " response_due_at = ?, resolution_due_at = ?, process_instance_id = ? WHERE id = ?",
@@ -86,13 +122,7 @@ class Store:
         c.execute("BEGIN")
         c.execute("UPDATE human_tasks SET state = 'completed', completed_at = ?, completed_by_id = 4"
                   " WHERE id = ? AND state = 'open'", (NOW, self.task))
-        saved = c.execute(
-            "UPDATE process_instances SET state = ?, serializer_version = ?, version = ?, status = ?, updated_at = ?"
-            " WHERE id = ? AND version = ?",
-            (dump_state(workflow), SERIALIZER_VERSION, self.version + 1, "running", NOW, self.instance, self.version),
-        ).rowcount
-        assert saved == 1
-        self.version += 1
+        self._save(workflow)
         c.execute("DELETE FROM timers WHERE instance_id = ? AND name = ?", (self.instance, "acceptance_window"))
         if name != "feedback":
             self._open_task(name)
@@ -100,6 +130,28 @@ class Store:
                   ("processing", name, NOW, self.ticket))
         self._history("task_completed", "task_opened")
         c.execute("COMMIT")
+
+    def _save(self, workflow):
+        c, version = self.conn, self.version
+        status = "completed" if workflow.is_completed() else "running"
+        write = plan_write(workflow, self.saved)
+        if write.snapshot:
+            saved = c.execute(
+                "UPDATE process_instances SET state = ?, snapshot_version = ?, serializer_version = ?, version = ?,"
+                " status = ?, updated_at = ? WHERE id = ? AND version = ?",
+                (write.text, version + 1, SERIALIZER_VERSION, version + 1, status, NOW, self.instance, version),
+            ).rowcount
+            if self.saved.deltas:
+                c.execute("DELETE FROM instance_deltas WHERE instance_id = ?", (self.instance,))
+        else:
+            saved = c.execute(
+                "UPDATE process_instances SET version = ?, status = ?, updated_at = ? WHERE id = ? AND version = ?",
+                (version + 1, status, NOW, self.instance, version),
+            ).rowcount
+            c.execute("INSERT INTO instance_deltas (instance_id, version, delta) VALUES (?, ?, ?)",
+                      (self.instance, version + 1, write.text))
+        assert saved == 1
+        self.version, self.saved = version + 1, write.saved
 
     def _open_task(self, name):
         self.task = uuid.uuid4().hex
@@ -114,13 +166,18 @@ class Store:
             [(self.ticket, NOW, "engineer1", action, '{"task": "accept_ticket"}') for action in actions])
 
 
+def sandboxed_engine():
+    """The app's sandboxed script engine with the helpers the diagram calls (stand-ins for the database ones)."""
+    return make_script_engine({"deadline": deadline, "now_iso": now_iso,
+                               "pick_assignee": lambda department: "engineer1",
+                               "has_open_task": lambda ticket_number, task_name: False})
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     spec, subprocess_specs = parsed_specs()
-    engine = make_script_engine({"deadline": deadline, "now_iso": now_iso,
-                                 "pick_assignee": lambda department: "engineer1",
-                                 "has_open_task": lambda ticket_number, task_name: False})
+    engine = sandboxed_engine()
     folder = Path(tempfile.mkdtemp(prefix="bench-floor-"))
     try:
         store = Store(*_schema_db(folder))

@@ -12,6 +12,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import bindparam, func, select
 
 from app.extensions import db
+from app.fast_statements import FastStatement
 
 from .models import ProcessDefinition
 
@@ -150,7 +151,7 @@ def deploy_bundles(bundles, *, deployed_by=None):
     return results
 
 
-_LATEST = (
+_LATEST = FastStatement(
     select(ProcessDefinition.id)
     .where(ProcessDefinition.name == bindparam("name"))
     .order_by(ProcessDefinition.version.desc())
@@ -160,7 +161,7 @@ _LATEST = (
 
 def latest_definition_id(name):
     """Return the id of the newest deployed version of process `name`, or None (one indexed lookup)."""
-    return db.session.connection().execute(_LATEST, {"name": name}).scalar()
+    return _LATEST.scalar({"name": name})
 
 
 class SpecCache:

@@ -1,4 +1,4 @@
-"""Tables the engine owns: deployed definitions (versioned), instance state, pending timers."""
+"""Tables the engine owns: deployed definitions (versioned), instance state (snapshot and deltas), pending timers."""
 from app.clock import now
 from app.extensions import db
 
@@ -24,7 +24,8 @@ class ProcessDefinition(db.Model):
 
 
 class ProcessInstance(db.Model):
-    """A running or finished process; `state` is the SpiffWorkflow serialization without its spec."""
+    """A running or finished process. `state` is the SpiffWorkflow serialization without its spec as it was at
+    `snapshot_version`; the InstanceDelta rows after it bring it to `version` (see engine.store)."""
 
     __tablename__ = "process_instances"
     id = db.Column(db.Integer, primary_key=True)
@@ -32,11 +33,22 @@ class ProcessInstance(db.Model):
     state = db.Column(db.Text, nullable=False)
     serializer_version = db.Column(db.String(16), nullable=False)
     version = db.Column(db.Integer, nullable=False, default=1)
+    snapshot_version = db.Column(db.Integer, nullable=False, default=1, server_default="1")
     status = db.Column(db.String(16), nullable=False, default="running", index=True)
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
     updated_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
 
     definition = db.relationship(ProcessDefinition)
+
+
+class InstanceDelta(db.Model):
+    """What one step changed in an instance's state (engine.store writes and reads it); `version` is the
+    instance version the step produced."""
+
+    __tablename__ = "instance_deltas"
+    instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), primary_key=True)
+    version = db.Column(db.Integer, primary_key=True, autoincrement=False)
+    delta = db.Column(db.Text, nullable=False)
 
 
 class PendingTimer(db.Model):

@@ -10,37 +10,34 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, delete, event, insert, select, update
+from sqlalchemy import bindparam, delete, event, insert, select
 from sqlalchemy.orm import Session
 
 from app.clock import as_utc, now
 from app.errors import Conflict, DomainError, NotFound
 from app.extensions import db
+from app.fast_statements import FastStatement
 
 from .compaction import compact
 from .definitions import FORM_PROPERTY, SpecCache
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
+from . import store
 from .sandbox import make_script_engine
-from .serializer import SERIALIZER_VERSION, dump_state, load_state
 
 _instances = ProcessInstance.__table__
 _timers = PendingTimer.__table__
 
 # Hot statements are built once: SQLAlchemy then skips construction and cache-key work on every step.
-_INSERT_INSTANCE = insert(_instances).returning(_instances.c.id)
-_READ_HEAD = select(
+# The state's own statements are in engine.store.
+_READ_HEAD = FastStatement(select(
     _instances.c.definition_id, _instances.c.serializer_version, _instances.c.version, _instances.c.status
-).where(_instances.c.id == bindparam("instance_id"))
-_READ_STATE = select(_instances.c.state).where(_instances.c.id == bindparam("instance_id"))
-_READ_DEFINITION_ID = select(_instances.c.definition_id).where(_instances.c.id == bindparam("instance_id"))
-# SET comes from the parameters' keys; the WHERE is the version guard
-_SAVE = update(_instances).where(
-    _instances.c.id == bindparam("instance_id"), _instances.c.version == bindparam("expected_version")
-)
-_DELETE_TIMERS = delete(_timers).where(
-    _timers.c.instance_id == bindparam("instance_id"), _timers.c.task_id.in_(bindparam("task_ids", expanding=True))
-)
-_INSERT_TIMERS = insert(_timers)
+).where(_instances.c.id == bindparam("instance_id")))
+_READ_DEFINITION_ID = FastStatement(
+    select(_instances.c.definition_id).where(_instances.c.id == bindparam("instance_id")))
+_DELETE_TIMER = FastStatement(delete(_timers).where(
+    _timers.c.instance_id == bindparam("instance_id"), _timers.c.task_id == bindparam("task_id")
+))
+_INSERT_TIMERS = FastStatement(insert(_timers))
 
 
 class ProcessError(DomainError):
@@ -139,16 +136,19 @@ class DefinitionInfo:
 
 @dataclass
 class _Before:
-    """What an instance looked like before a step: ready user task ids and waiting timers (id -> due)."""
+    """What an instance looked like before a step: ready user task ids, waiting timers (id -> due) and what the
+    database holds of its state (a store.Saved)."""
 
     ready: set
     timers: dict
+    saved: store.Saved = None
 
     @classmethod
-    def of(cls, workflow):
+    def of(cls, workflow, saved):
         return cls(
             {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)},
             {t.task_id: t.due_at for t in _waiting_timers(workflow)},
+            saved,
         )
 
 
@@ -172,20 +172,11 @@ class Engine:
         workflow.task_tree.data.update(data)
         finished = self._advance(workflow, lambda: None)
         completed = workflow.is_completed()
-        conn = db.session.connection()
-        stamp = now()
-        instance_id = conn.execute(_INSERT_INSTANCE, {
-            "definition_id": definition.id,
-            "state": dump_state(workflow),
-            "serializer_version": SERIALIZER_VERSION,
-            "version": 1,
-            "status": "completed" if completed else "running",
-            "created_at": stamp,
-            "updated_at": stamp,
-        }).scalar_one()
+        instance_id, saved = store.insert_instance(
+            definition.id, workflow, "completed" if completed else "running", now())
         step = self._step(instance_id, 1, workflow, finished, completed, _Before(set(), {}))
-        self._sync_timers(conn, step, {})
-        self._keep_after_commit(instance_id, 1, workflow, step)
+        self._sync_timers(step, {})
+        self._keep_after_commit(instance_id, 1, workflow, step, saved)
         self._instance_definitions.put(instance_id, definition.id)
         return step
 
@@ -253,9 +244,7 @@ class Engine:
         """The ProcessDefinition row an instance runs on (cached: an instance never changes version)."""
         definition_id = self._instance_definitions.get(instance_id)
         if definition_id is None:
-            definition_id = db.session.connection().execute(
-                _READ_DEFINITION_ID, {"instance_id": instance_id}
-            ).scalar()
+            definition_id = _READ_DEFINITION_ID.scalar({"instance_id": instance_id})
             if definition_id is None:
                 raise NotFound(f"Process instance {instance_id} does not exist.")
             self._instance_definitions.put(instance_id, definition_id)
@@ -300,8 +289,7 @@ class Engine:
             cached = self.live.take((instance_id, expected_version))
             if cached is not None:
                 return cached[0], expected_version, cached[1]
-        conn = db.session.connection()
-        row = conn.execute(_READ_HEAD, {"instance_id": instance_id}).first()
+        row = _READ_HEAD.first({"instance_id": instance_id})
         if row is None:
             raise NotFound(f"Process instance {instance_id} does not exist.")
         if expected_version is not None and row.version != expected_version:
@@ -311,10 +299,10 @@ class Engine:
             workflow, before = cached
         else:
             spec, subprocess_specs = self.specs.get(self._definition(row.definition_id))
-            state = conn.execute(_READ_STATE, {"instance_id": instance_id}).scalar()
-            workflow = load_state(state, row.serializer_version, spec, subprocess_specs, self.script_engine)
+            workflow, saved = store.load(instance_id, row.version, row.serializer_version, spec,
+                                         subprocess_specs, self.script_engine)
             compact(workflow)  # a state saved before compaction existed may be too deep to step through
-            before = _Before.of(workflow)
+            before = _Before.of(workflow, saved)
         return workflow, row.version, before
 
     def _definition(self, definition_id):
@@ -329,21 +317,11 @@ class Engine:
 
     def _save(self, instance_id, version, workflow, finished, before):
         completed = workflow.is_completed()  # writes into the workflow: call before serializing
-        conn = db.session.connection()
-        result = conn.execute(_SAVE, {
-            "instance_id": instance_id,
-            "expected_version": version,
-            "state": dump_state(workflow),
-            "serializer_version": SERIALIZER_VERSION,
-            "version": version + 1,
-            "status": "completed" if completed else "running",
-            "updated_at": now(),
-        })
-        if result.rowcount != 1:
-            raise Conflict("Someone else changed this process at the same time; reload and try again.")
+        saved = store.save(instance_id, version, workflow, before.saved, "completed" if completed else "running",
+                           now())
         step = self._step(instance_id, version + 1, workflow, finished, completed, before)
-        self._sync_timers(conn, step, before.timers)
-        self._keep_after_commit(instance_id, version + 1, workflow, step)
+        self._sync_timers(step, before.timers)
+        self._keep_after_commit(instance_id, version + 1, workflow, step, saved)
         return step
 
     def _step(self, instance_id, version, workflow, finished, completed, before):
@@ -351,30 +329,30 @@ class Engine:
             instance_id=instance_id,
             version=version,
             completed=completed,
-            ready=[_ready(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)],
+            ready=[_ready(t) for t in _ready_user_tasks(workflow)],
             finished=finished,
             timers=_waiting_timers(workflow),
             previously_ready=before.ready,
         )
 
-    def _sync_timers(self, conn, step, existing):
+    def _sync_timers(self, step, existing):
         """Make the timers table match the step's waiting timers; `existing` maps task id -> due time."""
         wanted = {t.task_id: t for t in step.timers}
         stale = [tid for tid, due in existing.items() if tid not in wanted or due != wanted[tid].due_at]
         if stale:
-            conn.execute(_DELETE_TIMERS, {"instance_id": step.instance_id, "task_ids": stale})
+            _DELETE_TIMER.executemany([{"instance_id": step.instance_id, "task_id": tid} for tid in stale])
         fresh = [
             {"instance_id": step.instance_id, "task_id": t.task_id, "name": t.name, "due_at": t.due_at}
             for tid, t in wanted.items()
             if tid not in existing or tid in stale
         ]
         if fresh:
-            conn.execute(_INSERT_TIMERS, fresh)
+            _INSERT_TIMERS.executemany(fresh)
 
-    def _keep_after_commit(self, instance_id, version, workflow, step):
+    def _keep_after_commit(self, instance_id, version, workflow, step, saved):
         if step.completed:
             return  # a finished instance takes no more steps: do not let it crowd the cache
-        entry = (workflow, _Before({t.id for t in step.ready}, {t.task_id: t.due_at for t in step.timers}))
+        entry = (workflow, _Before({t.id for t in step.ready}, {t.task_id: t.due_at for t in step.timers}, saved))
         db.session.info.setdefault("engine_live", []).append((self, (instance_id, version), entry))
 
 
@@ -392,6 +370,17 @@ def _is_uuid(value):
     except ValueError:
         return False
     return True
+
+
+def _ready_user_tasks(workflow):
+    """The ready user tasks, as `workflow.get_tasks(state=READY, manual=True)` lists them.
+
+    A scan of the task maps finds them without walking the tree; with two or more, the tree walk gives their order.
+    """
+    found = [t for t in workflow.tasks.values() if t._state == TaskState.READY and t.task_spec.manual]
+    for sub in workflow.subprocesses.values():
+        found.extend(t for t in sub.tasks.values() if t._state == TaskState.READY and t.task_spec.manual)
+    return found if len(found) < 2 else workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
 def _ready(task):
@@ -418,7 +407,7 @@ def _finished(task, before):
         kind=type(spec).__name__,
         timer=isinstance(event_definition, TimerEventDefinition),
         data=task.data,
-        changed={k: v for k, v in task.data.items() if k not in before or before[k] != v},
+        changed={} if task.data == before else {k: v for k, v in task.data.items() if k not in before or before[k] != v},
     )
 
 

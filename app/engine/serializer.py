@@ -9,6 +9,7 @@ sends the whole workflow through the generic serializer.
 """
 import json
 import threading
+from typing import NamedTuple
 from json.encoder import encode_basestring_ascii
 from uuid import UUID
 
@@ -70,7 +71,11 @@ def _generic_dump(obj):
 
 def load_state(state, serializer_version, spec, subprocess_specs, script_engine):
     """Rebuild a live workflow from `state` and the already-parsed specs of its definition version."""
-    dct = json.loads(state, cls=SERIALIZER.json_decoder_cls)
+    return load_dict(json.loads(state), serializer_version, spec, subprocess_specs, script_engine)
+
+
+def load_dict(dct, serializer_version, spec, subprocess_specs, script_engine):
+    """Rebuild a live workflow from the parsed state `dct` (consumed) and the parsed specs of its definition."""
     dct[SERIALIZER.VERSION_KEY] = serializer_version
     SERIALIZER.migrate(dct)
     dct["spec"] = spec
@@ -149,43 +154,85 @@ _NO_DELTA = '{"updates":{},"deletions":[]}'
 # WorkflowConverter and TaskConverter in their key order, with the registry's typename last.
 
 
+class Parts(NamedTuple):
+    """The direct path's text of one (sub)workflow in pieces: what a delta compares and writes.
+
+    `fields` are the texts of the workflow-level fields named by TOP_FIELDS (SUB_FIELDS for a subprocess),
+    `tasks` maps each task's key (its id as JSON text) to its body, `subprocesses` maps keys to Parts.
+    """
+
+    fields: tuple
+    tasks: dict
+    subprocesses: dict
+
+
+TOP_FIELDS = ("data", "correlations", "last_task", "success", "completed", "root", "bpmn_events")
+SUB_FIELDS = ("data", "correlations", "last_task", "success", "completed", "root", "parent_task_id", "spec")
+
+
 def _fast_dump(workflow):
     """The text `_generic_dump(workflow)` would return, or None when the state holds more than plain JSON."""
+    parts = state_parts(workflow)
+    return None if parts is None else assemble(parts)
+
+
+def state_parts(workflow):
+    """The Parts of `workflow`'s text, or None when the state holds more than plain JSON (see `assemble`)."""
     if workflow.__class__ is not BpmnWorkflow:
         return None
     try:
-        subprocesses = []
+        subprocesses = {}
         for task_id, sub in workflow.subprocesses.items():
             if sub.__class__ is not BpmnSubWorkflow:
                 return None
-            subprocesses.append(
-                f'{_uuid_json(task_id)}:{{{_workflow_json(sub)},"parent_task_id":{_uuid_json(sub.parent_task_id)},'
-                f'"spec":{_scalar_json(sub.spec.name)},"typename":{_SUBWORKFLOW_TYPENAME}}}'
-            )
+            fields, tasks = _workflow_parts(sub)
+            subprocesses[_uuid_json(task_id)] = Parts(
+                fields + (_uuid_json(sub.parent_task_id), _scalar_json(sub.spec.name)), tasks, {})
         events = workflow.bpmn_events
         # A finished process keeps the events it threw (a terminate end event leaves one): few and written once,
         # so the generic serializer writes them.
         events = "[]" if events.__class__ is list and not events else _generic_dump(events)
-        return (f'{{{_workflow_json(workflow)},"subprocesses":{{{",".join(subprocesses)}}},'
-                f'"bpmn_events":{events},"typename":{_WORKFLOW_TYPENAME}}}')
+        fields, tasks = _workflow_parts(workflow)
+        return Parts(fields + (events,), tasks, subprocesses)
     except (_NotPlain, ValueError):  # ValueError: NaN, an infinity or a circular reference
         return None
 
 
-def _workflow_json(workflow):
-    """The fields of WorkflowConverter.to_dict (clean() has nothing to drop where the encoder accepts the data)."""
+def assemble(parts):
+    """The whole state's text from its Parts: exactly what `_generic_dump` writes for the workflow."""
+    subprocesses = ",".join(f"{key}:{subprocess_text(sub)}" for key, sub in parts.subprocesses.items())
+    return (f'{{{_workflow_text(parts.fields, parts.tasks)},"subprocesses":{{{subprocesses}}},'
+            f'"bpmn_events":{parts.fields[6]},"typename":{_WORKFLOW_TYPENAME}}}')
+
+
+def subprocess_text(sub):
+    """The text of one subprocess entry (its value in the state's "subprocesses")."""
+    return (f'{{{_workflow_text(sub.fields, sub.tasks)},"parent_task_id":{sub.fields[6]},'
+            f'"spec":{sub.fields[7]},"typename":{_SUBWORKFLOW_TYPENAME}}}')
+
+
+def _workflow_text(fields, tasks):
+    """The fields of WorkflowConverter.to_dict in their order, from a (sub)workflow's Parts."""
+    data, correlations, last_task, success, completed, root = fields[:6]
+    body = ",".join(f"{key}:{text}" for key, text in tasks.items())
+    return (f'"data":{data},"correlations":{correlations},"last_task":{last_task},"success":{success},'
+            f'"completed":{completed},"tasks":{{{body}}},"root":{root}')
+
+
+def _workflow_parts(workflow):
+    """The texts of WorkflowConverter.to_dict's fields (clean() has nothing to drop where the encoder accepts the
+    data) but the tasks, and the tasks' texts by key."""
     last_task = workflow.last_task
     return (
-        f'"data":{_dict_json(workflow.data)},"correlations":{_dict_json(workflow.correlations)},'
-        f'"last_task":{_uuid_json(last_task.id) if last_task is not None else "null"},'
-        f'"success":{_scalar_json(workflow.success)},"completed":{_scalar_json(workflow.completed)},'
-        f'"tasks":{{{_tasks_json(workflow.tasks)}}},"root":{_uuid_json(workflow.task_tree.id)}'
-    )
+        _dict_json(workflow.data), _dict_json(workflow.correlations),
+        _uuid_json(last_task.id) if last_task is not None else "null",
+        _scalar_json(workflow.success), _scalar_json(workflow.completed), _uuid_json(workflow.task_tree.id),
+    ), _tasks_parts(workflow.tasks)
 
 
-def _tasks_json(tasks):
-    """TaskConverter.to_dict of each task: the root keeps its data, the others their delta to the parent's data."""
-    out = []
+def _tasks_parts(tasks):
+    """TaskConverter.to_dict of each task by key: the root keeps its data, the others their delta to the parent's data."""
+    out = {}
     for task_id, task in tasks.items():
         if task.__class__ is not Task:
             raise _NotPlain(type(task).__name__)
@@ -210,12 +257,12 @@ def _tasks_json(tasks):
                     "deletions": [key for key in old if key not in new],
                 })
         key = _uuid_json(task_id)
-        out.append(
-            f'{key}:{{"id":{key if task.id is task_id else _uuid_json(task.id)},'
+        out[key] = (
+            f'{{"id":{key if task.id is task_id else _uuid_json(task.id)},'
             f'"parent":{_uuid_json(task._parent) if parent is not None else "null"},'
             f'"children":[{",".join(map(_uuid_json, task._children))}],'
             f'"last_state_change":{_float_json(changed)},"state":{state},"task_spec":{encode_basestring_ascii(name)},'
             f'"triggered":{"true" if triggered else "false"},"internal_data":{_dict_json(task.internal_data)},'
             f'"data":{data},"delta":{delta},"typename":{_TASK_TYPENAME}}}'
         )
-    return ",".join(out)
+    return out

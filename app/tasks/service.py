@@ -10,6 +10,7 @@ from app.customers.models import Customer
 from app.engine import ProcessInstance
 from app.errors import Conflict, Forbidden, NotFound
 from app.extensions import db
+from app.fast_statements import FastStatement
 from app.forms_schema import has_references, validate_submission
 from app.i18n import _
 from app.tickets.flow import TicketHead, apply_step, engine
@@ -22,7 +23,7 @@ _tasks = HumanTask.__table__
 # The completion path reads and closes the task row with statements built once (see engine.runtime): one read
 # brings the task, what the step needs of its ticket, and the instance version its engine step starts from.
 _tickets, _instances = Ticket.__table__, ProcessInstance.__table__
-_READ_TASK = (
+_READ_TASK = FastStatement(
     select(
         _tasks.c.id, _tasks.c.instance_id, _tasks.c.ticket_id, _tasks.c.name, _tasks.c.title, _tasks.c.role,
         _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state,
@@ -33,7 +34,7 @@ _READ_TASK = (
                  .join(_instances, _instances.c.id == _tasks.c.instance_id))
     .where(_tasks.c.id == bindparam("task_id"))
 )
-_CLOSE_TASK = update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "open")
+_CLOSE_TASK = FastStatement(update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "open"))
 _CLAIM_TASK = update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.assignee_id.is_(None),
                                    _tasks.c.state == "open")
 _INSERT_EVENT = insert(TicketEvent.__table__)
@@ -236,7 +237,7 @@ def complete_task(*, task_id, user, data):
 
     Completing an unclaimed task claims it. Conflict when the task is no longer open (someone was faster).
     """
-    task = db.session.connection().execute(_READ_TASK, {"task_id": str(task_id)}).first()
+    task = _READ_TASK.first({"task_id": str(task_id)})
     if task is None:
         raise NotFound(_("No such task."))
     if task.state != "open":
@@ -245,7 +246,7 @@ def complete_task(*, task_id, user, data):
         raise Forbidden(_("You may not work on this task."))
     schema = task_form(task)
     cleaned = validate_submission(schema, data, task_data(task) if has_references(schema) else None)
-    closed = db.session.connection().execute(_CLOSE_TASK, {
+    closed = _CLOSE_TASK.execute({
         "task_id": task.id, "state": "completed", "completed_at": now(), "completed_by_id": user.id,
         "assignee_id": task.assignee_id or user.id,
     }).rowcount

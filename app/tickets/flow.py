@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, insert, select, update
 from app.auth.models import Department, User
 from app.clock import as_utc, now
 from app.extensions import db
+from app.fast_statements import FastStatement
 from app.notifications import events as notifications
 from app.tasks.models import HumanTask
 
@@ -20,14 +21,15 @@ _tickets = Ticket.__table__
 _history = TicketEvent.__table__
 
 # Built once (see engine.runtime). UPDATEs take their SET columns from the parameters' keys.
-_UPDATE_TICKET = update(_tickets).where(_tickets.c.id == bindparam("ticket_row_id"))
-_INSERT_HISTORY = insert(_history)
-_INSERT_TASKS = insert(_tasks)
-_CANCEL_TASKS = update(_tasks).where(_tasks.c.id.in_(bindparam("task_ids", expanding=True)))
+_UPDATE_TICKET = FastStatement(update(_tickets).where(_tickets.c.id == bindparam("ticket_row_id")))
+_INSERT_HISTORY = FastStatement(insert(_history))
+_INSERT_TASKS = FastStatement(insert(_tasks))
+_CANCEL_TASK = FastStatement(update(_tasks).where(_tasks.c.id == bindparam("task_id")))
 _HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at)
-_HEAD_BY_INSTANCE = select(*_HEAD_COLUMNS).where(_tickets.c.process_instance_id == bindparam("instance_id"))
-_DEPARTMENT_ID = select(Department.id).where(Department.code == bindparam("code"))
-_USER_ID = select(User.id).where(User.username == bindparam("username"))
+_HEAD_BY_INSTANCE = FastStatement(
+    select(*_HEAD_COLUMNS).where(_tickets.c.process_instance_id == bindparam("instance_id")))
+_DEPARTMENT_ID = FastStatement(select(Department.id).where(Department.code == bindparam("code")))
+_USER_ID = FastStatement(select(User.id).where(User.username == bindparam("username")))
 
 # process variables mirrored onto ticket columns: variable -> (column, kind)
 MIRRORED = {
@@ -76,7 +78,7 @@ class TicketHead(NamedTuple):
 
 def ticket_head(*, instance_id):
     """The TicketHead of the ticket a process instance runs for; None when there is none."""
-    row = db.session.connection().execute(_HEAD_BY_INSTANCE, {"instance_id": instance_id}).first()
+    row = _HEAD_BY_INSTANCE.first({"instance_id": instance_id})
     return TicketHead(*row) if row is not None else None
 
 
@@ -107,10 +109,9 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
         changes["responded_at"] = changes["accepted_at"]  # process versions that do not set responded_at
     if ticket.first_responded_at is None and changes.get("accepted_at", ticket.accepted_at) is not None:
         changes["first_responded_at"] = changes.get("accepted_at", ticket.accepted_at)
-    conn = db.session.connection()
-    conn.execute(_UPDATE_TICKET, {**changes, "ticket_row_id": ticket.id})
+    _UPDATE_TICKET.execute({**changes, "ticket_row_id": ticket.id})
     if history:
-        conn.execute(_INSERT_HISTORY, history)
+        _INSERT_HISTORY.executemany(history)
 
 
 def _round_detail(ticket, changes):
@@ -165,12 +166,11 @@ def _time(value):
 
 
 def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor):
-    conn = db.session.connection()
     open_ids = step.previously_ready  # the task rows are written with the state, so they match it
     ready_ids = {t.id for t in step.ready}
     gone = open_ids - ready_ids - {completed_task_id}
     if gone:
-        conn.execute(_CANCEL_TASKS, {"task_ids": sorted(gone), "state": "cancelled", "completed_at": stamp})
+        _CANCEL_TASK.executemany([{"task_id": i, "state": "cancelled", "completed_at": stamp} for i in sorted(gone)])
     due = {}
     for timer in step.timers:
         for task_id in timer.attached_to:
@@ -198,7 +198,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
         )
         history.append(_event(ticket, stamp, actor, "task_opened", {"task": task.name, "title": task.title, "role": task.lane, "assignee": assignee}))
     if rows:
-        conn.execute(_INSERT_TASKS, rows)
+        _INSERT_TASKS.executemany(rows)
         notifications.on_step(ticket, step, rows, actor=actor, stamp=stamp)
     return ("、".join(t.title for t in step.ready) or None)
 
@@ -223,7 +223,7 @@ class _Lookups:
 
     def department_id(self, code):
         if code not in self._departments:
-            found = db.session.connection().execute(_DEPARTMENT_ID, {"code": code}).scalar()
+            found = _DEPARTMENT_ID.scalar({"code": code})
             if found is None:
                 return None  # not memoised: the department may be created later
             self._departments[code] = found
@@ -231,7 +231,7 @@ class _Lookups:
 
     def user_id(self, username):
         if username not in self._users:
-            found = db.session.connection().execute(_USER_ID, {"username": username}).scalar()
+            found = _USER_ID.scalar({"username": username})
             if found is None:
                 return None
             self._users[username] = found

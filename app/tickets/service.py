@@ -14,6 +14,7 @@ from app.engine import latest_definition_id
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.forms_schema import validate_submission
 from app.extensions import db
+from app.fast_statements import FastStatement
 from app.i18n import _
 from app.numbering import ticket_number
 
@@ -27,8 +28,9 @@ MAX_DESCRIPTION = 4000
 INPUT_FIELDS = ("customer_number", "type", "urgency", "description", "channel")  # what a new ticket is made of
 
 _customers, _tickets = Customer.__table__, Ticket.__table__
-_CUSTOMER_BY_NUMBER = select(_customers.c.id, _customers.c.number).where(_customers.c.number == bindparam("number"))
-_INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
+_CUSTOMER_BY_NUMBER = FastStatement(
+    select(_customers.c.id, _customers.c.number).where(_customers.c.number == bindparam("number")))
+_INSERT_TICKET = FastStatement(insert(_tickets).returning(_tickets.c.id))
 
 # What ticket lists and the API show of a ticket, as one row: its columns, its customer's number and name, its
 # department's code and names, its assignee's username and display name.
@@ -143,8 +145,7 @@ def create_ticket(*, data, actor, files=()):
         errors["attachments"] = problem
     customer = None
     if "customer_number" not in errors:
-        customer = db.session.connection().execute(
-            _CUSTOMER_BY_NUMBER, {"number": customer_number}).first()
+        customer = _CUSTOMER_BY_NUMBER.first({"number": customer_number})
         if customer is None:
             errors["customer_number"] = _("No customer with this number; create the customer first.")
     if errors:
@@ -153,7 +154,7 @@ def create_ticket(*, data, actor, files=()):
     if definition_id is None:
         raise Conflict(_("The process '%(name)s' is not deployed.", name=PROCESS_NAME))
     number = ticket_number()
-    ticket_id = db.session.connection().execute(_INSERT_TICKET, {
+    ticket_id = _INSERT_TICKET.execute({
         "number": number, "customer_id": customer.id, "type": data["type"], "urgency": data["urgency"],
         "channel": data["channel"], "description": description, "status": "new", "created_by_id": actor.id,
         "created_at": now(), "reopen_count": 0,

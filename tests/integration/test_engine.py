@@ -1,8 +1,11 @@
 """Engine internals: specs parsed once per version, state stored without the spec, live cache and cold loads agree."""
 import json
 
-from app.engine import definitions
-from app.engine.models import ProcessInstance
+import pytest
+
+from app.engine import definitions, store
+from app.engine.models import InstanceDelta, ProcessInstance
+from app.engine.serializer import dump_state
 from app.extensions import db
 from app.tickets.flow import engine
 
@@ -58,3 +61,62 @@ def test_a_failing_diagram_script_saves_nothing(app, api, monkeypatch):
     assert "task_completed" not in [h["action"] for h in ticket["history"]]
     monkeypatch.undo()
     assert api.complete("engineer1", number, "accept_ticket", contact_note="已联系客户")["status"] == "processing"
+
+
+def _steps(api, number):
+    """Yield after each step of a ticket that loops once through handling (a delta each)."""
+    api.complete("engineer1", number, "accept_ticket", contact_note="已联系客户")
+    yield
+    api.complete("engineer1", number, "handle_ticket", action="远程排查", status="processing",
+                 next_update_at="2030-03-02T15:00:00+08:00", solution_ready=False)
+    yield
+    api.complete("engineer1", number, "handle_ticket", action="更换部件", status="awaiting_customer",
+                 solution="更换电源模块", solution_ready=True)
+    yield
+    api.complete("agent1", number, "feedback", method="phone", opinion="needs_adjustment")
+    yield
+
+
+def _instance():
+    db.session.expire_all()
+    return db.session.scalars(db.select(ProcessInstance)).one()
+
+
+def test_snapshot_and_deltas_in_the_database_restore_the_cached_workflow(app, api):
+    """After every step the database (snapshot + deltas) holds exactly the text of the workflow in the cache."""
+    number = api.new_ticket()["number"]
+    for _ in _steps(api, number):
+        instance = _instance()
+        workflow, before = engine().live.get((instance.id, instance.version))
+        dct, deltas = store.read_state(instance.id, instance.version)
+        assert json.dumps(dct, separators=(",", ":")) == dump_state(workflow)
+        assert deltas == instance.version - instance.snapshot_version == instance.version - 1
+        assert before.saved.deltas == deltas
+    assert db.session.scalar(db.select(db.func.count()).select_from(InstanceDelta)) == 4
+
+
+def test_a_cold_load_from_deltas_runs_on_and_snapshots_drop_older_deltas(app, api, monkeypatch):
+    monkeypatch.setattr(store, "SNAPSHOT_EVERY", 3)
+    number = api.new_ticket()["number"]
+    versions = []
+    for _ in _steps(api, number):
+        engine().live.clear()  # every step rebuilds the workflow from the database
+        instance = _instance()
+        rows = db.session.scalars(db.select(InstanceDelta.version).where(InstanceDelta.instance_id == instance.id))
+        versions.append((instance.version, instance.snapshot_version, list(rows)))
+    # version 1 is the start's snapshot; every third write is a snapshot and the deltas before it go
+    assert versions == [(2, 1, [2]), (3, 1, [2, 3]), (4, 4, []), (5, 4, [5])]
+    ticket = api.complete("engineer1", number, "handle_ticket", action="换主板", status="awaiting_customer",
+                          solution="更换主板", solution_ready=True)
+    assert ticket["status"] == "feedback"
+    assert api.complete("agent1", number, "feedback", method="phone", opinion="satisfied")["status"] == "closed"
+
+
+def test_a_broken_chain_of_deltas_is_refused_not_guessed(app, api):
+    number = api.new_ticket()["number"]
+    steps = _steps(api, number)
+    next(steps), next(steps)
+    instance = _instance()
+    db.session.execute(db.delete(InstanceDelta).where(InstanceDelta.version == 2))
+    with pytest.raises(RuntimeError, match="do not lead to version 3"):
+        store.read_state(instance.id, instance.version)

@@ -1,0 +1,202 @@
+"""Hot Core statements run straight on the DBAPI connection of the session's transaction.
+
+SQLAlchemy spends 20-30 µs per executed Core statement (execution context, cache key, result object) where the
+driver takes 3-5 µs; a ticket step runs about ten of them. A `FastStatement` wraps a statement built once: per
+dialect (and per set of parameter names, for INSERT and UPDATE whose columns come from the parameters) it is
+compiled once by SQLAlchemy, and each execution applies SQLAlchemy's own bind and result processors of that
+compilation, so values go in and come out exactly as through `Connection.execute`.
+
+It runs in the session's transaction (`db.session.connection()`), so the unit of work is unchanged. What it does
+not do, it refuses at compile time and leaves to `Connection.execute`: expanding IN parameters and columns
+whose Python-side default or onupdate SQLAlchemy would have to compute. Driver errors are raised as
+SQLAlchemy's own exception classes (`sqlalchemy.exc.IntegrityError`...), as `Connection.execute` raises them.
+Being below SQLAlchemy's execution layer, these statements do not reach its cursor events or echo log.
+"""
+from collections import namedtuple
+
+from sqlalchemy import exc
+
+from app.extensions import db
+
+
+class FastStatement:
+    """A Core statement compiled once per dialect and parameter names, run on the session's DBAPI connection."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._compiled = {}
+
+    def execute(self, params=None):
+        """Execute with one dict of parameters; return a result (rowcount, `first`, `scalar`, `all`)."""
+        connection, dialect, dbapi_connection = _connection()
+        compiled = self._compile(dialect, params)
+        if compiled is None:
+            return _CoreResult(connection.execute(self.statement, params or {}))
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.parameters(params or {}))
+        except dialect.loaded_dbapi.Error as error:
+            _raise_wrapped(dialect, compiled.sql, params, error)
+        return _Result(cursor, compiled)
+
+    def executemany(self, rows):
+        """Execute once per dict in `rows` (all with the same keys), in one driver call."""
+        connection, dialect, dbapi_connection = _connection()
+        compiled = self._compile(dialect, rows[0])
+        if compiled is None:
+            return connection.execute(self.statement, rows)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
+        except dialect.loaded_dbapi.Error as error:
+            _raise_wrapped(dialect, compiled.sql, rows[0], error)
+        finally:
+            cursor.close()
+
+    def first(self, params=None):
+        """The first row (attributes named as the statement's columns) or None."""
+        return self.execute(params).first()
+
+    def scalar(self, params=None):
+        """The first column of the first row, or None."""
+        row = self.execute(params).first()
+        return None if row is None else row[0]
+
+    def _compile(self, dialect, params):
+        key = (dialect.name, tuple(params) if params else ())
+        compiled = self._compiled.get(key, _MISSING)
+        if compiled is _MISSING:
+            compiled = self._compiled[key] = _Compiled.of(self.statement, dialect, key[1])
+        return compiled
+
+
+_MISSING = object()
+
+
+def _connection():
+    """(Connection, dialect, DBAPI connection) of the session's transaction, begun if need be.
+
+    Kept in the session's info for the transaction it belongs to: `Session.connection()` costs several µs a call.
+    """
+    session = db.session()
+    transaction = session.get_transaction()
+    if transaction is not None:
+        kept = session.info.get("fast_statements")
+        if kept is not None and kept[0] is transaction and transaction.is_active:
+            return kept[1]
+    connection = session.connection()
+    found = (connection, connection.dialect, connection.connection.dbapi_connection)
+    session.info["fast_statements"] = (session.get_transaction(), found)
+    return found
+
+
+class _Compiled:
+    """SQL text, the parameter order and the bind and result processors of one compilation."""
+
+    def __init__(self, sql, order, defaults, processors, row_type, result_processors):
+        self.sql, self.order, self.defaults, self.processors = sql, order, defaults, processors
+        self.row_type, self.result_processors = row_type, result_processors
+
+    @classmethod
+    def of(cls, statement, dialect, keys):
+        """Compile `statement` for `dialect` with parameter names `keys`; None when only Core can run it."""
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
+        if (compiled.insert_prefetch or compiled.update_prefetch
+                or compiled.escaped_bind_names or "POSTCOMPILE" in compiled.string
+                or any(b.expanding or b.literal_execute or b.callable for b in compiled.binds.values())):
+            return None
+        # the values the statement itself holds (`state == "open"`, LIMIT 1)
+        defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
+        if compiled.positional:
+            order = list(compiled.positiontup)
+        elif dialect.paramstyle in ("named", "pyformat"):
+            order = None
+        else:
+            return None
+        processors = {name: p for name, p in compiled._bind_processors.items() if p is not None}
+        columns = getattr(compiled, "_result_columns", None) or []
+        row_type = namedtuple("Row", [c[0] for c in columns], rename=True) if columns else None
+        result_processors = [c[3]._cached_result_processor(dialect, None) for c in columns]
+        return cls(compiled.string, order, defaults, processors,
+                   row_type, result_processors if any(result_processors) else None)
+
+    def parameters(self, params):
+        """The DBAPI parameters for `params`: the statement's own values added, SQLAlchemy's processors applied."""
+        if self.defaults:
+            params = {**self.defaults, **params}
+        processors = self.processors
+        if self.order is None:
+            if processors:
+                params = {k: (processors[k](v) if k in processors else v) for k, v in params.items()}
+            return params
+        if not processors:
+            return [params[name] for name in self.order]
+        get = processors.get
+        out = []
+        for name in self.order:
+            value, process = params[name], get(name)
+            out.append(value if process is None else process(value))
+        return out
+
+
+class _Result:
+    """What an execution returns: rowcount, and the rows as named tuples with SQLAlchemy's result processing."""
+
+    def __init__(self, cursor, compiled):
+        self.cursor, self.compiled, self.rowcount = cursor, compiled, cursor.rowcount
+        if compiled.row_type is None:
+            cursor.close()
+
+    def first(self):
+        raw = self.cursor.fetchone()
+        self.cursor.close()
+        return None if raw is None else self._row(raw)
+
+    def scalar(self):
+        row = self.first()
+        return None if row is None else row[0]
+
+    def scalar_one(self):
+        row = self.first()
+        if row is None:
+            raise exc.NoResultFound("No row was found when one was required")
+        return row[0]
+
+    def all(self):
+        rows = [self._row(raw) for raw in self.cursor.fetchall()]
+        self.cursor.close()
+        return rows
+
+    def _row(self, raw):
+        processors = self.compiled.result_processors
+        if processors:
+            raw = [value if p is None or value is None else p(value) for p, value in zip(processors, raw)]
+        return self.compiled.row_type(*raw)
+
+
+class _CoreResult:
+    """`Connection.execute`'s result behind the same face as _Result."""
+
+    def __init__(self, result):
+        self.result = result
+
+    @property
+    def rowcount(self):
+        return self.result.rowcount
+
+    def first(self):
+        return self.result.first()
+
+    def scalar(self):
+        return self.result.scalar()
+
+    def scalar_one(self):
+        return self.result.scalar_one()
+
+    def all(self):
+        return self.result.all()
+
+
+def _raise_wrapped(dialect, sql, params, error):
+    """Raise the DBAPI `error` as SQLAlchemy's exception of the same kind (IntegrityError, OperationalError...)."""
+    raise exc.DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error, dialect=dialect) from error

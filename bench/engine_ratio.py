@@ -1,0 +1,154 @@
+"""Engine overhead against its floor, in one run: (b) ÷ (f) and (b) ÷ (a), on SQLite and on PostgreSQL.
+
+(a) bare SpiffWorkflow in memory (bench/engine_overhead.py's (a));
+(b) the service layer (create_ticket, complete_task x 3), one commit per use case: the time inside the calls;
+(f) the floor: the sandboxed engine plus the rows the issue requires written with plain DB-API statements
+    (bench/engine_floor.py's (f)), one commit per step.
+Both (b) and (f) write the instance state as engine.store plans it (a snapshot, then per-step deltas).
+
+SQLite: a file in WAL mode, synchronous=NORMAL (the app's pragmas). PostgreSQL: durable commits. Unless
+DATABASE_URL names a PostgreSQL database (the bench creates the databases bench_service and bench_floor on its
+server), a throw-away server is started for the run on a free
+loopback port, with the defaults fsync=on, synchronous_commit=on, full_page_writes=on (unlike the test server,
+which runs with fsync=off), and removed afterwards. --sqlite-only skips PostgreSQL.
+
+Rounds alternate (a), (b) and (f) on each database, so all see the same machine; this VM is shared and noisy,
+so the figures are medians over rounds, and the ratios are medians of the ratios within each round.
+
+Usage: .venv/bin/python bench/engine_ratio.py [N] [ROUNDS] [--sqlite-only]
+"""
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from engine_floor import Store, _schema_db, sandboxed_engine  # noqa: E402
+from engine_overhead import bare, in_memory, parsed_specs, service_lifecycle  # noqa: E402
+
+TARGET = 1.25
+
+
+@contextlib.contextmanager
+def durable_postgres():
+    """Yield the URL of an empty database on a throw-away PostgreSQL server with durable commits."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: float(p.parent.name))
+    if not bins:
+        raise SystemExit("PostgreSQL is not installed: set DATABASE_URL or pass --sqlite-only")
+    pg_bin = bins[-1]
+    folder = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+    as_postgres = []
+    if os.getuid() == 0:  # initdb refuses root
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = folder / "data"
+    run = dict(check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*as_postgres, pg_bin / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                    "--no-locale"], **run)
+    subprocess.run([*as_postgres, pg_bin / "pg_ctl", "-D", data, "-l", folder / "log", "-w", "-o",
+                    f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on",
+                    "start"], **run)
+    try:
+        subprocess.run([*as_postgres, pg_bin / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                        "bench"], **run)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench"
+    finally:
+        subprocess.run([*as_postgres, pg_bin / "pg_ctl", "-D", data, "-m", "fast", "stop"], stdout=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _service_ms(lifecycle, n):
+    """Milliseconds per lifecycle inside the service calls: (wall clock, CPU time of this process)."""
+    wall = cpu = 0.0
+    for _ in range(n):
+        w, c = lifecycle()
+        wall, cpu = wall + w, cpu + c
+    return 1000 * wall / n, 1000 * cpu / n
+
+
+def _timed_ms(run, n):
+    """Milliseconds per lifecycle of `run()` (which runs n of them): (wall clock, CPU time of this process)."""
+    began, cpu = time.perf_counter(), time.process_time()
+    run()
+    return 1000 * (time.perf_counter() - began) / n, 1000 * (time.process_time() - cpu) / n
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    n = int(args[0]) if args else 100
+    rounds = int(args[1]) if len(args) > 1 else 5
+    sqlite_only = "--sqlite-only" in sys.argv
+    specs, engine = parsed_specs(), sandboxed_engine()
+    figures = {}  # (database, kind) -> [ms per lifecycle, one per round]
+    with contextlib.ExitStack() as stack:
+        databases = {"SQLite": None} if sqlite_only else {"SQLite": None, "PostgreSQL": stack.enter_context(durable_postgres())}
+        setups = {}
+        for name, url in databases.items():
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ratio-")))
+            floor_store = Store(*_schema_db(folder, _fresh(url, "floor")))
+            stack.callback(floor_store.conn.close)
+            lifecycle = stack.enter_context(service_lifecycle(folder, _fresh(url, "service")))
+            setups[name] = (lifecycle, floor_store)
+        bare(min(20, n))
+        for lifecycle, floor_store in setups.values():  # warm both
+            _service_ms(lifecycle, min(20, n))
+            in_memory(min(20, n), *specs, engine, floor_store)
+        for _ in range(rounds):
+            figures.setdefault(("", "a"), []).append(_timed_ms(lambda: bare(n), n))
+            for name, (lifecycle, floor_store) in setups.items():
+                figures.setdefault((name, "b"), []).append(_service_ms(lifecycle, n))
+                figures.setdefault((name, "f"), []).append(
+                    _timed_ms(lambda: in_memory(n, *specs, engine, floor_store), n))
+    _report(figures, list(setups), n, rounds)
+
+
+def _fresh(url, name):
+    """A new empty database next to the one at `url` (the service layer and the floor get one each)."""
+    if url is None:
+        return None
+    import psycopg
+
+    base, _, _db = url.rpartition("/")
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS bench_{name}")
+        conn.execute(f"CREATE DATABASE bench_{name}")
+    return f"{base}/bench_{name}"
+
+
+def _report(figures, databases, n, rounds):
+    print(f"lifecycles: {n} per round, {rounds} alternating rounds, medians "
+          f"(create + accept + handle + feedback; 4 commits each in (b) and (f)); load average "
+          f"{os.getloadavg()[0]:.2f}")
+    for kind, index in (("wall clock", 0), ("CPU time of this process", 1)):
+        a = [x[index] for x in figures[("", "a")]]
+        print(f"{kind}: (a) bare SpiffWorkflow in memory {statistics.median(a):.2f} ms per lifecycle")
+        print(f"  {'':20} {'(b) ms':>7} {'(f) ms':>7} {'(b)/(f)':>8} {'(b)/(a)':>8} {'(f)/(a)':>8}")
+        for name in databases:
+            b = [x[index] for x in figures[(name, "b")]]
+            f = [x[index] for x in figures[(name, "f")]]
+            label = name + (", durable" if name == "PostgreSQL" else ", WAL")
+            print(f"  {label:20} {statistics.median(b):7.2f} {statistics.median(f):7.2f} {_ratio(b, f):8.2f} "
+                  f"{_ratio(b, a):8.2f} {_ratio(f, a):8.2f}")
+    print(f"target (b)/(f) <= {TARGET} (ratios: the median of each round's ratio; CPU time leaves out the "
+          "PostgreSQL server's own work)")
+
+
+def _ratio(xs, ys):
+    return statistics.median(x / y for x, y in zip(xs, ys))
+
+
+if __name__ == "__main__":
+    main()
