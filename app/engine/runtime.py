@@ -8,7 +8,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import bindparam, delete, event, insert, select
 from sqlalchemy.orm import Session
@@ -183,7 +183,7 @@ class Engine:
     def complete_task(self, instance_id, task_id, data, *, expected_version=None):
         """Complete ready user task `task_id` with `data` and run on; Conflict if it is no longer ready."""
         workflow, version, before = self._load(instance_id, expected_version)
-        task = workflow.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
+        task = _find_task(workflow, task_id)
         if task is None or not task.task_spec.manual or task.state != TaskState.READY:
             self.live.put((instance_id, version), (workflow, before))  # untouched: keep it warm
             raise Conflict("This task is no longer open.")
@@ -235,7 +235,7 @@ class Engine:
         """Return the data a ready task would show in its form."""
         workflow, version, before = self._load(instance_id)
         try:
-            task = workflow.get_task_from_id(UUID(task_id)) if _is_uuid(task_id) else None
+            task = _find_task(workflow, task_id)
             return dict(task.data) if task else {}
         finally:
             self.live.put((instance_id, version), (workflow, before))
@@ -362,6 +362,16 @@ def _waiting_for_message(workflow, name):
         if isinstance(definition, MessageEventDefinition) and definition.name == name:
             return task
     return None
+
+
+def _find_task(workflow, task_id):
+    """The task `task_id` of the workflow, or None (not an id, or gone: compaction drops finished tasks)."""
+    if not _is_uuid(task_id):
+        return None
+    try:
+        return workflow.get_task_from_id(UUID(str(task_id)))
+    except TaskNotFoundException:
+        return None
 
 
 def _is_uuid(value):
