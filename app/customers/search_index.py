@@ -1,28 +1,40 @@
-"""An index for the customer search (R0-2), so a term that matches nothing does not read every customer.
+"""Indexes for the customer search (R0-2), so a term that matches nothing does not read every customer.
 
 Searching for a customer before creating one is the usual first step, and for a new customer the search finds
-nothing; a leading-wildcard LIKE answers that by reading the whole table. With an index, any term of three or
-more characters is answered from trigrams:
+nothing; a leading-wildcard LIKE answers that by reading the whole table. The search splits its input into words
+(every word must match, each in any of number, name, phone, contact person) and answers each word from an index:
 
-* SQLite: an FTS5 table `customer_search` with the trigram tokenizer over number, name, phone and contact
-  person, kept in step with `customers` by triggers. Queried here (`matching_ids`).
-* PostgreSQL: pg_trgm GIN indexes on the same columns; the planner uses them for the search's ILIKE as it is.
+* three or more characters, from trigrams. SQLite: an FTS5 table `customer_search` with the trigram tokenizer,
+  kept in step with `customers` by triggers, queried here. PostgreSQL: pg_trgm GIN indexes on the columns; the
+  planner uses them for the search's ILIKE as it is.
+* two characters (most Chinese names and words: 精工, 上海), from `customer_search_bigrams`: one row per
+  distinct (lower-cased two-character piece, customer), a B-tree on both databases, kept by triggers (SQLite:
+  with the helper table `customer_search_positions` of positions 1..200, as triggers cannot use CTEs;
+  PostgreSQL: a PL/pgSQL function). Pieces of two ASCII digits or with a space are left out: digits fill every
+  phone and number, so a scan finds a page of them at once.
+* one character and two digits: the scan, which stops after one page when matches are common.
 
-Shorter terms (most two-character Chinese names) keep the LIKE scan, which stops after one page when matches
-are common. A batch ("copy and move") migration of `customers` on SQLite drops the triggers: call
-`install(connection)` again in that migration (tests check the triggers exist).
+With several words, the word with the fewest matches (counted up to `COUNT_CAP`) drives the query in id order
+and the others are checked on the rows it yields. A batch ("copy and move") migration of `customers` on SQLite
+drops the triggers: call `install(connection)` again in that migration (tests check the triggers exist).
 """
 import logging
 
-from sqlalchemy import text
+from sqlalchemy import Integer, column, func, literal, or_, select, table, text
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("number", "name", "phone", "contact_person")
-MIN_LENGTH = 3  # trigrams: shorter terms cannot use the index
+MIN_LENGTH = 3  # trigrams: shorter terms cannot use the FTS5 / pg_trgm index
 TABLE = "customer_search"
+BIGRAMS = f"{TABLE}_bigrams"
+POSITIONS = f"{TABLE}_positions"
+MAX_POSITION = 200  # the longest searched column (name, String(200))
+BIGRAM_FUNCTION = f"{BIGRAMS}_refresh"
 TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_update")
+BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGRAMS}_after_update")
 PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
+COUNT_CAP = 2000  # several words: count each word's matches up to this many to pick the one that drives
 
 _columns = ", ".join(COLUMNS)
 _new = ", ".join(f"new.{c}" for c in COLUMNS)
@@ -41,37 +53,113 @@ _SQLITE = (
 )
 
 
+def _sqlite_pieces(values):
+    """SELECT g, id: the two-character pieces of the searched columns, from `values` (SELECT id, value ...)."""
+    return (f"SELECT lower(substr(v.value, p.n, 2)) AS g, v.id AS id FROM ({values}) AS v "
+            f"JOIN {POSITIONS} AS p ON p.n < length(v.value) "
+            "WHERE lower(substr(v.value, p.n, 2)) NOT GLOB '[0-9][0-9]' AND instr(substr(v.value, p.n, 2), ' ') = 0")
+
+
+_NEW_VALUES = " UNION ALL ".join(f"SELECT new.id AS id, new.{c} AS value" for c in COLUMNS)
+_ALL_VALUES = " UNION ALL ".join(f"SELECT id, {c} AS value FROM customers" for c in COLUMNS)
+_SQLITE_BIGRAM_TABLES = (
+    f"CREATE TABLE {BIGRAMS} (gram TEXT NOT NULL, customer_id INTEGER NOT NULL, "
+    "PRIMARY KEY (gram, customer_id)) WITHOUT ROWID",
+    f"CREATE TABLE IF NOT EXISTS {POSITIONS} (n INTEGER PRIMARY KEY)",
+    f"INSERT OR IGNORE INTO {POSITIONS}(n) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
+    f"WHERE n < {MAX_POSITION}) SELECT n FROM s",
+    f"INSERT INTO {BIGRAMS}(gram, customer_id) SELECT g, id FROM ({_sqlite_pieces(_ALL_VALUES)}) "
+    "GROUP BY g, id ORDER BY g, id",
+)
+_SQLITE_BIGRAM_TRIGGERS = (
+    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[0]} AFTER INSERT ON customers BEGIN "
+    f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
+    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[1]} AFTER DELETE ON customers BEGIN "
+    f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id; END",
+    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[2]} AFTER UPDATE OF {_columns} ON customers BEGIN "
+    f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id; "
+    f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
+)
+
+_PG_PIECES = (
+    "SELECT DISTINCT lower(substr(v, n, 2)) AS g, {row}.id AS id FROM unnest(ARRAY[{values}]) AS v, "
+    "generate_series(1, length(v) - 1) AS n WHERE lower(substr(v, n, 2)) !~ '^[0-9][0-9]$' "
+    "AND position(' ' in substr(v, n, 2)) = 0"
+)
+_PG_BIGRAMS = (
+    f"CREATE OR REPLACE FUNCTION {BIGRAM_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF TG_OP <> 'INSERT' THEN DELETE FROM {BIGRAMS} WHERE customer_id = OLD.id; END IF; "
+    f"IF TG_OP <> 'DELETE' THEN INSERT INTO {BIGRAMS}(gram, customer_id) "
+    + _PG_PIECES.format(row="NEW", values=", ".join(f"NEW.{c}" for c in COLUMNS)) + "; END IF; "
+    "RETURN NULL; END $$",
+    f"DROP TRIGGER IF EXISTS {BIGRAM_TRIGGERS[0]} ON customers",
+    f"CREATE TRIGGER {BIGRAM_TRIGGERS[0]} AFTER INSERT OR DELETE OR UPDATE OF {_columns} ON customers "
+    f"FOR EACH ROW EXECUTE FUNCTION {BIGRAM_FUNCTION}()",
+)
+_PG_BIGRAM_TABLE = (
+    f"CREATE TABLE {BIGRAMS} (gram TEXT NOT NULL, customer_id INTEGER NOT NULL)",
+    f"INSERT INTO {BIGRAMS}(gram, customer_id) SELECT DISTINCT pieces.g, pieces.id FROM customers AS c, LATERAL ("
+    + _PG_PIECES.format(row="c", values=", ".join(f"c.{c}" for c in COLUMNS)) + ") AS pieces",
+    f"ALTER TABLE {BIGRAMS} ADD PRIMARY KEY (gram, customer_id)",
+)
+
+
 def install(connection):
-    """Create the index for the connection's database (idempotent); False when the database cannot have one."""
+    """Create the indexes for the connection's database (idempotent), filling them from the customers there.
+
+    Returns False when the database can have neither the trigram nor the two-character index."""
+    try:
+        return _install(connection)
+    finally:
+        _EXISTS.clear()
+
+
+def _install(connection):
     dialect = connection.dialect.name
+    _EXISTS.clear()
     if dialect == "sqlite":
+        if not _has_table(connection, BIGRAMS):
+            for statement in _SQLITE_BIGRAM_TABLES:
+                connection.exec_driver_sql(statement)
+        for statement in _SQLITE_BIGRAM_TRIGGERS:
+            connection.exec_driver_sql(statement)
         if not _sqlite_has_trigram(connection):
-            log.warning("SQLite lacks FTS5 with the trigram tokenizer (3.34+): the customer search scans")
-            return False
+            log.warning("SQLite lacks FTS5 with the trigram tokenizer (3.34+): terms of 3+ characters scan")
+            return True
         for statement in _SQLITE:
             connection.exec_driver_sql(statement)
         return True
     if dialect == "postgresql":
+        if not _has_table(connection, BIGRAMS):
+            for statement in _PG_BIGRAM_TABLE:
+                connection.exec_driver_sql(statement)
+        for statement in _PG_BIGRAMS:
+            connection.exec_driver_sql(statement)
         try:
             with connection.begin_nested():
                 connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         except Exception as exc:  # not allowed to create it: the search still works, by scanning
-            log.warning("pg_trgm is not available (%s): the customer search scans", exc)
-            return False
-        for name, column in zip(PG_INDEXES, COLUMNS):
+            log.warning("pg_trgm is not available (%s): terms of 3+ characters scan", exc)
+            return True
+        for name, column_name in zip(PG_INDEXES, COLUMNS):
             connection.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS {name} ON customers USING gin ({column} gin_trgm_ops)")
+                f"CREATE INDEX IF NOT EXISTS {name} ON customers USING gin ({column_name} gin_trgm_ops)")
         return True
     return False
 
 
 def uninstall(connection):
-    """Drop what `install` created."""
+    """Drop what `install` created (bulk loads do this first and `install` after: the indexes fill faster)."""
+    _EXISTS.clear()
     if connection.dialect.name == "sqlite":
-        for trigger in TRIGGERS:
+        for trigger in TRIGGERS + BIGRAM_TRIGGERS:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
+        for name in (TABLE, BIGRAMS, POSITIONS):
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {BIGRAM_TRIGGERS[0]} ON customers")
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {BIGRAM_FUNCTION}()")
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {BIGRAMS}")
         for name in PG_INDEXES:
             connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
@@ -81,20 +169,94 @@ def is_index_object(name):
     return bool(name) and (name == TABLE or name.startswith(f"{TABLE}_") or name in PG_INDEXES)
 
 
+def words(q):
+    """The distinct words of a search input (split on whitespace, NUL removed), in their order."""
+    return list(dict.fromkeys((q or "").replace("\x00", "").split()))
+
+
 def usable(connection, term):
-    """True when `matching_ids` can answer `term` on this database."""
-    return len(term) >= MIN_LENGTH and connection.dialect.name == "sqlite" and _sqlite_index_exists(connection)
+    """True when `term` (one word) is answered from an index on this database rather than by a scan."""
+    return _kind(connection, term) != "scan"
 
 
-_FTS_PAGE = text(
-    f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :phrase AND rowid > :after ORDER BY rowid LIMIT :limit"
-)
+_customers = table("customers", *(column(c) for c in ("id",) + COLUMNS))
+_bigrams = table(BIGRAMS, column("gram"), column("customer_id", Integer))
+_fts = table(TABLE, column("rowid", Integer))
 
 
-def matching_ids(connection, term, *, after=None, limit=50):
-    """Ids of the customers with `term` in number, name, phone or contact person (any case), ascending."""
-    phrase = '"' + term.replace('"', '""') + '"'  # one FTS5 string: the trigrams in a row, i.e. the substring
-    return list(connection.execute(_FTS_PAGE, {"phrase": phrase, "after": after or 0, "limit": limit}).scalars())
+def matching_ids(connection, q, *, after=None, limit=50):
+    """Ids of the customers matching every word of `q` (see the module docstring), ascending, after `after`."""
+    terms = words(q)
+    after = after or 0
+    if not terms:
+        return list(connection.execute(select(_customers.c.id).where(_customers.c.id > after)
+                                       .order_by(_customers.c.id).limit(limit)).scalars())
+    sources = _sources(connection, terms)
+    driver = min(sources, key=lambda s: _count(connection, s)) if len(sources) > 1 else \
+        (sources[0] if sources else None)
+    rest = [t for t in terms if driver is None or t not in driver[1]]
+    filters = [_contains(t) for t in rest]
+    if driver is None or driver[0] == "trgm":  # PostgreSQL plans the ILIKEs on its trigram indexes
+        query = select(_customers.c.id).where(_customers.c.id > after, *(_contains(t) for t in terms))
+        return list(connection.execute(query.order_by(_customers.c.id).limit(limit)).scalars())
+    query = _driver_query(driver, after)
+    key = query.selected_columns[0]
+    if filters:
+        query = query.join_from(query.get_final_froms()[0], _customers, _customers.c.id == key).where(*filters)
+    return list(connection.execute(query.order_by(key).limit(limit)).scalars())
+
+
+def _kind(connection, term):
+    """How one word is answered: 'fts' (SQLite trigrams), 'trgm' (pg_trgm), 'bigram' or 'scan'."""
+    dialect = connection.dialect.name
+    if len(term) >= MIN_LENGTH:
+        if dialect == "sqlite" and _has_table(connection, TABLE):
+            return "fts"
+        if dialect == "postgresql" and _has_index(connection, PG_INDEXES[1]):
+            return "trgm"
+        return "scan"
+    if len(term) == 2 and not (term.isascii() and term.isdigit()) and _has_table(connection, BIGRAMS):
+        return "bigram"
+    return "scan"
+
+
+def _sources(connection, terms):
+    """The indexed ways into the customers for these words: ('fts', all 3+ words), ('bigram', (w,)), ..."""
+    kinds = {t: _kind(connection, t) for t in terms}
+    sources = [("bigram", (t,)) for t in terms if kinds[t] == "bigram"]
+    long_words = tuple(t for t in terms if kinds[t] in ("fts", "trgm"))
+    if long_words:
+        sources.insert(0, (kinds[long_words[0]], long_words))
+    return sources
+
+
+def _driver_query(source, after):
+    """SELECT of the ids the source yields, after `after` (ordered by the caller)."""
+    kind, terms = source
+    if kind == "bigram":
+        return select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(literal(terms[0])),
+                                                    _bigrams.c.customer_id > after)
+    return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase").bindparams(phrase=_phrase(terms)),
+                                      _fts.c.rowid > after)
+
+
+def _count(connection, source):
+    """How many customers the source yields, up to COUNT_CAP (to pick the most selective word)."""
+    if source[0] == "trgm":
+        inner = select(literal(1)).select_from(_customers).where(*(_contains(t) for t in source[1]))
+    else:
+        inner = _driver_query(source, 0)
+    return connection.execute(select(func.count()).select_from(inner.limit(COUNT_CAP).subquery())).scalar_one()
+
+
+def _phrase(terms):
+    """An FTS5 query: every term as one string (its trigrams in a row, i.e. the substring), all of them."""
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def _contains(term):
+    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(_customers.c[c].ilike(pattern, escape="\\") for c in COLUMNS))
 
 
 def _sqlite_has_trigram(connection):
@@ -108,12 +270,24 @@ def _sqlite_has_trigram(connection):
     return True
 
 
-def _sqlite_index_exists(connection):
-    """Whether the FTS table exists, asked once per database file (it comes and goes only with migrations)."""
-    key = str(connection.engine.url)
+def _has_table(connection, name):
+    """Whether the table exists, asked once per database (it comes and goes only with migrations)."""
+    key = (str(connection.engine.url), "table", name)
     if key not in _EXISTS:
-        _EXISTS[key] = connection.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)).first() is not None
+        if connection.dialect.name == "sqlite":
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"
+        else:
+            sql = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = :name"
+        _EXISTS[key] = connection.execute(text(sql), {"name": name}).first() is not None
+    return _EXISTS[key]
+
+
+def _has_index(connection, name):
+    key = (str(connection.engine.url), "index", name)
+    if key not in _EXISTS:
+        _EXISTS[key] = connection.execute(text(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :name"),
+            {"name": name}).first() is not None
     return _EXISTS[key]
 
 
