@@ -179,7 +179,7 @@ def usable(connection, term):
     return _kind(connection, term) != "scan"
 
 
-_customers = table("customers", *(column(c) for c in ("id",) + COLUMNS))
+CUSTOMERS = table("customers", *(column(c) for c in ("id",) + COLUMNS))
 _bigrams = table(BIGRAMS, column("gram"), column("customer_id", Integer))
 _fts = table(TABLE, column("rowid", Integer))
 
@@ -189,20 +189,20 @@ def matching_ids(connection, q, *, after=None, limit=50):
     terms = words(q)
     after = after or 0
     if not terms:
-        return list(connection.execute(select(_customers.c.id).where(_customers.c.id > after)
-                                       .order_by(_customers.c.id).limit(limit)).scalars())
+        return list(connection.execute(select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after)
+                                       .order_by(CUSTOMERS.c.id).limit(limit)).scalars())
     sources = _sources(connection, terms)
     driver = min(sources, key=lambda s: _count(connection, s)) if len(sources) > 1 else \
         (sources[0] if sources else None)
     rest = [t for t in terms if driver is None or t not in driver[1]]
-    filters = [_contains(t) for t in rest]
+    filters = [contains(t) for t in rest]
     if driver is None or driver[0] == "trgm":  # PostgreSQL plans the ILIKEs on its trigram indexes
-        query = select(_customers.c.id).where(_customers.c.id > after, *(_contains(t) for t in terms))
-        return list(connection.execute(query.order_by(_customers.c.id).limit(limit)).scalars())
+        query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
+        return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
     query = _driver_query(driver, after)
     key = query.selected_columns[0]
     if filters:
-        query = query.join_from(query.get_final_froms()[0], _customers, _customers.c.id == key).where(*filters)
+        query = query.join_from(query.get_final_froms()[0], CUSTOMERS, CUSTOMERS.c.id == key).where(*filters)
     return list(connection.execute(query.order_by(key).limit(limit)).scalars())
 
 
@@ -243,7 +243,7 @@ def _driver_query(source, after):
 def _count(connection, source):
     """How many customers the source yields, up to COUNT_CAP (to pick the most selective word)."""
     if source[0] == "trgm":
-        inner = select(literal(1)).select_from(_customers).where(*(_contains(t) for t in source[1]))
+        inner = select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source[1]))
     else:
         inner = _driver_query(source, 0)
     return connection.execute(select(func.count()).select_from(inner.limit(COUNT_CAP).subquery())).scalar_one()
@@ -254,9 +254,10 @@ def _phrase(terms):
     return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-def _contains(term):
+def contains(term):
+    """The condition that number, name, phone or contact person contains `term` (any case): a row check."""
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(*(_customers.c[c].ilike(pattern, escape="\\") for c in COLUMNS))
+    return or_(*(CUSTOMERS.c[c].ilike(pattern, escape="\\") for c in COLUMNS))
 
 
 def _sqlite_has_trigram(connection):
