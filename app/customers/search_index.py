@@ -34,7 +34,7 @@ BIGRAM_FUNCTION = f"{BIGRAMS}_refresh"
 TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_update")
 BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGRAMS}_after_update")
 PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
-COUNT_CAP = 2000  # several words: count each word's matches up to this many to pick the one that drives
+COUNT_CAP = 1000  # several words: count each word's matches up to this many to pick the one that drives
 
 _columns = ", ".join(COLUMNS)
 _new = ", ".join(f"new.{c}" for c in COLUMNS)
@@ -188,65 +188,78 @@ def matching_ids(connection, q, *, after=None, limit=50):
     """Ids of the customers matching every word of `q` (see the module docstring), ascending, after `after`."""
     terms = words(q)
     after = after or 0
-    if not terms:
-        return list(connection.execute(select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after)
-                                       .order_by(CUSTOMERS.c.id).limit(limit)).scalars())
     sources = _sources(connection, terms)
-    driver = min(sources, key=lambda s: _count(connection, s)) if len(sources) > 1 else \
-        (sources[0] if sources else None)
-    rest = [t for t in terms if driver is None or t not in driver[1]]
-    filters = [contains(t) for t in rest]
-    if driver is None or driver[0] == "trgm":  # PostgreSQL plans the ILIKEs on its trigram indexes
+    driver = _most_selective(connection, sources) if len(sources) > 1 else (sources[0] if sources else None)
+    if driver is None or driver[0] == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
         return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
     query = _driver_query(driver, after)
     key = query.selected_columns[0]
+    filters = [contains(t) for t in terms if t not in driver[2]]
     if filters:
         query = query.join_from(query.get_final_froms()[0], CUSTOMERS, CUSTOMERS.c.id == key).where(*filters)
     return list(connection.execute(query.order_by(key).limit(limit)).scalars())
 
 
+def _pieces(term):
+    """The two-character pieces of `term` the bigram table holds (not two ASCII digits)."""
+    pieces = (term[i:i + 2] for i in range(len(term) - 1))
+    return list(dict.fromkeys(p for p in pieces if not (p.isascii() and p.isdigit())))
+
+
 def _kind(connection, term):
-    """How one word is answered: 'fts' (SQLite trigrams), 'trgm' (pg_trgm), 'bigram' or 'scan'."""
+    """How one word is answered: 'fts' (SQLite trigrams), 'bigram' (its pieces), 'trgm' (pg_trgm) or 'scan'."""
     dialect = connection.dialect.name
-    if len(term) >= MIN_LENGTH:
-        if dialect == "sqlite" and _has_table(connection, TABLE):
-            return "fts"
-        if dialect == "postgresql" and _has_index(connection, PG_INDEXES[1]):
-            return "trgm"
-        return "scan"
-    if len(term) == 2 and not (term.isascii() and term.isdigit()) and _has_table(connection, BIGRAMS):
+    if len(term) >= MIN_LENGTH and dialect == "sqlite" and _has_table(connection, TABLE):
+        return "fts"
+    if len(term) >= 2 and _pieces(term) and _has_table(connection, BIGRAMS):
         return "bigram"
+    if len(term) >= MIN_LENGTH and dialect == "postgresql" and _has_index(connection, PG_INDEXES[1]):
+        return "trgm"
     return "scan"
 
 
 def _sources(connection, terms):
-    """The indexed ways into the customers for these words: ('fts', all 3+ words), ('bigram', (w,)), ..."""
+    """The indexed ways into the customers for these words, as (kind, key, words the way answers in full):
+    ('fts', words, words) for all words of 3+ characters on SQLite, ('bigram', piece, (word,) or ()) for each
+    two-character piece (a two-character word is its piece; a longer one is still checked on the rows), and
+    ('trgm', (word,), ()) for a word PostgreSQL's trigram indexes answer."""
     kinds = {t: _kind(connection, t) for t in terms}
-    sources = [("bigram", (t,)) for t in terms if kinds[t] == "bigram"]
-    long_words = tuple(t for t in terms if kinds[t] in ("fts", "trgm"))
-    if long_words:
-        sources.insert(0, (kinds[long_words[0]], long_words))
-    return sources
+    long_words = tuple(t for t in terms if kinds[t] == "fts")
+    sources = [("fts", long_words, long_words)] if long_words else []
+    pieces = {}
+    for term in terms:
+        if kinds[term] == "bigram":
+            for piece in _pieces(term):
+                answered = pieces.get(piece, ())
+                pieces[piece] = answered + ((term,) if term == piece else ())
+        elif kinds[term] == "trgm":
+            sources.append(("trgm", (term,), ()))
+    return sources + [("bigram", piece, answered) for piece, answered in pieces.items()]
+
+
+def _most_selective(connection, sources):
+    """The source yielding the fewest customers (each counted up to COUNT_CAP, in one query)."""
+    counts = [select(func.count()).select_from(_count_query(source).limit(COUNT_CAP).subquery()).scalar_subquery()
+              for source in sources]
+    found = connection.execute(select(*counts)).one()
+    return min(zip(found, range(len(sources)), sources))[2]
+
+
+def _count_query(source):
+    if source[0] == "trgm":
+        return select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source[1]))
+    return _driver_query(source, 0)
 
 
 def _driver_query(source, after):
     """SELECT of the ids the source yields, after `after` (ordered by the caller)."""
-    kind, terms = source
+    kind, key, _answered = source
     if kind == "bigram":
-        return select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(literal(terms[0])),
+        return select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(literal(key)),
                                                     _bigrams.c.customer_id > after)
-    return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase").bindparams(phrase=_phrase(terms)),
+    return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase").bindparams(phrase=_phrase(key)),
                                       _fts.c.rowid > after)
-
-
-def _count(connection, source):
-    """How many customers the source yields, up to COUNT_CAP (to pick the most selective word)."""
-    if source[0] == "trgm":
-        inner = select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source[1]))
-    else:
-        inner = _driver_query(source, 0)
-    return connection.execute(select(func.count()).select_from(inner.limit(COUNT_CAP).subquery())).scalar_one()
 
 
 def _phrase(terms):
