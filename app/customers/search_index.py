@@ -20,7 +20,8 @@ drops the triggers: call `install(connection)` again in that migration (tests ch
 """
 import logging
 
-from sqlalchemy import Integer, column, func, literal, or_, select, table, text
+from sqlalchemy import Integer, any_, bindparam, column, func, literal, or_, select, table, text
+from sqlalchemy.dialects import postgresql
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +194,35 @@ def matching_ids(connection, q, *, after=None, limit=50):
     if driver is None or driver[0] == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
         return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
-    query = _driver_query(driver, after)
-    key = query.selected_columns[0]
     filters = [contains(t) for t in terms if t not in driver[2]]
-    if filters:
-        query = query.join_from(query.get_final_froms()[0], CUSTOMERS, CUSTOMERS.c.id == key).where(*filters)
-    return list(connection.execute(query.order_by(key).limit(limit)).scalars())
+    if not filters:
+        query = _driver_query(driver, after)
+        return list(connection.execute(query.order_by(query.selected_columns[0]).limit(limit)).scalars())
+    return _filtered(connection, driver, filters, after, limit)
+
+
+def _filtered(connection, driver, filters, after, limit):
+    """The driver's ids in batches (growing), each checked against the other words, until a page is full.
+
+    Two plain queries per batch rather than one join, so the planner cannot swap the driver for a scan."""
+    found, batch = [], max(limit, 250)
+    while len(found) < limit:
+        query = _driver_query(driver, after)
+        ids = list(connection.execute(query.order_by(query.selected_columns[0]).limit(batch)).scalars())
+        if ids:
+            found += connection.execute(select(CUSTOMERS.c.id).where(among(connection, CUSTOMERS.c.id, ids), *filters)
+                                        .order_by(CUSTOMERS.c.id)).scalars()
+        if len(ids) < batch:
+            break
+        after, batch = ids[-1], min(batch * 2, 4000)
+    return found[:limit]
+
+
+def among(connection, column, ids):
+    """`column` IN `ids`: on PostgreSQL one array parameter (= ANY), so thousands of ids cost one value."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _pieces(term):
@@ -256,7 +280,9 @@ def _driver_query(source, after):
     """SELECT of the ids the source yields, after `after` (ordered by the caller)."""
     kind, key, _answered = source
     if kind == "bigram":
-        return select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(literal(key)),
+        # the piece and patterns are written into the statement: a prepared statement's generic plan (psycopg
+        # prepares after 5 runs) cannot tell a rare piece from a common one and picks a scan
+        return select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(literal(key, literal_execute=True)),
                                                     _bigrams.c.customer_id > after)
     return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase").bindparams(phrase=_phrase(key)),
                                       _fts.c.rowid > after)
@@ -270,7 +296,7 @@ def _phrase(terms):
 def contains(term):
     """The condition that number, name, phone or contact person contains `term` (any case): a row check."""
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(*(CUSTOMERS.c[c].ilike(pattern, escape="\\") for c in COLUMNS))
+    return or_(*(CUSTOMERS.c[c].ilike(literal(pattern, literal_execute=True), escape="\\") for c in COLUMNS))
 
 
 def _sqlite_has_trigram(connection):

@@ -6,12 +6,13 @@ paging on (created_at, id) so every page is read from an index:
 
 * no filter or a date range: `ix_tickets_created` (created_at, id), read backwards;
 * status: `ix_tickets_status_created`; customer: `ix_tickets_customer_created`;
-* number (exact or prefix): the unique index on number. A prefix that matches more than `CAP` tickets (a whole
-  month) is checked on the rows read newest first instead, which fills a page quickly because it matches many.
+* number (exact or prefix): the unique index on number. A prefix that matches more than `NUMBER_CAP` tickets (a
+  whole month) is checked on the rows read newest first instead: quick for recent tickets, but for an old month
+  it reads every newer ticket first (the date range filter answers that from its index).
 
 A customer is named by its number (exact) or by words of its number, name, phone or contact person, as in the
-customer search; when those words match more than `CAP` customers, tickets are read newest first and their
-customer checked row by row.
+customer search; when those words match more than `CUSTOMER_CAP` customers, tickets are read newest first and
+their customer checked row by row (the work grows as the share of matching customers shrinks).
 """
 import re
 from datetime import date, datetime, time, timedelta, timezone
@@ -31,7 +32,8 @@ from app.i18n import _
 from .models import STATUSES, Ticket
 
 FILTERS = ("number", "customer", "created_from", "created_to", "status")
-CAP = 2000  # the most ids a number prefix or customer words may expand to before the search reads by date
+NUMBER_CAP = 5000  # the most tickets a number prefix may match before the search reads by date (a day: ~3,000)
+CUSTOMER_CAP = 2000  # the most customers the customer words may match before each ticket's customer is checked
 MAX_TEXT = 200
 
 _t, _c = Ticket.__table__, Customer.__table__
@@ -124,8 +126,8 @@ def _number_condition(connection, prefix):
     exact = func.substr(_t.c.number, 1, len(prefix)) == prefix
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     ids = connection.execute(select(_t.c.id).where(_t.c.number >= prefix, _t.c.number < upper, exact)
-                             .limit(CAP + 1)).scalars().all()
-    return _t.c.id.in_(ids) if len(ids) <= CAP else exact
+                             .limit(NUMBER_CAP + 1)).scalars().all()
+    return search_index.among(connection, _t.c.id, ids) if len(ids) <= NUMBER_CAP else exact
 
 
 def _customer_condition(connection, term):
@@ -133,9 +135,9 @@ def _customer_condition(connection, term):
     found = connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar()
     if found is not None:
         return _t.c.customer_id == found
-    ids = search_index.matching_ids(connection, term, limit=CAP + 1)
-    if len(ids) <= CAP:
-        return _t.c.customer_id.in_(ids)
+    ids = search_index.matching_ids(connection, term, limit=CUSTOMER_CAP + 1)
+    if len(ids) <= CUSTOMER_CAP:
+        return search_index.among(connection, _t.c.customer_id, ids)
     words = [search_index.contains(w) for w in search_index.words(term)]
     return exists().where(search_index.CUSTOMERS.c.id == _t.c.customer_id, *words)
 

@@ -123,13 +123,13 @@ def test_who_may_search(api, numbers):
 
 
 def test_a_number_prefix_matching_many_reads_by_date(api, numbers, monkeypatch):
-    monkeypatch.setattr(search, "CAP", 2)  # more matches than CAP: the number is checked on each row
+    monkeypatch.setattr(search, "NUMBER_CAP", 2)  # more matches than NUMBER_CAP: the number is checked on each row
     assert listed(api, "number=SR2026") == numbers[::-1]
     assert listed(api, "number=SR20260302") == [numbers[3], numbers[2]]
 
 
 def test_customer_words_matching_many_customers_check_each_ticket(api, numbers, monkeypatch):
-    monkeypatch.setattr(search, "CAP", 0)
+    monkeypatch.setattr(search, "CUSTOMER_CAP", 0)
     assert listed(api, "customer=精工") == [numbers[4], numbers[2], numbers[0]]
     assert listed(api, "customer=有限 上海") == [numbers[4], numbers[2], numbers[0]]
 
