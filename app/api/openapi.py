@@ -41,6 +41,7 @@ LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum"
 AFTER = {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
          "description": "Cursor from `next`."}
 SECURED = [{"bearer": []}]
+DATE_OR_EMPTY = {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]}  # empty: no bound
 STATUS_CODES = ["new", "pending_accept", "processing", "awaiting_customer", "awaiting_review", "feedback", "reopened",
                 "closed"]
 ENUMS = {
@@ -172,9 +173,9 @@ def openapi_document():
                             {"name": "customer", "in": "query", "schema": {"type": "string", "maxLength": 200},
                              "description": "A customer number, or words of the customer's number, name, phone or "
                                             "contact person (every word must match, as in GET /customers?q=)"},
-                            {"name": "created_from", "in": "query", "schema": {"type": "string", "format": "date"},
+                            {"name": "created_from", "in": "query", "schema": DATE_OR_EMPTY,
                              "description": "First creation day, YYYY-MM-DD in China Standard Time (included)"},
-                            {"name": "created_to", "in": "query", "schema": {"type": "string", "format": "date"},
+                            {"name": "created_to", "in": "query", "schema": DATE_OR_EMPTY,
                              "description": "Last creation day, YYYY-MM-DD in China Standard Time (included); "
                                             "not before created_from"},
                             {"name": "status", "in": "query",
