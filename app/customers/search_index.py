@@ -4,9 +4,10 @@ Searching for a customer before creating one is the usual first step, and for a 
 nothing; a leading-wildcard LIKE answers that by reading the whole table. The search splits its input into words
 (every word must match, each in any of number, name, phone, contact person) and answers each word from an index:
 
-* three or more characters, from trigrams. SQLite: an FTS5 table `customer_search` with the trigram tokenizer,
-  kept in step with `customers` by triggers, queried here. PostgreSQL: pg_trgm GIN indexes on the columns; the
-  planner uses them for the search's ILIKE as it is.
+* three or more characters, on SQLite from trigrams: an FTS5 table `customer_search` with the trigram
+  tokenizer, kept in step with `customers` by triggers. On PostgreSQL from the word's rarest two-character piece
+  (below), the word then checked on those rows: pg_trgm's GIN indexes (also installed) ignore Chinese characters
+  under the C locale, and a LIMIT query can lead the planner to a scan; they serve words without pieces (digits).
 * two characters (most Chinese names and words: 精工, 上海), from `customer_search_bigrams`: one row per
   distinct (lower-cased two-character piece, customer), a B-tree on both databases, kept by triggers (SQLite:
   with the helper table `customer_search_positions` of positions 1..200, as triggers cannot use CTEs;
@@ -14,9 +15,13 @@ nothing; a leading-wildcard LIKE answers that by reading the whole table. The se
   phone and number, so a scan finds a page of them at once.
 * one character and two digits: the scan, which stops after one page when matches are common.
 
-With several words, the word with the fewest matches (counted up to `COUNT_CAP`) drives the query in id order
-and the others are checked on the rows it yields. A batch ("copy and move") migration of `customers` on SQLite
-drops the triggers: call `install(connection)` again in that migration (tests check the triggers exist).
+With several ways in (several words, or pieces), the one yielding the fewest customers (counted up to
+`COUNT_CAP`, in one query) drives: its ids are read in order in growing batches and the other words checked on
+those rows, until a page is full. Pieces and patterns are written into the statements, not bound: a prepared
+statement's generic plan cannot tell a rare piece from a common one.
+
+A batch ("copy and move") migration of `customers` on SQLite drops the triggers: call `install(connection)` again
+in that migration (tests check the triggers exist).
 """
 import logging
 
