@@ -199,24 +199,33 @@ def matching_ids(connection, q, *, after=None, limit=50):
     if driver is None or driver[0] == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
         return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
-    filters = [contains(t) for t in terms if t not in driver[2]]
-    if not filters:
+    rest = [t for t in terms if t not in driver[2]]
+    if not rest:
         query = _driver_query(driver, after)
         return list(connection.execute(query.order_by(query.selected_columns[0]).limit(limit)).scalars())
-    return _filtered(connection, driver, filters, after, limit)
+    return _filtered(connection, driver, rest, after, limit)
 
 
-def _filtered(connection, driver, filters, after, limit):
+def _filtered(connection, driver, rest, after, limit):
     """The driver's ids in batches (growing), each checked against the other words, until a page is full.
 
-    Two plain queries per batch rather than one join, so the planner cannot swap the driver for a scan."""
+    A two-character word is checked in the bigram index, longer ones on the customer rows: plain queries per
+    batch rather than one join, so the planner cannot swap the driver for a scan."""
+    pieces = [t for t in rest if len(t) == 2 and _kind(connection, t) == "bigram"]
+    filters = [contains(t) for t in rest if t not in pieces]
     found, batch = [], max(limit, 250)
     while len(found) < limit:
         query = _driver_query(driver, after)
         ids = list(connection.execute(query.order_by(query.selected_columns[0]).limit(batch)).scalars())
-        if ids:
-            found += connection.execute(select(CUSTOMERS.c.id).where(among(connection, CUSTOMERS.c.id, ids), *filters)
-                                        .order_by(CUSTOMERS.c.id)).scalars()
+        matched = ids
+        for piece in pieces:
+            if matched:
+                matched = list(connection.execute(_driver_query(("bigram", piece, ()), 0).where(
+                    among(connection, _bigrams.c.customer_id, matched)).order_by(_bigrams.c.customer_id)).scalars())
+        if matched and filters:
+            matched = list(connection.execute(select(CUSTOMERS.c.id).where(
+                among(connection, CUSTOMERS.c.id, matched), *filters).order_by(CUSTOMERS.c.id)).scalars())
+        found += matched
         if len(ids) < batch:
             break
         after, batch = ids[-1], min(batch * 2, 4000)
