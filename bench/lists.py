@@ -31,7 +31,6 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -101,33 +100,41 @@ def fill(db, rows):
     first = {t: (conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {t}").scalar() + 1)
              for t in ("customers", "process_instances", "tickets")}
     stamp = datetime.now(timezone.utc)
-    china = ZoneInfo("Asia/Shanghai")
+    china = timedelta(hours=8)  # Asia/Shanghai: no daylight saving
     span = timedelta(days=365)
     queues = [("after_sales", "engineer1"), ("product", "product1"), ("customer_service", "service1")]
     shuffle = random.Random(7)
+    if pg:
+        t, today = (lambda d: d), stamp.date()
+    else:  # what SQLAlchemy stores in SQLite: UTC text with microseconds, dates as ISO
+        t, today = (lambda d: d.replace(tzinfo=None).isoformat(" ", "microseconds")), stamp.date().isoformat()
+    now_text = t(stamp)
 
     def customers():
         for i in range(rows):
             number, name, contact, phone = customer_row(i)
-            yield (first["customers"] + i, number, name, "retail", stamp.date(), contact, phone, stamp, stamp)
+            yield (first["customers"] + i, number, name, "retail", today, contact, phone, now_text, now_text)
 
     def instances():
         for i in range(rows):
-            yield (first["process_instances"] + i, definition_id, "{}", "1.5", 1, "running", stamp, stamp)
+            yield (first["process_instances"] + i, definition_id, "{}", "1.5", 1, "running", now_text, now_text)
 
-    daily = {}
+    daily, days = {}, {}
 
     def tickets():
         for i in range(rows):
             created = stamp - span + span * i / rows
-            day = created.astimezone(china).strftime("%Y%m%d")
+            ordinal = (created + china).toordinal()
+            if ordinal not in days:
+                days[ordinal] = datetime.fromordinal(ordinal).strftime("%Y%m%d")
+            day = days[ordinal]
             daily[day] = daily.get(day, 0) + 1
             department, handler = queues[i % 3]
             due = stamp + timedelta(hours=(i % 48) - 24)  # half of them overdue
             yield (first["tickets"] + i, f"SR{day}{daily[day]:03d}", first["customers"] + shuffle.randrange(rows),
                    "complaint", "low", "online", "压测", "pending_accept", departments[department],
-                   users[handler] if i % 2 else None, users["agent1"], created, due, due + timedelta(hours=24),
-                   first["process_instances"] + i, 0)
+                   users[handler] if i % 2 else None, users["agent1"], t(created), t(due),
+                   t(due + timedelta(hours=24)), first["process_instances"] + i, 0)
 
     def tasks():
         for i in range(rows):
@@ -135,8 +142,8 @@ def fill(db, rows):
             department, handler = queues[i % 3]
             yield (str(uuid.UUID(int=random.getrandbits(128), version=4)), first["process_instances"] + i,
                    first["tickets"] + i, "accept_ticket", "受理工单", "handler", departments[department],
-                   users[handler] if i % 2 else None, "accept_ticket.json", "open", created,
-                   created + timedelta(minutes=30))
+                   users[handler] if i % 2 else None, "accept_ticket.json", "open", t(created),
+                   t(created + timedelta(minutes=30)))
 
     tables = [
         ("customers", "id, number, name, industry, cooperation_start, contact_person, phone, created_at, updated_at",
@@ -185,21 +192,12 @@ def _secondary_indexes(conn):
         tables))
 
 
-def _sqlite_value(value):
-    """What SQLAlchemy stores for a value in SQLite (datetimes as UTC text, dates as ISO)."""
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
 def _insert_many(conn, table, columns, generated):
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in columns.split(','))})"
     cursor = conn.connection.dbapi_connection.cursor()
     batch = []
     for row in generated:
-        batch.append(tuple(_sqlite_value(v) for v in row))
+        batch.append(row)
         if len(batch) == CHUNK:
             cursor.executemany(sql, batch)
             batch = []
