@@ -24,8 +24,9 @@ A batch ("copy and move") migration of `customers` on SQLite drops the triggers:
 in that migration (tests check the triggers exist).
 """
 import logging
+from typing import NamedTuple
 
-from sqlalchemy import Integer, any_, bindparam, column, func, literal, or_, select, table, text
+from sqlalchemy import Integer, any_, bindparam, column, exists, func, literal, or_, select, table, text
 from sqlalchemy.dialects import postgresql
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ BIGRAM_FUNCTION = f"{BIGRAMS}_refresh"
 TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_update")
 BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGRAMS}_after_update")
 PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
-COUNT_CAP = 1000  # several words: count each word's matches up to this many to pick the one that drives
+COUNT_CAP = 5000  # several ways in: count each one's matches up to this many to pick the one that drives
 
 _columns = ", ".join(COLUMNS)
 _new = ", ".join(f"new.{c}" for c in COLUMNS)
@@ -196,10 +197,10 @@ def matching_ids(connection, q, *, after=None, limit=50):
     after = after or 0
     sources = _sources(connection, terms)
     driver = _most_selective(connection, sources) if len(sources) > 1 else (sources[0] if sources else None)
-    if driver is None or driver[0] == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
+    if driver is None or driver.kind == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
         return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
-    rest = [t for t in terms if t not in driver[2]]
+    rest = [t for t in terms if t not in driver.answered]
     if not rest:
         query = _driver_query(driver, after)
         return list(connection.execute(query.order_by(query.selected_columns[0]).limit(limit)).scalars())
@@ -207,29 +208,43 @@ def matching_ids(connection, q, *, after=None, limit=50):
 
 
 def _filtered(connection, driver, rest, after, limit):
-    """The driver's ids in batches (growing), each checked against the other words, until a page is full.
+    """The driver's ids with the other two-character words probed in the bigram index (one statement, in id
+    order), the longer words then checked on the customer rows in growing batches, until a page is full.
 
-    A two-character word is checked in the bigram index, longer ones on the customer rows: plain queries per
-    batch rather than one join, so the planner cannot swap the driver for a scan."""
+    The longer words are checked in a second plain query, so the planner cannot swap the driver for a scan."""
     pieces = [t for t in rest if len(t) == 2 and _kind(connection, t) == "bigram"]
     filters = [contains(t) for t in rest if t not in pieces]
-    found, batch = [], max(limit, 250)
-    while len(found) < limit:
+
+    def candidates(after, count):
         query = _driver_query(driver, after)
-        ids = list(connection.execute(query.order_by(query.selected_columns[0]).limit(batch)).scalars())
-        matched = ids
-        for piece in pieces:
-            if matched:
-                matched = list(connection.execute(_driver_query(("bigram", piece, ()), 0).where(
-                    among(connection, _bigrams.c.customer_id, matched)).order_by(_bigrams.c.customer_id)).scalars())
-        if matched and filters:
-            matched = list(connection.execute(select(CUSTOMERS.c.id).where(
-                among(connection, CUSTOMERS.c.id, matched), *filters).order_by(CUSTOMERS.c.id)).scalars())
-        found += matched
+        key = query.selected_columns[0]
+        query = query.where(*(_has_piece(p, key) for p in pieces))
+        return list(connection.execute(query.order_by(key).limit(count)).scalars())
+
+    if not filters:
+        return candidates(after, limit)
+    found, batch = [], max(limit * 20, 1000)
+    while len(found) < limit:
+        ids = candidates(after, batch)
+        if ids:
+            found += connection.execute(select(CUSTOMERS.c.id).where(
+                among(connection, CUSTOMERS.c.id, ids), *filters).order_by(CUSTOMERS.c.id)).scalars()
         if len(ids) < batch:
             break
-        after, batch = ids[-1], min(batch * 2, 4000)
+        after, batch = ids[-1], min(batch * 4, 16000)
     return found[:limit]
+
+
+def customer_checks(connection, q, customer_id):
+    """Conditions that the customer `customer_id` (a column of another table) matches every word of `q`: a probe
+    of the bigram index for a two-character word, the customer row for longer ones."""
+    terms = words(q)
+    pieces = [t for t in terms if len(t) == 2 and _kind(connection, t) == "bigram"]
+    checks = [_has_piece(piece, customer_id) for piece in pieces]
+    rest = [contains(t) for t in terms if t not in pieces]
+    if rest:
+        checks.append(exists().where(CUSTOMERS.c.id == customer_id, *rest))
+    return checks
 
 
 def among(connection, column, ids):
@@ -257,48 +272,69 @@ def _kind(connection, term):
     return "scan"
 
 
+class Source(NamedTuple):
+    """One indexed way into the customers: its kind, key (a piece, or words), the words it answers in full, and
+    the length of the longest word it comes from."""
+    kind: str
+    key: object
+    answered: tuple
+    length: int
+
+
 def _sources(connection, terms):
-    """The indexed ways into the customers for these words, as (kind, key, words the way answers in full):
-    ('fts', words, words) for all words of 3+ characters on SQLite, ('bigram', piece, (word,) or ()) for each
-    two-character piece (a two-character word is its piece; a longer one is still checked on the rows), and
-    ('trgm', (word,), ()) for a word PostgreSQL's trigram indexes answer."""
+    """The indexed ways into the customers for these words: ('fts', words) for all words of 3+ characters on
+    SQLite; ('bigram', piece) for each two-character piece (a two-character word is its piece, answered in full;
+    a longer word is still checked on the rows); ('trgm', (word,)) for a word PostgreSQL's trigram indexes answer."""
     kinds = {t: _kind(connection, t) for t in terms}
     long_words = tuple(t for t in terms if kinds[t] == "fts")
-    sources = [("fts", long_words, long_words)] if long_words else []
+    sources = [Source("fts", long_words, long_words, max(map(len, long_words)))] if long_words else []
     pieces = {}
     for term in terms:
         if kinds[term] == "bigram":
             for piece in _pieces(term):
-                answered = pieces.get(piece, ())
-                pieces[piece] = answered + ((term,) if term == piece else ())
+                answered, length = pieces.get(piece, ((), 0))
+                pieces[piece] = (answered + ((term,) if term == piece else ()), max(length, len(term)))
         elif kinds[term] == "trgm":
-            sources.append(("trgm", (term,), ()))
-    return sources + [("bigram", piece, answered) for piece, answered in pieces.items()]
+            sources.append(Source("trgm", (term,), (), len(term)))
+    return sources + [Source("bigram", piece, answered, length) for piece, (answered, length) in pieces.items()]
 
 
 def _most_selective(connection, sources):
-    """The source yielding the fewest customers (each counted up to COUNT_CAP, in one query)."""
+    """The source yielding the fewest customers (each counted up to COUNT_CAP, in one query); among equals
+    (all common) a piece of the longest word, whose other characters make a match rarer still."""
     counts = [select(func.count()).select_from(_count_query(source).limit(COUNT_CAP).subquery()).scalar_subquery()
               for source in sources]
     found = connection.execute(select(*counts)).one()
-    return min(zip(found, range(len(sources)), sources))[2]
+    return sources[min(range(len(sources)), key=lambda i: (found[i], -sources[i].length, i))]
 
 
 def _count_query(source):
-    if source[0] == "trgm":
-        return select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source[1]))
+    if source.kind == "trgm":
+        return select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source.key))
     return _driver_query(source, 0)
+
+
+def _piece_query(piece, after):
+    """SELECT of the ids of the customers with this two-character piece, after `after`.
+
+    The piece is written into the statement: a prepared statement's generic plan (psycopg prepares after 5 runs)
+    cannot tell a rare piece from a common one and picks a scan."""
+    query = select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(literal(piece, literal_execute=True)))
+    return query if after is None else query.where(_bigrams.c.customer_id > after)
+
+
+def _has_piece(piece, customer_id):
+    """EXISTS: the customer `customer_id` (a column of the outer query) has this two-character piece."""
+    probe = _bigrams.alias()
+    return exists().where(probe.c.gram == func.lower(literal(piece, literal_execute=True)),
+                          probe.c.customer_id == customer_id)
 
 
 def _driver_query(source, after):
     """SELECT of the ids the source yields, after `after` (ordered by the caller)."""
-    kind, key, _answered = source
-    if kind == "bigram":
-        # the piece and patterns are written into the statement: a prepared statement's generic plan (psycopg
-        # prepares after 5 runs) cannot tell a rare piece from a common one and picks a scan
-        return select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(literal(key, literal_execute=True)),
-                                                    _bigrams.c.customer_id > after)
-    return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase").bindparams(phrase=_phrase(key)),
+    if source.kind == "bigram":
+        return _piece_query(source.key, after)
+    return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase").bindparams(phrase=_phrase(source.key)),
                                       _fts.c.rowid > after)
 
 

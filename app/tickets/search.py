@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import and_, exists, func, literal, or_, select, tuple_
 
 from app.auth.models import Department, User
-from app.clock import now
+from app.clock import as_utc, now
 from app.customers import search_index
 from app.customers.models import Customer
 from app.errors import ValidationFailed
@@ -97,11 +97,14 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
     (datetime.date) bound the creation day in the display time zone, both included; `overdue` keeps open tickets
     past a deadline; `after`: the id of the last ticket of the previous page."""
     connection = db.session.connection()
-    conditions = []
+    conditions, listed = [], False  # listed: a condition names the candidate tickets (by id or customer ids)
     if number:
-        conditions.append(_number_condition(connection, number.strip().upper()))
+        condition, listed = _number_condition(connection, number.strip().upper())
+        conditions.append(condition)
     if customer:
-        conditions.append(_customer_condition(connection, customer))
+        condition, by_list = _customer_condition(connection, customer)
+        conditions.append(condition)
+        listed = listed or by_list
     start, end = _day_start(created_from), _day_start(created_to, days=1)
     if start is not None:
         conditions.append(_t.c.created_at >= start)
@@ -117,29 +120,40 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
             return []
         conditions.append(tuple_(_t.c.created_at, _t.c.id) < tuple_(literal(stamp, _t.c.created_at.type),
                                                                     literal(after)))
+    if listed:  # sort the candidates here: with ORDER BY .. LIMIT the planner may read the date index instead
+        candidates = connection.execute(select(_t.c.created_at, _t.c.id).where(*conditions)).all()
+        page = [row.id for row in sorted(candidates, key=_newest_first)[:limit]]
+        conditions = [search_index.among(connection, _t.c.id, page)]
     query = select(*COLUMNS).select_from(_FROM).where(*conditions)
     return connection.execute(query.order_by(_t.c.created_at.desc(), _t.c.id.desc()).limit(limit)).all()
 
 
+def _newest_first(row):
+    return -as_utc(row.created_at).timestamp(), -row.id
+
+
 def _number_condition(connection, prefix):
-    """Tickets whose number begins with `prefix`: by their ids when few, else a check on each row read."""
+    """(condition, listed): tickets whose number begins with `prefix`, by their ids when few (listed), else a
+    check on each row read."""
     exact = func.substr(_t.c.number, 1, len(prefix)) == prefix
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     ids = connection.execute(select(_t.c.id).where(_t.c.number >= prefix, _t.c.number < upper, exact)
                              .limit(NUMBER_CAP + 1)).scalars().all()
-    return search_index.among(connection, _t.c.id, ids) if len(ids) <= NUMBER_CAP else exact
+    if len(ids) <= NUMBER_CAP:
+        return search_index.among(connection, _t.c.id, ids), True
+    return exact, False
 
 
 def _customer_condition(connection, term):
-    """Tickets of the customer with number `term`, else of the customers the customer search finds for it."""
+    """(condition, listed): tickets of the customer with number `term` (read from its index in order), else of
+    the customers the customer search finds for it (listed when at most CUSTOMER_CAP)."""
     found = connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar()
     if found is not None:
-        return _t.c.customer_id == found
+        return _t.c.customer_id == found, False
     ids = search_index.matching_ids(connection, term, limit=CUSTOMER_CAP + 1)
     if len(ids) <= CUSTOMER_CAP:
-        return search_index.among(connection, _t.c.customer_id, ids)
-    words = [search_index.contains(w) for w in search_index.words(term)]
-    return exists().where(search_index.CUSTOMERS.c.id == _t.c.customer_id, *words)
+        return search_index.among(connection, _t.c.customer_id, ids), True
+    return and_(*search_index.customer_checks(connection, term, _t.c.customer_id)), False
 
 
 def _day_start(day, days=0):
