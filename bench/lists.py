@@ -206,10 +206,22 @@ def _insert_many(conn, table, columns, generated):
 
 
 def _copy(conn, table, columns, generated):
+    """COPY in text format, written in big chunks (the values hold no tab, newline or backslash)."""
+    def text(value):
+        if value is None:
+            return "\\N"
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
     with conn.connection.dbapi_connection.cursor() as cursor:
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            lines = []
             for row in generated:
-                copy.write_row(row)
+                lines.append("\t".join(map(text, row)))
+                if len(lines) == CHUNK:
+                    copy.write("\n".join(lines) + "\n")
+                    lines = []
+            if lines:
+                copy.write("\n".join(lines) + "\n")
 
 
 # ------------------------------------------------------------------------------------------------ serving
