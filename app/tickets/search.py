@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy import and_, func, literal, or_, select, tuple_
 
 from app.auth.models import Department, User
 from app.clock import now
