@@ -54,6 +54,9 @@ LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum"
 AFTER = {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
          "description": "Cursor from `next`."}
 SECURED = [{"bearer": []}]
+DATE_OR_EMPTY = {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]}  # empty: no bound
+STATUS_CODES = ["new", "pending_accept", "processing", "awaiting_customer", "awaiting_review", "feedback", "reopened",
+                "closed"]
 ENUMS = {
     "type": ["consultation", "complaint", "requirement_change", "after_sales_support"],
     "urgency": ["high", "medium", "low"],
@@ -230,12 +233,29 @@ def openapi_document():
                          "summary": "Open a ticket for a customer and start its process (agent, supervisor, admin)",
                          "requestBody": body("TicketInput"),
                          "responses": _responses(_ok("Created", _ref("Ticket"), "201"), "400", "401", "403", "409", "422")},
-                "get": {"operationId": "monitorTickets", "security": SECURED,
-                        "summary": "Open tickets for the monitor (supervisor, admin); overdue=1 keeps those past a deadline",
+                "get": {"operationId": "listTickets", "security": SECURED,
+                        "summary": "Tickets (agent, supervisor, admin). Without a search filter: the open tickets, "
+                                   "oldest first (the monitor). With number, customer, created_from, created_to or "
+                                   "status: every ticket matching all of them, closed ones too, newest first (R2-4). "
+                                   "overdue=1 keeps open tickets past a deadline in both",
                         "description": "Past a deadline: the 30-minute acceptance window lapsed unaccepted (a reassign "
                                        "task waits), the current round's response or resolution deadline passed unmet, "
                                        "or the promised next update is due.",
-                        "parameters": [{"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}, LIMIT, AFTER],
+                        "parameters": [
+                            {"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}},
+                            {"name": "number", "in": "query", "schema": {"type": "string", "maxLength": 200},
+                             "description": "The ticket number or its beginning, e.g. SR20261201 (any case)"},
+                            {"name": "customer", "in": "query", "schema": {"type": "string", "maxLength": 200},
+                             "description": "A customer number, or words of the customer's number, name, phone or "
+                                            "contact person (every word must match, as in GET /customers?q=)"},
+                            {"name": "created_from", "in": "query", "schema": DATE_OR_EMPTY,
+                             "description": "First creation day, YYYY-MM-DD in China Standard Time (included)"},
+                            {"name": "created_to", "in": "query", "schema": DATE_OR_EMPTY,
+                             "description": "Last creation day, YYYY-MM-DD in China Standard Time (included); "
+                                            "not before created_from"},
+                            {"name": "status", "in": "query",
+                             "schema": {"type": "string", "enum": ["", *STATUS_CODES]}},
+                            LIMIT, AFTER],
                         "responses": _responses(_ok("A page of tickets", _page("Ticket")), "401", "403", "422")}},
             "/tickets/{number}": {"get": {"operationId": "getTicket", "security": SECURED, "parameters": [number],
                                           "summary": "A ticket with its process version, open tasks and full history",

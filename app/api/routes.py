@@ -5,7 +5,7 @@ from flask import g, jsonify, request, url_for
 
 from app.api import api_bp
 from app.api.openapi import openapi_document
-from app.api.serialize import customer_json, task_json, ticket_json
+from app.api.serialize import customer_json, task_json, ticket_json, ticket_row_json
 from app.auth import access
 from app.auth import service as auth
 from app.customers import service as customers
@@ -13,6 +13,7 @@ from app.errors import DomainError, Forbidden, NotFound, Unauthorized, Validatio
 from app.forms_schema import schema_for
 from app.i18n import _
 from app.tasks import service as tasks
+from app.tickets import search as ticket_search
 from app.tickets import service as tickets
 
 
@@ -57,7 +58,7 @@ def _fields_with_nul(value, path=""):
 # query parameters each endpoint takes; anything else is refused with 422 naming it
 QUERY_PARAMETERS = {
     "api.list_customers": {"q", "limit", "after"},
-    "api.list_tickets": {"overdue", "limit", "after"},
+    "api.list_tickets": {"overdue", "limit", "after", *ticket_search.FILTERS},
     "api.list_tasks": {"limit", "cursor"},
     "api.list_notifications": {"limit", "after", "unread"},
 }
@@ -202,13 +203,19 @@ def create_ticket():
 
 @api_bp.get("/tickets")
 @login_required
-@roles_required(*access.SUPERVISORS)
+@roles_required(*access.FRONT_DESK)
 def list_tickets():
     limit, after = page_args()
     overdue_values = request.args.getlist("overdue")
     if any(v not in ("0", "1") for v in overdue_values) or len(overdue_values) > 1:
         raise ValidationFailed({"overdue": _("Must be 0 or 1.")})
     overdue = overdue_values == ["1"]
+    if ticket_search.is_search(request.args):  # every ticket, newest first (R2-4)
+        filters = ticket_search.parse_filters(request.args)
+        found = ticket_search.search_tickets(**filters, overdue=overdue, limit=limit, after=after)
+        given = {name: request.args[name] for name in ticket_search.FILTERS if request.args.get(name)}
+        return jsonify(paged([ticket_row_json(r) for r in found], limit, "api.list_tickets",
+                             found[-1].id if found else None, overdue=int(overdue), **given))
     found = tickets.monitor(overdue=overdue, limit=limit, after=after)
     return jsonify(paged([ticket_json(t, brief=True) for t in found], limit, "api.list_tickets",
                          found[-1].id if found else None, overdue=int(overdue)))

@@ -93,3 +93,16 @@ def ticket_json(ticket, brief=False, open_tasks=()):
         {"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail} for e in history_rows(ticket.id)
     ]
     return body
+
+
+ROW_FIELDS = ("number", "status", "type", "urgency", "channel", "customer_number", "description", "assignee",
+              "department", "current_step", "reopen_count", "satisfaction")
+ROW_TIMES = ("created_at", "response_due_at", "resolution_due_at", "next_update_at", "accepted_at", "resolved_at",
+             "closed_at", "escalated_at")
+
+
+def ticket_row_json(row):
+    """The brief ticket shape from a row of the ticket search (app.tickets.search.COLUMNS)."""
+    body = {name: getattr(row, name) for name in ROW_FIELDS}
+    body.update({name: iso(getattr(row, name)) for name in ROW_TIMES})
+    return body

@@ -1,28 +1,47 @@
-"""An index for the customer search (R0-2), so a term that matches nothing does not read every customer.
+"""Indexes for the customer search (R0-2), so a term that matches nothing does not read every customer.
 
 Searching for a customer before creating one is the usual first step, and for a new customer the search finds
-nothing; a leading-wildcard LIKE answers that by reading the whole table. With an index, any term of three or
-more characters is answered from trigrams:
+nothing; a leading-wildcard LIKE answers that by reading the whole table. The search splits its input into words
+(every word must match, each in any of number, name, phone, contact person) and answers each word from an index:
 
-* SQLite: an FTS5 table `customer_search` with the trigram tokenizer over number, name, phone and contact
-  person, kept in step with `customers` by triggers. Queried here (`matching_ids`).
-* PostgreSQL: pg_trgm GIN indexes on the same columns; the planner uses them for the search's ILIKE as it is.
+* three or more characters, on SQLite from trigrams: an FTS5 table `customer_search` with the trigram
+  tokenizer, kept in step with `customers` by triggers. On PostgreSQL from the word's rarest two-character piece
+  (below), the word then checked on those rows: pg_trgm's GIN indexes (also installed) ignore Chinese characters
+  under the C locale, and a LIMIT query can lead the planner to a scan; they serve words without pieces (digits).
+* two characters (most Chinese names and words: 精工, 上海), from `customer_search_bigrams`: one row per
+  distinct (lower-cased two-character piece, customer), a B-tree on both databases, kept by triggers (SQLite:
+  with the helper table `customer_search_positions` of positions 1..200, as triggers cannot use CTEs;
+  PostgreSQL: a PL/pgSQL function). Pieces of two ASCII digits or with a space are left out: digits fill every
+  phone and number, so a scan finds a page of them at once.
+* one character and two digits: the scan, which stops after one page when matches are common.
 
-Shorter terms (most two-character Chinese names) keep the LIKE scan, which stops after one page when matches
-are common. A batch ("copy and move") migration of `customers` on SQLite drops the triggers: call
-`install(connection)` again in that migration (tests check the triggers exist).
+With several ways in (several words, or pieces), the one yielding the fewest customers (counted up to
+`COUNT_CAP`, in one query) drives: its ids are read in order in growing batches and the other words checked on
+those rows, until a page is full. Pieces and patterns are written into the statements, not bound: a prepared
+statement's generic plan cannot tell a rare piece from a common one.
+
+A batch ("copy and move") migration of `customers` on SQLite drops the triggers: call `install(connection)` again
+in that migration (tests check the triggers exist).
 """
 import logging
+from typing import NamedTuple
 
-from sqlalchemy import text
+from sqlalchemy import Integer, any_, bindparam, column, exists, func, literal, or_, select, table, text
+from sqlalchemy.dialects import postgresql
 
 log = logging.getLogger(__name__)
 
 COLUMNS = ("number", "name", "phone", "contact_person")
-MIN_LENGTH = 3  # trigrams: shorter terms cannot use the index
+MIN_LENGTH = 3  # trigrams: shorter terms cannot use the FTS5 / pg_trgm index
 TABLE = "customer_search"
+BIGRAMS = f"{TABLE}_bigrams"
+POSITIONS = f"{TABLE}_positions"
+MAX_POSITION = 200  # the longest searched column (name, String(200))
+BIGRAM_FUNCTION = f"{BIGRAMS}_refresh"
 TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_update")
+BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGRAMS}_after_update")
 PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
+COUNT_CAP = 5000  # several ways in: count each one's matches up to this many to pick the one that drives
 
 _columns = ", ".join(COLUMNS)
 _new = ", ".join(f"new.{c}" for c in COLUMNS)
@@ -41,37 +60,113 @@ _SQLITE = (
 )
 
 
+def _sqlite_pieces(values):
+    """SELECT g, id: the two-character pieces of the searched columns, from `values` (SELECT id, value ...)."""
+    return (f"SELECT lower(substr(v.value, p.n, 2)) AS g, v.id AS id FROM ({values}) AS v "
+            f"JOIN {POSITIONS} AS p ON p.n < length(v.value) "
+            "WHERE lower(substr(v.value, p.n, 2)) NOT GLOB '[0-9][0-9]' AND instr(substr(v.value, p.n, 2), ' ') = 0")
+
+
+_NEW_VALUES = " UNION ALL ".join(f"SELECT new.id AS id, new.{c} AS value" for c in COLUMNS)
+_ALL_VALUES = " UNION ALL ".join(f"SELECT id, {c} AS value FROM customers" for c in COLUMNS)
+_SQLITE_BIGRAM_TABLES = (
+    f"CREATE TABLE {BIGRAMS} (gram TEXT NOT NULL, customer_id INTEGER NOT NULL, "
+    "PRIMARY KEY (gram, customer_id)) WITHOUT ROWID",
+    f"CREATE TABLE IF NOT EXISTS {POSITIONS} (n INTEGER PRIMARY KEY)",
+    f"INSERT OR IGNORE INTO {POSITIONS}(n) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
+    f"WHERE n < {MAX_POSITION}) SELECT n FROM s",
+    f"INSERT INTO {BIGRAMS}(gram, customer_id) SELECT g, id FROM ({_sqlite_pieces(_ALL_VALUES)}) "
+    "GROUP BY g, id ORDER BY g, id",
+)
+_SQLITE_BIGRAM_TRIGGERS = (
+    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[0]} AFTER INSERT ON customers BEGIN "
+    f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
+    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[1]} AFTER DELETE ON customers BEGIN "
+    f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id; END",
+    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[2]} AFTER UPDATE OF {_columns} ON customers BEGIN "
+    f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id; "
+    f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
+)
+
+_PG_PIECES = (
+    "SELECT DISTINCT lower(substr(v, n, 2)) AS g, {row}.id AS id FROM unnest(ARRAY[{values}]) AS v, "
+    "generate_series(1, length(v) - 1) AS n WHERE lower(substr(v, n, 2)) !~ '^[0-9][0-9]$' "
+    "AND position(' ' in substr(v, n, 2)) = 0"
+)
+_PG_BIGRAMS = (
+    f"CREATE OR REPLACE FUNCTION {BIGRAM_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    f"IF TG_OP <> 'INSERT' THEN DELETE FROM {BIGRAMS} WHERE customer_id = OLD.id; END IF; "
+    f"IF TG_OP <> 'DELETE' THEN INSERT INTO {BIGRAMS}(gram, customer_id) "
+    + _PG_PIECES.format(row="NEW", values=", ".join(f"NEW.{c}" for c in COLUMNS)) + "; END IF; "
+    "RETURN NULL; END $$",
+    f"DROP TRIGGER IF EXISTS {BIGRAM_TRIGGERS[0]} ON customers",
+    f"CREATE TRIGGER {BIGRAM_TRIGGERS[0]} AFTER INSERT OR DELETE OR UPDATE OF {_columns} ON customers "
+    f"FOR EACH ROW EXECUTE FUNCTION {BIGRAM_FUNCTION}()",
+)
+_PG_BIGRAM_TABLE = (
+    f"CREATE TABLE {BIGRAMS} (gram TEXT NOT NULL, customer_id INTEGER NOT NULL)",
+    f"INSERT INTO {BIGRAMS}(gram, customer_id) SELECT DISTINCT pieces.g, pieces.id FROM customers AS c, LATERAL ("
+    + _PG_PIECES.format(row="c", values=", ".join(f"c.{c}" for c in COLUMNS)) + ") AS pieces",
+    f"ALTER TABLE {BIGRAMS} ADD PRIMARY KEY (gram, customer_id)",
+)
+
+
 def install(connection):
-    """Create the index for the connection's database (idempotent); False when the database cannot have one."""
+    """Create the indexes for the connection's database (idempotent), filling them from the customers there.
+
+    Returns False when the database can have neither the trigram nor the two-character index."""
+    try:
+        return _install(connection)
+    finally:
+        _EXISTS.clear()
+
+
+def _install(connection):
     dialect = connection.dialect.name
+    _EXISTS.clear()
     if dialect == "sqlite":
+        if not _has_table(connection, BIGRAMS):
+            for statement in _SQLITE_BIGRAM_TABLES:
+                connection.exec_driver_sql(statement)
+        for statement in _SQLITE_BIGRAM_TRIGGERS:
+            connection.exec_driver_sql(statement)
         if not _sqlite_has_trigram(connection):
-            log.warning("SQLite lacks FTS5 with the trigram tokenizer (3.34+): the customer search scans")
-            return False
+            log.warning("SQLite lacks FTS5 with the trigram tokenizer (3.34+): terms of 3+ characters scan")
+            return True
         for statement in _SQLITE:
             connection.exec_driver_sql(statement)
         return True
     if dialect == "postgresql":
+        if not _has_table(connection, BIGRAMS):
+            for statement in _PG_BIGRAM_TABLE:
+                connection.exec_driver_sql(statement)
+        for statement in _PG_BIGRAMS:
+            connection.exec_driver_sql(statement)
         try:
             with connection.begin_nested():
                 connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         except Exception as exc:  # not allowed to create it: the search still works, by scanning
-            log.warning("pg_trgm is not available (%s): the customer search scans", exc)
-            return False
-        for name, column in zip(PG_INDEXES, COLUMNS):
+            log.warning("pg_trgm is not available (%s): terms of 3+ characters scan", exc)
+            return True
+        for name, column_name in zip(PG_INDEXES, COLUMNS):
             connection.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS {name} ON customers USING gin ({column} gin_trgm_ops)")
+                f"CREATE INDEX IF NOT EXISTS {name} ON customers USING gin ({column_name} gin_trgm_ops)")
         return True
     return False
 
 
 def uninstall(connection):
-    """Drop what `install` created."""
+    """Drop what `install` created (bulk loads do this first and `install` after: the indexes fill faster)."""
+    _EXISTS.clear()
     if connection.dialect.name == "sqlite":
-        for trigger in TRIGGERS:
+        for trigger in TRIGGERS + BIGRAM_TRIGGERS:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
+        for name in (TABLE, BIGRAMS, POSITIONS):
+            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     elif connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {BIGRAM_TRIGGERS[0]} ON customers")
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {BIGRAM_FUNCTION}()")
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {BIGRAMS}")
         for name in PG_INDEXES:
             connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
@@ -81,20 +176,177 @@ def is_index_object(name):
     return bool(name) and (name == TABLE or name.startswith(f"{TABLE}_") or name in PG_INDEXES)
 
 
+def words(q):
+    """The distinct words of a search input (split on whitespace, NUL removed), in their order."""
+    return list(dict.fromkeys((q or "").replace("\x00", "").split()))
+
+
 def usable(connection, term):
-    """True when `matching_ids` can answer `term` on this database."""
-    return len(term) >= MIN_LENGTH and connection.dialect.name == "sqlite" and _sqlite_index_exists(connection)
+    """True when `term` (one word) is answered from an index on this database rather than by a scan."""
+    return _kind(connection, term) != "scan"
 
 
-_FTS_PAGE = text(
-    f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :phrase AND rowid > :after ORDER BY rowid LIMIT :limit"
-)
+CUSTOMERS = table("customers", *(column(c) for c in ("id",) + COLUMNS))
+_bigrams = table(BIGRAMS, column("gram"), column("customer_id", Integer))
+_fts = table(TABLE, column("rowid", Integer))
 
 
-def matching_ids(connection, term, *, after=None, limit=50):
-    """Ids of the customers with `term` in number, name, phone or contact person (any case), ascending."""
-    phrase = '"' + term.replace('"', '""') + '"'  # one FTS5 string: the trigrams in a row, i.e. the substring
-    return list(connection.execute(_FTS_PAGE, {"phrase": phrase, "after": after or 0, "limit": limit}).scalars())
+def matching_ids(connection, q, *, after=None, limit=50):
+    """Ids of the customers matching every word of `q` (see the module docstring), ascending, after `after`."""
+    terms = words(q)
+    after = after or 0
+    sources = _sources(connection, terms)
+    driver = _most_selective(connection, sources) if len(sources) > 1 else (sources[0] if sources else None)
+    if driver is None or driver.kind == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
+        query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
+        return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
+    rest = [t for t in terms if t not in driver.answered]
+    if not rest:
+        query = _driver_query(driver, after)
+        return list(connection.execute(query.order_by(query.selected_columns[0]).limit(limit)).scalars())
+    return _filtered(connection, driver, rest, after, limit)
+
+
+def _filtered(connection, driver, rest, after, limit):
+    """The driver's ids with the other two-character words probed in the bigram index (one statement, in id
+    order), the longer words then checked on the customer rows in growing batches, until a page is full.
+
+    The longer words are checked in a second plain query, so the planner cannot swap the driver for a scan."""
+    pieces = [t for t in rest if len(t) == 2 and _kind(connection, t) == "bigram"]
+    filters = [contains(t) for t in rest if t not in pieces]
+
+    def candidates(after, count):
+        query = _driver_query(driver, after)
+        key = query.selected_columns[0]
+        query = query.where(*(_has_piece(p, key) for p in pieces))
+        return list(connection.execute(query.order_by(key).limit(count)).scalars())
+
+    if not filters:
+        return candidates(after, limit)
+    found, batch = [], max(limit * 20, 1000)
+    while len(found) < limit:
+        ids = candidates(after, batch)
+        if ids:
+            found += connection.execute(select(CUSTOMERS.c.id).where(
+                among(connection, CUSTOMERS.c.id, ids), *filters).order_by(CUSTOMERS.c.id)).scalars()
+        if len(ids) < batch:
+            break
+        after, batch = ids[-1], min(batch * 4, 16000)
+    return found[:limit]
+
+
+def customer_checks(connection, q, customer_id):
+    """Conditions that the customer `customer_id` (a column of another table) matches every word of `q`: a probe
+    of the bigram index for a two-character word, the customer row for longer ones."""
+    terms = words(q)
+    pieces = [t for t in terms if len(t) == 2 and _kind(connection, t) == "bigram"]
+    checks = [_has_piece(piece, customer_id) for piece in pieces]
+    rest = [contains(t) for t in terms if t not in pieces]
+    if rest:
+        checks.append(exists().where(CUSTOMERS.c.id == customer_id, *rest))
+    return checks
+
+
+def among(connection, column, ids):
+    """`column` IN `ids`: on PostgreSQL one array parameter (= ANY), so thousands of ids cost one value."""
+    if connection.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
+    return column.in_(ids)
+
+
+def _pieces(term):
+    """The two-character pieces of `term` the bigram table holds (not two ASCII digits)."""
+    pieces = (term[i:i + 2] for i in range(len(term) - 1))
+    return list(dict.fromkeys(p for p in pieces if not (p.isascii() and p.isdigit())))
+
+
+def _kind(connection, term):
+    """How one word is answered: 'fts' (SQLite trigrams), 'bigram' (its pieces), 'trgm' (pg_trgm) or 'scan'."""
+    dialect = connection.dialect.name
+    if len(term) >= MIN_LENGTH and dialect == "sqlite" and _has_table(connection, TABLE):
+        return "fts"
+    if len(term) >= 2 and _pieces(term) and _has_table(connection, BIGRAMS):
+        return "bigram"
+    if len(term) >= MIN_LENGTH and dialect == "postgresql" and _has_index(connection, PG_INDEXES[1]):
+        return "trgm"
+    return "scan"
+
+
+class Source(NamedTuple):
+    """One indexed way into the customers: its kind, key (a piece, or words), the words it answers in full, and
+    the length of the longest word it comes from."""
+    kind: str
+    key: object
+    answered: tuple
+    length: int
+
+
+def _sources(connection, terms):
+    """The indexed ways into the customers for these words: ('fts', words) for all words of 3+ characters on
+    SQLite; ('bigram', piece) for each two-character piece (a two-character word is its piece, answered in full;
+    a longer word is still checked on the rows); ('trgm', (word,)) for a word PostgreSQL's trigram indexes answer."""
+    kinds = {t: _kind(connection, t) for t in terms}
+    long_words = tuple(t for t in terms if kinds[t] == "fts")
+    sources = [Source("fts", long_words, long_words, max(map(len, long_words)))] if long_words else []
+    pieces = {}
+    for term in terms:
+        if kinds[term] == "bigram":
+            for piece in _pieces(term):
+                answered, length = pieces.get(piece, ((), 0))
+                pieces[piece] = (answered + ((term,) if term == piece else ()), max(length, len(term)))
+        elif kinds[term] == "trgm":
+            sources.append(Source("trgm", (term,), (), len(term)))
+    return sources + [Source("bigram", piece, answered, length) for piece, (answered, length) in pieces.items()]
+
+
+def _most_selective(connection, sources):
+    """The source yielding the fewest customers (each counted up to COUNT_CAP, in one query); among equals
+    (all common) a piece of the longest word, whose other characters make a match rarer still."""
+    counts = [select(func.count()).select_from(_count_query(source).limit(COUNT_CAP).subquery()).scalar_subquery()
+              for source in sources]
+    found = connection.execute(select(*counts)).one()
+    return sources[min(range(len(sources)), key=lambda i: (found[i], -sources[i].length, i))]
+
+
+def _count_query(source):
+    if source.kind == "trgm":
+        return select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source.key))
+    return _driver_query(source, 0)
+
+
+def _piece_query(piece, after):
+    """SELECT of the ids of the customers with this two-character piece, after `after`.
+
+    The piece is written into the statement: a prepared statement's generic plan (psycopg prepares after 5 runs)
+    cannot tell a rare piece from a common one and picks a scan."""
+    query = select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(literal(piece, literal_execute=True)))
+    return query if after is None else query.where(_bigrams.c.customer_id > after)
+
+
+def _has_piece(piece, customer_id):
+    """EXISTS: the customer `customer_id` (a column of the outer query) has this two-character piece."""
+    probe = _bigrams.alias()
+    return exists().where(probe.c.gram == func.lower(literal(piece, literal_execute=True)),
+                          probe.c.customer_id == customer_id)
+
+
+def _driver_query(source, after):
+    """SELECT of the ids the source yields, after `after` (ordered by the caller)."""
+    if source.kind == "bigram":
+        return _piece_query(source.key, after)
+    return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase").bindparams(phrase=_phrase(source.key)),
+                                      _fts.c.rowid > after)
+
+
+def _phrase(terms):
+    """An FTS5 query: every term as one string (its trigrams in a row, i.e. the substring), all of them."""
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
+
+
+def contains(term):
+    """The condition that number, name, phone or contact person contains `term` (any case): a row check."""
+    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(*(CUSTOMERS.c[c].ilike(literal(pattern, literal_execute=True), escape="\\") for c in COLUMNS))
 
 
 def _sqlite_has_trigram(connection):
@@ -108,12 +360,24 @@ def _sqlite_has_trigram(connection):
     return True
 
 
-def _sqlite_index_exists(connection):
-    """Whether the FTS table exists, asked once per database file (it comes and goes only with migrations)."""
-    key = str(connection.engine.url)
+def _has_table(connection, name):
+    """Whether the table exists, asked once per database (it comes and goes only with migrations)."""
+    key = (str(connection.engine.url), "table", name)
     if key not in _EXISTS:
-        _EXISTS[key] = connection.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (TABLE,)).first() is not None
+        if connection.dialect.name == "sqlite":
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"
+        else:
+            sql = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = :name"
+        _EXISTS[key] = connection.execute(text(sql), {"name": name}).first() is not None
+    return _EXISTS[key]
+
+
+def _has_index(connection, name):
+    key = (str(connection.engine.url), "index", name)
+    if key not in _EXISTS:
+        _EXISTS[key] = connection.execute(text(
+            "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :name"),
+            {"name": name}).first() is not None
     return _EXISTS[key]
 
 

@@ -4,7 +4,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 
 from app.clock import now
 from app.errors import Conflict, NotFound, ValidationFailed
@@ -157,33 +157,16 @@ def get_customer(number):
 
 
 def search_customers(*, q="", limit=50, after=None):
-    """Customers (rows, see CUSTOMER_COLUMNS) whose number, name, phone or contact person contains `q`
-    (case-insensitive), by id.
+    """Customers (rows, see CUSTOMER_COLUMNS) matching every word of `q` (split on whitespace), by id; a word
+    matches when number, name, phone or contact person contains it (any case).
 
-    Terms of three or more characters are answered from the search index where the database has one
-    (see search_index); shorter ones, and databases without it, compare every row until a page is full.
+    Each word is answered from the search index where the database has one (see search_index: trigrams for
+    three or more characters, two-character pieces for two); other words compare rows until a page is full.
     """
-    query = select(*CUSTOMER_COLUMNS)
-    q = (q or "").strip().replace("\x00", "")
-    connection = db.session.connection()
-    if q and search_index.usable(connection, q):
-        ids = search_index.matching_ids(connection, q, after=after, limit=limit)
-        return connection.execute(_CUSTOMERS_BY_IDS, {"ids": ids}).all() if ids else []
-    if q:
-        pattern = f"%{_escape_like(q)}%"
-        query = query.where(or_(
-            Customer.number.ilike(pattern, escape="\\"),
-            Customer.name.ilike(pattern, escape="\\"),
-            Customer.phone.ilike(pattern, escape="\\"),
-            Customer.contact_person.ilike(pattern, escape="\\"),
-        ))
-    if after:
-        query = query.where(Customer.id > after)
-    return connection.execute(query.order_by(_customers.c.id).limit(limit)).all()
-
-
-def _escape_like(text):
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    ids = search_index.matching_ids(db.session.connection(), q, after=after, limit=limit)
+    if not ids:
+        return []
+    return db.session.connection().execute(_CUSTOMERS_BY_IDS, {"ids": ids}).all()
 
 
 def customer_tickets(customer):

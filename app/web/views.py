@@ -14,6 +14,7 @@ from app.extensions import db
 from app.forms_schema import coerce_form
 from app.i18n import _, is_english, label, schema_title
 from app.tasks import service as tasks
+from app.tickets import search as ticket_search
 from app.tickets import service as tickets
 from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
 from app.web import display, web_bp
@@ -287,6 +288,26 @@ def _timeline(ticket, history):
             "lines": lines,
         })
     return items
+
+
+@web_bp.route("/tickets")
+def ticket_list():
+    """Ticket search for agents and supervisors (R2-4): number, customer, creation days, status; newest first."""
+    if not me().has_role("agent", "supervisor", "admin"):
+        raise Forbidden(_("Only agents and supervisors may search tickets."))
+    values = {name: clean(request.args.get(name) or "").strip() for name in ticket_search.FILTERS}
+    errors, found = {}, []
+    try:
+        filters = ticket_search.parse_filters(values)
+        found = ticket_search.search_tickets(**filters, limit=PAGE, after=_int_arg("after"))
+    except ValidationFailed as exc:
+        errors = exc.errors
+    next_url = None
+    if len(found) == PAGE:
+        next_url = url_for("web.ticket_list", **{k: v for k, v in values.items() if v}, after=found[-1].id)
+    return render_template("tickets/list.html", rows=found, values=values, errors=errors,
+                           statuses=_choices(STATUSES), searched=any(values.values()), next_url=next_url,
+                           first_page=_int_arg("after") is None), 422 if errors else 200
 
 
 @web_bp.route("/tickets/<number>")

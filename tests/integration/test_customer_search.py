@@ -1,10 +1,12 @@
-"""The customer search index answers exactly what the row-by-row scan answers, and follows every change."""
+"""The customer search indexes answer exactly what the row-by-row scan answers, and follow every change."""
 import pytest
+from sqlalchemy import text
 
 from app.customers import search_index
 from app.customers.models import Customer
 from app.customers.service import create_customer, search_customers, update_customer
 from app.extensions import db
+from tests.integration.test_postgres import pg_app, pg_url  # noqa: F401 (fixtures)
 
 PEOPLE = [
     ("北京精工制造有限公司", "周经理", "13800138001"),
@@ -15,9 +17,17 @@ PEOPLE = [
     ("a_b 科技", "赵六", "13400134006"),
     ('"引号"公司', "钱七", "13300133007"),
     ("深圳物流集团", "孙八", "13200132008"),
+    ("上海物流有限公司", "周精工", "13100131010"),
+    ("Shanghai AB Tools", "Ab Lee", "13000130011"),
 ]
 TERMS = ["精工制造", "精工制造有限", "C2026", "138001", "周经理", "ABC", "abc", "Trading", "100%", "a_b", '"引号"',
-         "物流集团", "无此客户", "制造有限公司", "0013", "Alice Brown", "%%%", "___"]
+         "物流集团", "无此客户", "制造有限公司", "0013", "Alice Brown", "%%%", "___",
+         # two characters: from the two-character index (digits and single characters scan)
+         "精工", "上海", "有限", "经理", "无此", "ab", "AB", "aB", "0%", "%%", "_b", "__", "c2", "C2", "13", "00", "周",
+         # several words: every word must match, each in any column
+         "上海 精工", "精工 上海", "上海  精工制造", "精工 无此", "abc 贸易", "有限 周 公司", "138 精工", "C2026 物流",
+         "Alice Brown", "ab lee", "上海 上海", "上 海", "上海 物流", "物流 上海", "精工 北京", "北京 上海", "上海 周精工",
+         "有限 公司 上海 制造"]
 
 
 @pytest.fixture
@@ -29,32 +39,55 @@ def people(app):
 
 
 def scanned(q, **kw):
-    """The search answered without the index."""
-    usable = search_index.usable
-    search_index.usable = lambda *a: False
+    """The search answered without the indexes: every word compared with every row."""
+    kind = search_index._kind
+    search_index._kind = lambda *a: "scan"
     try:
         return [c.number for c in search_customers(q=q, **kw)]
     finally:
-        search_index.usable = usable
+        search_index._kind = kind
+
+
+def expected(q):
+    """The customers of PEOPLE (and what the app seeded) matching every word of q, the slow Python way."""
+    words = [w.lower() for w in q.split()]
+    rows = db.session.execute(text("SELECT number, name, phone, contact_person FROM customers ORDER BY id"))
+    return [r[0] for r in rows if all(any(w in (v or "").lower() for v in r) for w in words)]
 
 
 def test_index_exists_with_its_triggers(app):
     names = {r[0] for r in db.session.execute(db.text("SELECT name FROM sqlite_master"))}
-    assert search_index.TABLE in names and set(search_index.TRIGGERS) <= names
+    assert {search_index.TABLE, search_index.BIGRAMS} <= names
+    assert set(search_index.TRIGGERS + search_index.BIGRAM_TRIGGERS) <= names
 
 
 @pytest.mark.parametrize("term", TERMS)
 def test_index_answers_what_the_scan_answers(people, term):
-    assert search_index.usable(db.session.connection(), term)
-    assert [c.number for c in search_customers(q=term, limit=200)] == scanned(term, limit=200)
+    found = [c.number for c in search_customers(q=term, limit=200)]
+    assert found == scanned(term, limit=200) == expected(term)
 
 
-def test_index_pages_like_the_scan(people):
-    everything = scanned("有限公司", limit=200)
-    assert len(everything) >= 3
+def test_which_words_use_an_index(app):
+    connection = db.session.connection()
+    assert all(search_index.usable(connection, w) for w in ("精工制造", "C2026", "精工", "ab", "c2", "%%"))
+    assert not any(search_index.usable(connection, w) for w in ("周", "a", "13", "00"))
+
+
+def test_two_words_each_matching_find_the_customers_with_both(people):
+    """The new user's case: 上海 精工 found nothing though each word matches."""
+    found = search_customers(q="上海 精工")
+    assert {"上海精工制造有限公司", "上海物流有限公司"} <= {c.name for c in found}  # the second by 周精工
+    assert all("上海" in c.name and "精工" in c.name + c.contact_person for c in found)
+    assert search_customers(q="上海 无此") == []
+
+
+@pytest.mark.parametrize("term", ["有限公司", "有限", "上海 有限", "有限 公司 精工"])
+def test_index_pages_like_the_scan(people, term):
+    everything = scanned(term, limit=200)
+    assert len(everything) >= 2
     pages, after = [], None
     while True:
-        page = search_customers(q="有限公司", limit=2, after=after)
+        page = search_customers(q=term, limit=2, after=after)
         if not page:
             break
         pages += [c.number for c in page]
@@ -62,9 +95,9 @@ def test_index_pages_like_the_scan(people):
     assert pages == everything
 
 
-def test_short_terms_scan(people):
-    assert not search_index.usable(db.session.connection(), "精工")
-    names = {c.name for c in search_customers(q="精工")}
+def test_single_characters_scan(people):
+    assert not search_index.usable(db.session.connection(), "精")
+    names = {c.name for c in search_customers(q="精")}
     assert {"北京精工制造有限公司", "上海精工制造有限公司"} <= names
 
 
@@ -72,11 +105,43 @@ def test_index_follows_creates_edits_and_deletes(people):
     customer = create_customer(data={"name": "杭州新客户有限公司", "industry": "it", "cooperation_start": "2025-01-02",
                                      "contact_person": "陈九", "phone": "13100131009"})
     assert [c.number for c in search_customers(q="杭州新客户")] == [customer.number]
+    assert [c.number for c in search_customers(q="杭州 陈九")] == [customer.number]
     update_customer(number=customer.number, data={"name": "杭州更名科技", "industry": "it",
                                                   "cooperation_start": "2025-01-02", "contact_person": "陈九",
                                                   "phone": "13100131009"})
     assert search_customers(q="杭州新客户") == []
+    assert search_customers(q="杭州 新客") == [] and search_customers(q="客户 陈九") == []
     assert [c.number for c in search_customers(q="杭州更名")] == [customer.number]
+    assert [c.number for c in search_customers(q="更名 陈九")] == [customer.number]
     db.session.delete(db.session.get(Customer, customer.id))
     db.session.commit()
-    assert search_customers(q="杭州更名") == []
+    assert search_customers(q="杭州更名") == [] and search_customers(q="更名") == []
+    assert db.session.execute(text(f"SELECT count(*) FROM {search_index.BIGRAMS} WHERE customer_id = :id"),
+                              {"id": customer.id}).scalar() == 0
+
+
+def _add_people():
+    for name, contact, phone in PEOPLE:
+        create_customer(data={"name": name, "industry": "retail", "cooperation_start": "2024-05-01",
+                              "contact_person": contact, "phone": phone})
+
+
+@pytest.mark.postgres
+def test_postgres_indexes_answer_what_the_scan_answers_and_follow_changes(pg_app):
+    connection = db.session.connection()
+    assert search_index.usable(connection, "精工") and search_index.usable(connection, "精工制造")
+    _add_people()
+    for term in TERMS:
+        assert [c.number for c in search_customers(q=term, limit=200)] == scanned(term, limit=200) == expected(term), term
+    pages, after = [], None
+    while page := search_customers(q="上海 有限", limit=1, after=after):
+        pages, after = pages + [c.number for c in page], page[-1].id
+    assert pages == expected("上海 有限") and len(pages) >= 2
+    customer = search_customers(q="深圳物流")[0]
+    update_customer(number=customer.number, data={"name": "广州物流集团", "industry": "retail",
+                                                  "cooperation_start": "2024-05-01", "contact_person": "孙八",
+                                                  "phone": customer.phone})
+    assert search_customers(q="深圳") == [] and [c.number for c in search_customers(q="广州 孙八")] == [customer.number]
+    db.session.delete(customer)
+    db.session.commit()
+    assert search_customers(q="广州") == []

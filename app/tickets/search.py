@@ -1,0 +1,175 @@
+"""Ticket search for agents and supervisors (R2-4): by number, customer, created date range and status.
+
+One read path for the page and the API: `parse_filters` turns query arguments into filters (422 naming the field
+for bad ones), `search_tickets` returns a page of rows (the columns a list shows), newest first, with keyset
+paging on (created_at, id) so every page is read from an index:
+
+* no filter or a date range: `ix_tickets_created` (created_at, id), read backwards;
+* status: `ix_tickets_status_created`; customer: `ix_tickets_customer_created`;
+* number (exact or prefix): the unique index on number. A prefix that matches more than `NUMBER_CAP` tickets (a
+  whole month) is checked on the rows read newest first instead: quick for recent tickets, but for an old month
+  it reads every newer ticket first (the date range filter answers that from its index).
+
+A customer is named by its number (exact) or by words of its number, name, phone or contact person, as in the
+customer search; when those words match more than `CUSTOMER_CAP` customers, tickets are read newest first and
+their customer checked row by row (the work grows as the share of matching customers shrinks).
+"""
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import and_, func, literal, or_, select, tuple_
+
+from app.auth.models import Department, User
+from app.clock import now
+from app.customers import search_index
+from app.customers.models import Customer
+from app.errors import ValidationFailed
+from app.extensions import db
+from app.i18n import _
+
+from .models import STATUSES, Ticket
+
+FILTERS = ("number", "customer", "created_from", "created_to", "status")
+NUMBER_CAP = 5000  # the most tickets a number prefix may match before the search reads by date (a day: ~3,000)
+CUSTOMER_CAP = 2000  # the most customers the customer words may match before each ticket's customer is checked
+MAX_TEXT = 200
+
+_t, _c = Ticket.__table__, Customer.__table__
+_d, _u = Department.__table__.alias("department"), User.__table__.alias("assignee")
+COLUMNS = (
+    _t.c.id, _t.c.number, _t.c.status, _t.c.type, _t.c.urgency, _t.c.channel, _t.c.description,
+    _t.c.current_step, _t.c.created_at, _t.c.response_due_at, _t.c.resolution_due_at, _t.c.next_update_at,
+    _t.c.accepted_at, _t.c.resolved_at, _t.c.closed_at, _t.c.escalated_at, _t.c.reopen_count, _t.c.satisfaction,
+    _c.c.number.label("customer_number"), _c.c.name.label("customer_name"),
+    _d.c.code.label("department"), _d.c.name.label("department_name"), _d.c.name_en.label("department_name_en"),
+    _u.c.username.label("assignee"), _u.c.display_name.label("assignee_name"),
+)
+_FROM = _t.join(_c, _c.c.id == _t.c.customer_id).outerjoin(_d, _d.c.id == _t.c.department_id) \
+    .outerjoin(_u, _u.c.id == _t.c.assignee_id)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def is_search(args):
+    """True when the query arguments hold a search filter (the API's GET /tickets then searches every ticket)."""
+    return any((args.get(name) or "").strip() for name in FILTERS)
+
+
+def parse_filters(args):
+    """The search filters from query arguments (strings); raise ValidationFailed naming each bad field.
+
+    Empty values are left out. Dates are YYYY-MM-DD in the display time zone, both ends included."""
+    errors, filters = {}, {}
+    for name in ("number", "customer"):
+        value = (args.get(name) or "").replace("\x00", "").strip()
+        if len(value) > MAX_TEXT:
+            errors[name] = _("Enter at most %(n)s characters.", n=MAX_TEXT)
+        elif value:
+            filters[name] = value
+    for name in ("created_from", "created_to"):
+        value = (args.get(name) or "").strip()
+        if not value:
+            continue
+        try:
+            if not _DATE.fullmatch(value):
+                raise ValueError
+            filters[name] = date.fromisoformat(value)
+        except ValueError:
+            errors[name] = _("Enter a date as YYYY-MM-DD.")
+    if "created_from" in filters and "created_to" in filters and filters["created_to"] < filters["created_from"]:
+        errors["created_to"] = _("Must not be before the start date.")
+    status = (args.get("status") or "").strip()
+    if status and status not in STATUSES:
+        errors["status"] = _("Choose one of the listed options.")
+    elif status:
+        filters["status"] = status
+    if errors:
+        raise ValidationFailed(errors)
+    return filters
+
+
+def search_tickets(*, number=None, customer=None, created_from=None, created_to=None, status=None, overdue=False,
+                   limit=50, after=None):
+    """A page of tickets matching every filter given, newest first (created_at, then id), as rows of COLUMNS.
+
+    `number`: the ticket number or its beginning (any case); `customer`: see the module docstring; the dates
+    (datetime.date) bound the creation day in the display time zone, both included; `overdue` keeps open tickets
+    past a deadline; `after`: the id of the last ticket of the previous page."""
+    connection = db.session.connection()
+    conditions, listed = [], False  # listed: a condition names the candidate tickets (by id or customer ids)
+    if number:
+        condition, listed = _number_condition(connection, number.strip().upper())
+        conditions.append(condition)
+    if customer:
+        condition, by_list = _customer_condition(connection, customer)
+        conditions.append(condition)
+        listed = listed or by_list
+    start, end = _day_start(created_from), _day_start(created_to, days=1)
+    if start is not None:
+        conditions.append(_t.c.created_at >= start)
+    if end is not None:
+        conditions.append(_t.c.created_at < end)
+    if status:
+        conditions.append(_t.c.status == status)
+    if overdue:
+        conditions.append(_overdue())
+    if after:
+        stamp = connection.execute(select(_t.c.created_at).where(_t.c.id == after)).scalar()
+        if stamp is None:
+            return []
+        conditions.append(tuple_(_t.c.created_at, _t.c.id) < tuple_(literal(stamp, _t.c.created_at.type),
+                                                                    literal(after)))
+    if listed and connection.dialect.name == "postgresql":
+        # the candidates first, sorted apart: given ORDER BY .. LIMIT on the tickets, PostgreSQL reads the date
+        # index backwards and tests each ticket against the list (most of the table for an old day)
+        candidates = select(_t.c.id, _t.c.created_at).where(*conditions).cte("candidates").prefix_with("MATERIALIZED")
+        page = connection.execute(select(candidates.c.id).order_by(candidates.c.created_at.desc(),
+                                                                   candidates.c.id.desc()).limit(limit)).scalars()
+        conditions = [search_index.among(connection, _t.c.id, list(page))]
+    query = select(*COLUMNS).select_from(_FROM).where(*conditions)
+    return connection.execute(query.order_by(_t.c.created_at.desc(), _t.c.id.desc()).limit(limit)).all()
+
+
+def _number_condition(connection, prefix):
+    """(condition, listed): tickets whose number begins with `prefix`, by their ids when few (listed), else a
+    check on each row read."""
+    exact = func.substr(_t.c.number, 1, len(prefix)) == prefix
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    ids = connection.execute(select(_t.c.id).where(_t.c.number >= prefix, _t.c.number < upper, exact)
+                             .limit(NUMBER_CAP + 1)).scalars().all()
+    if len(ids) <= NUMBER_CAP:
+        return search_index.among(connection, _t.c.id, ids), True
+    return exact, False
+
+
+def _customer_condition(connection, term):
+    """(condition, listed): tickets of the customer with number `term` (read from its index in order), else of
+    the customers the customer search finds for it (listed when at most CUSTOMER_CAP)."""
+    found = connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar()
+    if found is not None:
+        return _t.c.customer_id == found, False
+    ids = search_index.matching_ids(connection, term, limit=CUSTOMER_CAP + 1)
+    if len(ids) <= CUSTOMER_CAP:
+        return search_index.among(connection, _t.c.customer_id, ids), True
+    return and_(*search_index.customer_checks(connection, term, _t.c.customer_id)), False
+
+
+def _day_start(day, days=0):
+    """UTC start of `day` (+ `days`) in the display time zone; None for no day or one beyond the calendar."""
+    if day is None:
+        return None
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    try:
+        return datetime.combine(day + timedelta(days=days), time(), tzinfo=zone).astimezone(timezone.utc)
+    except OverflowError:
+        return None
+
+
+def _overdue():
+    stamp = now()
+    return and_(_t.c.closed_at.is_(None), _t.c.status != "closed", or_(
+        and_(_t.c.accepted_at.is_(None), _t.c.response_due_at < stamp),
+        and_(_t.c.resolved_at.is_(None), _t.c.resolution_due_at < stamp),
+        _t.c.next_update_at < stamp,
+    ))

@@ -1,0 +1,166 @@
+"""Ticket search (R2-4): by number, customer and creation date range, newest first, paged; API and page."""
+from datetime import datetime, timezone
+
+import pytest
+import time_machine
+from sqlalchemy import update
+
+from app.extensions import db
+from app.tickets import search
+from app.tickets.models import Ticket
+from tests.conftest import Api
+from tests.integration.test_postgres import pg_app, pg_url  # noqa: F401 (fixtures)
+
+# (customer name words, creation time in UTC): 2026-03-01 23:30 UTC is 03-02 07:30 in China
+CREATED = [("精工", datetime(2026, 2, 28, 3, 0, tzinfo=timezone.utc)),
+           ("惠民", datetime(2026, 3, 1, 15, 59, tzinfo=timezone.utc)),  # 03-01 23:59 China
+           ("精工", datetime(2026, 3, 1, 16, 0, tzinfo=timezone.utc)),  # 03-02 00:00 China
+           ("优选", datetime(2026, 3, 2, 5, 0, tzinfo=timezone.utc)),
+           ("精工", datetime(2026, 3, 3, 1, 0, tzinfo=timezone.utc))]
+
+
+def make_tickets(api):
+    """Open the CREATED tickets; return their numbers, oldest first."""
+    numbers = []
+    for words, at in CREATED:
+        with time_machine.travel(at, tick=False):
+            api.tokens.clear()  # tokens expire: log in at that time
+            customer = api.get(f"/customers?q={words}", "agent1").get_json()["items"][0]["number"]
+            numbers.append(api.new_ticket(customer_number=customer)["number"])
+    api.tokens.clear()
+    return numbers
+
+
+def listed(api, query, user="agent1"):
+    response = api.get(f"/tickets?{query}", user)
+    assert response.status_code == 200, response.get_json()
+    return [t["number"] for t in response.get_json()["items"]]
+
+
+@pytest.fixture
+def numbers(api):
+    return make_tickets(api)
+
+
+def test_search_by_number_exact_and_prefix(api, numbers):
+    assert listed(api, f"number={numbers[2]}") == [numbers[2]]
+    assert listed(api, f"number={numbers[2].lower()}") == [numbers[2]]
+    assert listed(api, "number=SR20260302") == [numbers[3], numbers[2]]  # numbers hold the China day
+    assert listed(api, "number=SR2026030") == numbers[:0:-1]
+    assert listed(api, "number=SR") == numbers[::-1]
+    assert listed(api, "number=XX") == []
+
+
+def test_search_by_customer_number_or_words(api, numbers):
+    jinggong = api.get("/customers?q=精工", "agent1").get_json()["items"][0]["number"]
+    expected = [numbers[4], numbers[2], numbers[0]]
+    assert listed(api, f"customer={jinggong}") == expected
+    assert listed(api, "customer=精工") == expected
+    assert listed(api, "customer=上海 精工") == expected  # two words, both must match
+    assert listed(api, "customer=周经理") == expected  # the contact person
+    assert listed(api, "customer=精工 无此") == []
+    assert listed(api, "customer=惠民") == [numbers[1]]
+
+
+def test_search_by_creation_days_in_china_time(api, numbers):
+    assert listed(api, "created_from=2026-03-02&created_to=2026-03-02") == [numbers[3], numbers[2]]
+    assert listed(api, "created_from=2026-03-01&created_to=2026-03-01") == [numbers[1]]
+    assert listed(api, "created_from=2026-03-02") == [numbers[4], numbers[3], numbers[2]]
+    assert listed(api, "created_to=2026-02-28") == [numbers[0]]
+    assert listed(api, "created_from=0001-01-01&created_to=9999-12-31") == numbers[::-1]
+
+
+def test_filters_combine_and_include_closed_tickets(api, numbers):
+    assert listed(api, "customer=精工&created_from=2026-03-02&created_to=2026-03-02") == [numbers[2]]
+    assert listed(api, "customer=精工&number=SR20260228") == [numbers[0]]
+    db.session.execute(update(Ticket).where(Ticket.number == numbers[0]).values(status="closed"))
+    db.session.commit()
+    assert listed(api, "status=closed") == [numbers[0]]
+    assert listed(api, "customer=精工&status=closed") == [numbers[0]]
+    assert listed(api, "customer=精工&status=pending_accept") == [numbers[4], numbers[2]]
+    assert numbers[0] not in listed(api, "", "supervisor1")  # the monitor (no filter) keeps open tickets only
+
+
+def test_pages_newest_first_with_the_same_creation_time(api, numbers):
+    with time_machine.travel(CREATED[-1][1], tick=False):  # a second ticket at the same instant
+        api.tokens.clear()
+        numbers.append(api.new_ticket()["number"])
+    api.tokens.clear()
+    newest = sorted(numbers[4:], reverse=True)  # same created_at: the later id first
+    everything = listed(api, "number=SR&limit=200")
+    assert everything[:2] == newest and everything[2:] == numbers[3::-1]
+    pages, url = [], "/tickets?number=SR&limit=2"
+    while url:
+        body = api.get(url, "agent1").get_json()
+        pages += [t["number"] for t in body["items"]]
+        url = body.get("next", "").removeprefix("/api/v1")
+    assert pages == everything
+    assert listed(api, "number=SR&after=99999999") == []
+
+
+def test_items_have_the_ticket_shape(api, numbers):
+    item = api.get(f"/tickets?number={numbers[0]}", "agent1").get_json()["items"][0]
+    full = api.ticket(numbers[0])
+    assert {key: full[key] for key in item} == item
+    assert {"number", "status", "customer_number", "created_at", "department", "assignee"} <= set(item)
+
+
+@pytest.mark.parametrize("query, field", [
+    ("created_from=2026-13-01", "created_from"), ("created_from=yesterday", "created_from"),
+    ("created_to=2026-3-1", "created_to"), ("created_from=2026-03-02&created_to=2026-03-01", "created_to"),
+    ("status=done", "status"), (f"number={'S' * 201}", "number"), ("customer=%00", "customer"),
+])
+def test_bad_filters_are_refused_naming_the_field(api, query, field):
+    response = api.get(f"/tickets?{query}", "agent1")
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_who_may_search(api, numbers):
+    assert api.get("/tickets?number=SR", "supervisor1").status_code == 200
+    assert api.get("/tickets?number=SR", "engineer1").status_code == 403
+    assert api.get("/tickets?number=SR").status_code == 401
+
+
+def test_a_number_prefix_matching_many_reads_by_date(api, numbers, monkeypatch):
+    monkeypatch.setattr(search, "NUMBER_CAP", 2)  # more matches than NUMBER_CAP: the number is checked on each row
+    assert listed(api, "number=SR2026") == numbers[::-1]
+    assert listed(api, "number=SR20260302") == [numbers[3], numbers[2]]
+
+
+def test_customer_words_matching_many_customers_check_each_ticket(api, numbers, monkeypatch):
+    monkeypatch.setattr(search, "CUSTOMER_CAP", 0)
+    assert listed(api, "customer=精工") == [numbers[4], numbers[2], numbers[0]]
+    assert listed(api, "customer=有限 上海") == [numbers[4], numbers[2], numbers[0]]
+
+
+def test_ticket_list_page(client, numbers):
+    from tests.integration.test_pages import login
+
+    login(client, "agent1")
+    page = client.get("/tickets?customer=精工&created_from=2026-03-02").get_data(as_text=True)
+    assert "工单查询" in page
+    assert numbers[4] in page and numbers[2] in page and numbers[0] not in page
+    assert page.index(numbers[4]) < page.index(numbers[2])  # newest first
+    assert 'value="精工"' in page  # the form shows what was typed
+    bad = client.get("/tickets?created_from=2026-02-30")
+    assert bad.status_code == 422 and "请按 YYYY-MM-DD 格式输入日期" in bad.get_data(as_text=True)
+    assert 'href="/tickets"' in client.get("/").get_data(as_text=True)  # in the navigation
+
+
+@pytest.mark.postgres
+def test_ticket_search_on_postgres(pg_app):
+    api = Api(pg_app.test_client())
+    numbers = make_tickets(api)
+    assert listed(api, f"number={numbers[2]}") == [numbers[2]]
+    assert listed(api, "number=sr2026030") == numbers[:0:-1]
+    assert listed(api, "customer=上海 精工") == [numbers[4], numbers[2], numbers[0]]
+    assert listed(api, "created_from=2026-03-02&created_to=2026-03-02") == [numbers[3], numbers[2]]
+    assert listed(api, "customer=精工&created_from=2026-03-02&created_to=2026-03-02") == [numbers[2]]
+    pages, url = [], "/tickets?number=SR&limit=2"
+    while url:
+        body = api.get(url, "agent1").get_json()
+        pages += [t["number"] for t in body["items"]]
+        url = body.get("next", "").removeprefix("/api/v1")
+    assert pages == numbers[::-1]
+    assert api.get("/tickets?created_from=0001-01-01&created_to=9999-12-31", "agent1").status_code == 200
