@@ -2,7 +2,7 @@
 and status, newest first
 
 Revision ID: d7f3b8e2a941
-Revises: c5e1a9d3f7b2
+Revises: d7a41c9e0b35
 Create Date: 2026-12-04 18:10:00
 
 """
@@ -12,7 +12,7 @@ from app.customers import search_index
 
 # revision identifiers, used by Alembic.
 revision = 'd7f3b8e2a941'
-down_revision = 'c5e1a9d3f7b2'
+down_revision = 'd7a41c9e0b35'
 branch_labels = None
 depends_on = None
 
