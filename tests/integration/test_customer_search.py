@@ -142,6 +142,6 @@ def test_postgres_indexes_answer_what_the_scan_answers_and_follow_changes(pg_app
                                                   "cooperation_start": "2024-05-01", "contact_person": "孙八",
                                                   "phone": customer.phone})
     assert search_customers(q="深圳") == [] and [c.number for c in search_customers(q="广州 孙八")] == [customer.number]
-    db.session.delete(customer)
+    db.session.delete(db.session.get(Customer, customer.id))
     db.session.commit()
     assert search_customers(q="广州") == []

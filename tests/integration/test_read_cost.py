@@ -51,7 +51,7 @@ def ticket(api):
     ("supervisor1", "/tickets", 1),
     ("supervisor1", "/tickets?overdue=1", 1),
     ("engineer1", "/tickets/{ticket}", 2),  # the ticket with its open tasks, and its history
-    ("agent1", "/customers?q=精工", 1),  # two characters: a scan
+    ("agent1", "/customers?q=精工", 2),  # two characters: the bigram index's ids, then their rows
     ("agent1", "/customers?q=精工制造", 2),  # three or more: the search index's ids, then their rows
     ("agent1", "/customers/{customer}", 2),  # the customer, and their tickets
 ])
