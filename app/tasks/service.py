@@ -51,6 +51,7 @@ _TASK_ROW_COLUMNS = (
     _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state, _tasks.c.created_at,
     _tasks.c.due_at, _tickets.c.number.label("ticket_number"), _assignees.c.username.label("assignee_username"),
 )
+TASK_ROW_KEYS = tuple(column.key for column in _TASK_ROW_COLUMNS)  # every task row begins with these columns
 _TASK_ROW_FROM = (_tasks.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
                   .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id))
 _TASK_ROW = select(*_TASK_ROW_COLUMNS).select_from(_TASK_ROW_FROM).where(_tasks.c.id == bindparam("task_id"))
