@@ -25,7 +25,13 @@ class Config:
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'servicedesk.db'}")
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}  # on SQLite, no ping (app/database.engine_options)
+    # PostgreSQL: ping a pooled connection only when it sat idle longer than this, instead of a ping per checkout
+    # (a round trip on every request); empty = pool_pre_ping as configured. DB_POOL_RECYCLE: seconds a connection
+    # lives at most when the idle ping is on.
+    DB_PING_IDLE_SECONDS = (float(os.environ.get("DB_PING_IDLE_SECONDS", "2"))
+                            if os.environ.get("DB_PING_IDLE_SECONDS", "2").strip() else None)
+    DB_POOL_RECYCLE = int(os.environ.get("DB_POOL_RECYCLE", 1800))
     WORKFLOWS_DIR = os.environ.get("WORKFLOWS_DIR", str(BASE_DIR / "workflows"))
     FORMS_DIR = os.environ.get("FORMS_DIR", str(BASE_DIR / "forms"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))

@@ -1,10 +1,12 @@
 """Database set-up that runs on start: connection pragmas, migrations under a lock, deploy of changed diagrams."""
 import fcntl
 import logging
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, text
+from sqlalchemy.exc import DisconnectionError
 
 from app.extensions import db
 
@@ -12,10 +14,31 @@ log = logging.getLogger(__name__)
 _MIGRATION_LOCK_KEY = 72_310_001
 
 
+def engine_options(app):
+    """Adjust SQLALCHEMY_ENGINE_OPTIONS to the database before the engine is made.
+
+    A SQLite file has no server that could drop a pooled connection: no ping per checkout there (it cost about
+    a seventh of a cheap read). On a server database a ping per checkout is a round trip on every request:
+    with DB_PING_IDLE_SECONDS set, pool_pre_ping gives way to a ping of connections that sat idle in the pool
+    longer than that (see _ping_idle_connections), and pool_recycle replaces connections after DB_POOL_RECYCLE.
+    """
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options.pop("pool_pre_ping", None)
+    elif app.config.get("DB_PING_IDLE_SECONDS") is not None:
+        options.pop("pool_pre_ping", None)
+        options.setdefault("pool_recycle", app.config.get("DB_POOL_RECYCLE", 1800))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def configure_engine_events(app):
-    """SQLite pragmas are per connection: WAL, NORMAL sync, foreign keys, a busy timeout."""
+    """SQLite pragmas are per connection: WAL, NORMAL sync, foreign keys, a busy timeout. On a server database,
+    the idle ping (when DB_PING_IDLE_SECONDS is set)."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if not uri.startswith("sqlite"):
+        if app.config.get("DB_PING_IDLE_SECONDS") is not None:
+            with app.app_context():
+                _ping_idle_connections(db.engine, float(app.config["DB_PING_IDLE_SECONDS"]))
         return
     path = uri.split("///", 1)[-1]
     if path and path != ":memory:":
@@ -31,6 +54,31 @@ def configure_engine_events(app):
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
+
+
+def _ping_idle_connections(engine, idle_seconds):
+    """Check a pooled connection before handing it out when it sat idle longer than `idle_seconds`.
+
+    A connection back from a request a moment ago is handed out as it is; one that waited longer (the server may
+    have restarted, a firewall may have dropped it) is pinged first, and a dead one is replaced by a fresh one
+    before the request sees it. A connection that dies within those seconds fails its request once; the pool
+    then drops every connection made before (SQLAlchemy invalidates the pool on a disconnect), so the next
+    requests reconnect.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record):
+        record.info["idle_since"] = time.time()
+
+    @event.listens_for(engine, "checkout")
+    def _handed_out(dbapi_connection, record, _proxy):
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.time() - idle_since <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - whatever the driver raises, the connection is not usable
+            raise DisconnectionError(f"a pooled connection failed its ping: {exc}") from exc
 
 
 @contextmanager

@@ -202,3 +202,36 @@ def test_login_failures_at_once_are_all_counted_on_postgres(pg_app):
     assert counts == {"account:agent1": codes.count(401), "address:127.0.0.1": codes.count(401)}
     response = pg_app.test_client().post("/api/v1/login", json={"username": "agent1", "password": PASSWORD})
     assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+
+
+def test_a_pooled_connection_dropped_while_idle_is_replaced_before_use(pg_app, pg_url):
+    """No ping per request: a connection idle longer than DB_PING_IDLE_SECONDS is pinged at checkout, and a dead
+    one is replaced; one used a moment ago is handed out as it is."""
+    idle = pg_app.config["DB_PING_IDLE_SECONDS"]
+    assert idle is not None and not db.engine.pool._pre_ping
+    admin = create_engine(normalise_database_url(pg_url))
+
+    def pooled_backend():
+        with db.engine.connect() as conn:
+            return conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+    def drop(pid):
+        with admin.begin() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        with time_machine.travel(datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc), tick=False) as traveller:
+            first = pooled_backend()
+            assert pooled_backend() == first  # one pooled connection, reused
+            drop(first)
+            traveller.shift(timedelta(seconds=idle + 1))
+            replaced = pooled_backend()  # pinged, found dead, replaced: no error
+            assert replaced != first
+            drop(replaced)
+            with pytest.raises(Exception):  # used a moment ago: not pinged, the request sees the drop once
+                pooled_backend()
+            assert pooled_backend() not in (first, replaced)  # and the pool reconnects after it
+    finally:
+        admin.dispose()
