@@ -26,6 +26,8 @@ class Config:
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'servicedesk.db'}")
     )
     SQLALCHEMY_ENGINE_OPTIONS = {}  # idle connections are checked before use: app.database.ping_idle_connections
+    # PostgreSQL: a pooled connection idle longer than this many seconds is pinged when handed out (no ping per request)
+    DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS") or 10)
     WORKFLOWS_DIR = os.environ.get("WORKFLOWS_DIR", str(BASE_DIR / "workflows"))
     FORMS_DIR = os.environ.get("FORMS_DIR", str(BASE_DIR / "forms"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))

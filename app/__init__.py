@@ -21,6 +21,7 @@ def create_app(config_class=Config, **overrides):
         logging.getLogger("app").warning("SECRET_KEY is the development default: set it in the environment "
                                          "(the same value on every process) before real use")
 
+    from app import database
     from app.extensions import babel, csrf, db, login_manager, migrate
     from app.i18n import select_locale
 
@@ -36,8 +37,6 @@ def create_app(config_class=Config, **overrides):
     from app.engine import Engine
 
     app.extensions["engine"] = Engine(HELPERS)
-
-    from app import database
 
     database.configure_engine_events(app)
 

@@ -20,7 +20,7 @@ def configure_engine_events(app):
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if not uri.startswith("sqlite"):
         with app.app_context():
-            ping_idle_connections(db.engine, PING_AFTER_IDLE_SECONDS)
+            ping_idle_connections(db.engine, float(app.config.get("DB_PING_IDLE_SECONDS", PING_AFTER_IDLE_SECONDS)))
         return
     path = uri.split("///", 1)[-1]
     if path and path != ":memory:":

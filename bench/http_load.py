@@ -181,7 +181,7 @@ def free_port():
 def call(port, method, path, token=None, body=None):
     """One HTTP/1.1 request on a fresh connection (gunicorn's sync workers close it).
 
-    Returns (status, body, the server's X-Server-CPU-us or None).
+    Returns (status, body, (the server's X-Server-CPU-us, its X-Server-GC-us)), 0 for a header not sent.
     """
     data = json.dumps(body).encode() if body is not None else b""
     head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
@@ -199,11 +199,13 @@ def call(port, method, path, token=None, body=None):
             chunks.append(chunk)
     raw = b"".join(chunks)
     head, _sep, body = raw.partition(b"\r\n\r\n")
-    cpu = None
+    cpu = collecting = 0
     for line in head.split(b"\r\n"):
         if line.startswith(b"X-Server-CPU-us: "):
             cpu = int(line[17:])
-    return int(raw[9:12]), body, cpu
+        elif line.startswith(b"X-Server-GC-us: "):
+            collecting = int(line[16:])
+    return int(raw[9:12]), body, (cpu, collecting)
 
 
 class Agent:
@@ -265,7 +267,7 @@ class Agent:
 def drive(clients, seconds, pick, limit=None):
     """Run clients in threads until `seconds` pass (or `limit` requests); returns (counts, elapsed, seen).
 
-    `seen` maps each kind of request sent to [(duration s, server CPU µs)] (a client with nothing to act on
+    `seen` maps each kind of request sent to [(duration s, server CPU µs, server GC µs)] (a client with nothing to act on
     reads its inbox instead).
     """
     lock, stop = threading.Lock(), threading.Event()
@@ -280,7 +282,7 @@ def drive(clients, seconds, pick, limit=None):
             with lock:
                 counts["total"] += 1
                 counts["errors"] += status >= 500
-                seen.setdefault(op, []).append((spent, cpu or 0))
+                seen.setdefault(op, []).append((spent, *(cpu or (0, 0))))
                 if limit is not None and counts["total"] >= limit:
                     stop.set()
 
@@ -366,13 +368,15 @@ def run_backend(label, url, args, scheduler, folder):
         results["app 5xx"] = mix.errors
         results["worker CPU ms/request: mix"] = mix.cpu * 1000 / mix.count
         results["worker CPU ms/request: echo"] = echo.cpu * 1000 / echo.count
-        results["in echo, CPU ms: POST /echo"] = sum(c for _s, c in echo.seen["echo"]) / len(echo.seen["echo"]) / 1000
+        results["in echo, CPU ms: POST /echo"] = sum(c for _s, c, _g in echo.seen["echo"]) / len(echo.seen["echo"]) / 1000
+        every = [t for pairs in mix.seen.values() for t in pairs]
+        results["in mix, GC ms/request"] = sum(g for _s, _c, g in every) / len(every) / 1000
         for op in MIX:
             pairs = mix.seen.get(op, [])
             results[f"share %: {ROUTES[op]}"] = 100 * len(pairs) / mix.count
             if pairs:
-                results[f"in mix, CPU ms: {ROUTES[op]}"] = sum(c for _s, c in pairs) / len(pairs) / 1000
-                results[f"in mix, p50 ms: {ROUTES[op]}"] = sorted(s for s, _c in pairs)[len(pairs) // 2] * 1000
+                results[f"in mix, CPU ms: {ROUTES[op]}"] = sum(c for _s, c, _g in pairs) / len(pairs) / 1000
+                results[f"in mix, p50 ms: {ROUTES[op]}"] = sorted(s for s, _c, _g in pairs)[len(pairs) // 2] * 1000
         for op in MIX:  # each route alone: a burst of --burst requests
             for client in clients:
                 client.inbox_limit = 200  # enough tasks to act on without reading the inbox in between

@@ -267,7 +267,7 @@ def _task_cursor():
 @api_bp.get("/tasks/<task_id>")
 @login_required
 def get_task(task_id):
-    task = tasks.task_row(task_id)
+    task = tasks.task_row(task_id, with_form_data=True)
     if not tasks.may_view(g.user, task):
         raise Forbidden(_("You may not see this task."))
     return jsonify(_task_detail(task))

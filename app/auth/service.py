@@ -83,11 +83,39 @@ def _token_cache():
     return current_app.extensions.setdefault("auth_token_cache", {})
 
 
+def page_user(user_id):
+    """The active user (a Principal) of a logged-in page session, or None; Flask-Login's user loader.
+
+    Like API tokens, a user read in this process within the last AUTH_CACHE_SECONDS is answered from memory;
+    after that the user is read again, so a deactivated user or a changed role takes effect within those seconds.
+    """
+    cache = _user_cache()
+    stamp = time.time()
+    hit = cache.get(user_id)
+    if hit is not None and stamp < hit[1]:
+        return hit[0]
+    user = load_principal(user_id)
+    if user is None or not user.active:
+        cache.pop(user_id, None)
+        return None
+    if len(cache) >= _TOKEN_CACHE_SIZE:
+        cache.clear()
+    cache[user_id] = (user, stamp + current_app.config.get("AUTH_CACHE_SECONDS", 2))
+    return user
+
+
+def _user_cache():
+    """{user id: (Principal, read until)} of this app in this process, for pages."""
+    return current_app.extensions.setdefault("auth_user_cache", {})
+
+
 def forget_user(user_id):
-    """Drop this process's cached tokens of `user_id` (its other processes see the change within seconds)."""
+    """Drop this process's cached tokens and page user of `user_id` (its other processes see the change within
+    seconds)."""
     cache = _token_cache()
     for token in [t for t, (user, _until) in list(cache.items()) if user.id == user_id]:
         cache.pop(token, None)
+    _user_cache().pop(user_id, None)
 
 
 def needs_profile(user):

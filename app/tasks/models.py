@@ -28,6 +28,9 @@ class HumanTask(db.Model):
     due_at = db.Column(db.DateTime(timezone=True))
     completed_at = db.Column(db.DateTime(timezone=True))
     completed_by_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    # the process data the form shows, as JSON text, written when the task opens (a ready task's data does not
+    # change until it completes); NULL when it held more than plain JSON, or the task opened before this column
+    form_data = db.Column(db.Text)
 
     ticket = db.relationship(Ticket)
     assignee = db.relationship(User, foreign_keys=[assignee_id])

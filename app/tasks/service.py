@@ -1,4 +1,5 @@
 """The inbox: which human tasks a person may see and work, claiming, and completing a task through its form."""
+import json
 from types import SimpleNamespace
 
 from sqlalchemy import and_, bindparam, insert, or_, select, union_all, update
@@ -51,9 +52,13 @@ _TASK_ROW_COLUMNS = (
     _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state, _tasks.c.created_at,
     _tasks.c.due_at, _tickets.c.number.label("ticket_number"), _assignees.c.username.label("assignee_username"),
 )
+TASK_ROW_KEYS = tuple(column.key for column in _TASK_ROW_COLUMNS)  # every task row begins with these columns
 _TASK_ROW_FROM = (_tasks.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
                   .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id))
 _TASK_ROW = select(*_TASK_ROW_COLUMNS).select_from(_TASK_ROW_FROM).where(_tasks.c.id == bindparam("task_id"))
+# the detail also brings the data its form shows (stored when the task opened): the read never touches the engine
+_TASK_DETAIL_ROW = (select(*_TASK_ROW_COLUMNS, _tasks.c.form_data).select_from(_TASK_ROW_FROM)
+                    .where(_tasks.c.id == bindparam("task_id")))
 # lists also show the customer's name, the ticket's urgency and the assignee's display name
 _customers = Customer.__table__
 _LIST_ROW_COLUMNS = _TASK_ROW_COLUMNS + (
@@ -138,9 +143,10 @@ def open_tasks_of(ticket):
     ).all()
 
 
-def task_row(task_id):
-    """The task as a row (see _TASK_ROW_COLUMNS), or raise NotFound."""
-    row = db.session.connection().execute(_TASK_ROW, {"task_id": str(task_id)}).first()
+def task_row(task_id, *, with_form_data=False):
+    """The task as a row (see _TASK_ROW_COLUMNS; `with_form_data` adds form_data for task_data), or raise NotFound."""
+    statement = _TASK_DETAIL_ROW if with_form_data else _TASK_ROW
+    row = db.session.connection().execute(statement, {"task_id": str(task_id)}).first()
     if row is None:
         raise NotFound(_("No such task."))
     return row
@@ -202,9 +208,16 @@ def open_tasks_by_ticket(ticket_ids):
 
 
 def task_data(task):
-    """The process data the form shows (readOnly fields and current values)."""
+    """The process data the form shows (readOnly fields and current values).
+
+    Read from the task's row when it was stored there as the task opened (a row or a HumanTask with form_data),
+    else from the engine.
+    """
     if task.state != "open":
         return {}
+    stored = getattr(task, "form_data", None)
+    if stored is not None:
+        return json.loads(stored)
     data = engine().task_data(task.instance_id, task.id)
     return {k: v for k, v in data.items() if not str(k).startswith("_")}
 

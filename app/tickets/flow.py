@@ -1,4 +1,5 @@
 """Turn what the engine did in one step into ticket columns, open human tasks and history rows."""
+import json
 import logging
 from datetime import datetime
 from typing import NamedTuple, Optional
@@ -194,6 +195,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
                 "state": "open",
                 "created_at": stamp,
                 "due_at": due.get(task.id),
+                "form_data": form_data_json(task.data),
             }
         )
         history.append(_event(ticket, stamp, actor, "task_opened", {"task": task.name, "title": task.title, "role": task.lane, "assignee": assignee}))
@@ -201,6 +203,21 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
         _INSERT_TASKS.executemany(rows)
         notifications.on_step(ticket, step, rows, actor=actor, stamp=stamp)
     return ("、".join(t.title for t in step.ready) or None)
+
+
+def form_data_json(data):
+    """The data a task's form shows (no "_" variables) as JSON text; None when it holds more than plain JSON."""
+    try:
+        return _plain_json({k: v for k, v in data.items() if not str(k).startswith("_")})
+    except (TypeError, ValueError):
+        return None
+
+
+def _refuse(value):
+    raise TypeError(type(value).__name__)
+
+
+_plain_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_refuse).encode
 
 
 def _property(task, name):

@@ -23,10 +23,9 @@ login_manager.localize_callback = str  # evaluates the lazy message in the reque
 @login_manager.user_loader
 def load_user(user_id):
     try:
-        user = auth.load_principal(int(user_id))
+        return auth.page_user(int(user_id))
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
 
 
 def me():

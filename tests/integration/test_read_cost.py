@@ -47,7 +47,7 @@ def ticket(api):
 @pytest.mark.parametrize("user, url, most", [
     ("engineer1", "/tasks", 1),
     ("supervisor1", "/tasks", 1),
-    ("engineer1", "/tasks/{task}", 2),  # the task row, and the process instance's version for its form data
+    ("engineer1", "/tasks/{task}", 1),  # the task row with the form data stored as the task opened
     ("supervisor1", "/tickets", 1),
     ("supervisor1", "/tickets?overdue=1", 1),
     ("engineer1", "/tickets/{ticket}", 2),  # the ticket with its open tasks, and its history
@@ -81,3 +81,27 @@ def test_claim_and_complete_answer_without_loading_objects(api, ticket):
     assert done.status_code == 200 and done.get_json()["number"] == ticket
     assert [t["name"] for t in done.get_json()["open_tasks"]] == ["handle_ticket"]
     assert "ProcessInstance" not in cost.loaded and "HumanTask" not in cost.loaded
+
+
+def test_task_detail_shows_the_data_stored_when_the_task_opened_without_the_engine(api, app, ticket, monkeypatch):
+    task = api.task_for("engineer1", ticket)
+    stored = db.session.scalar(db.select(HumanTask.form_data).where(HumanTask.id == task["id"]))
+    from_engine = app.extensions["engine"].task_data(db.session.get(HumanTask, task["id"]).instance_id, task["id"])
+    assert stored is not None
+    expected = {k: v for k, v in from_engine.items() if not k.startswith("_")}
+    assert expected["description"] and expected["customer_number"]
+
+    def no_restore(*_args):
+        raise AssertionError("the task detail read the process state")
+
+    monkeypatch.setattr(app.extensions["engine"], "task_data", no_restore)
+    body = api.get(f"/tasks/{task['id']}", "engineer1").get_json()
+    assert body["data"] == expected
+
+
+def test_a_task_without_stored_form_data_reads_it_from_the_engine(api, ticket):
+    task = api.task_for("engineer1", ticket)
+    before = api.get(f"/tasks/{task['id']}", "engineer1").get_json()
+    db.session.execute(db.update(HumanTask).where(HumanTask.id == task["id"]).values(form_data=None))
+    db.session.commit()
+    assert api.get(f"/tasks/{task['id']}", "engineer1").get_json() == before

@@ -3,10 +3,12 @@ token's expiry, take effect all the same once those seconds have passed."""
 from datetime import datetime, timedelta, timezone
 
 import time_machine
+from flask import g
 from sqlalchemy import event
 
 from app.auth.models import Role, User
 from app.extensions import db
+from tests.conftest import PASSWORD
 
 T0 = datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
 
@@ -84,3 +86,51 @@ def test_a_forged_token_is_refused_even_beside_a_cached_one(app, api):
         forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
         response = api.client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {forged}"})
         assert response.status_code == 401
+
+
+
+def _page_login(client, username):
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+
+
+def _page(client, url):
+    """GET a page as a server would: the tests' outer app context keeps Flask-Login's user in `g` between
+    requests, a server gives each request its own, so the user is looked up again."""
+    g.pop("_login_user", None)
+    return client.get(url)
+
+
+def test_a_page_user_costs_no_statement_within_the_cache_window(app, client):
+    with time_machine.travel(T0, tick=False) as traveller:
+        _page_login(client, "agent1")
+        assert _page(client, "/customers").status_code == 200
+        response, statements = _statements_of(app, lambda: _page(client, "/customers"))
+        assert response.status_code == 200
+        assert not [s for s in statements if "FROM users" in s and "user_roles" in s]
+        traveller.shift(timedelta(seconds=app.config["AUTH_CACHE_SECONDS"] + 1))
+        response, statements = _statements_of(app, lambda: _page(client, "/customers"))
+        assert response.status_code == 200
+        assert [s for s in statements if "FROM users" in s and "user_roles" in s]  # read again after the window
+
+
+def test_a_deactivated_page_user_is_logged_out_within_seconds(app, client):
+    with time_machine.travel(T0, tick=False) as traveller:
+        _page_login(client, "agent2")
+        assert _page(client, "/customers").status_code == 200
+        _user("agent2").active = False
+        db.session.commit()
+        assert _page(client, "/customers").status_code == 200  # within the cache window
+        traveller.shift(timedelta(seconds=app.config["AUTH_CACHE_SECONDS"] + 1))
+        response = _page(client, "/customers")
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_changed_role_takes_effect_on_pages_within_seconds(app, client):
+    with time_machine.travel(T0, tick=False) as traveller:
+        _page_login(client, "agent1")
+        assert _page(client, "/supervisor/monitor").status_code == 403
+        _user("agent1").roles = [db.session.get(Role, "supervisor")]
+        db.session.commit()
+        traveller.shift(timedelta(seconds=app.config["AUTH_CACHE_SECONDS"] + 1))
+        assert _page(client, "/supervisor/monitor").status_code == 200
