@@ -91,7 +91,8 @@ def test_five_minutes_after_the_close_the_diagram_mails_the_survey_to_the_custom
         messages = [m for rcpt, m in smtp.recorder.messages[before:] if rcpt == ["zhou@jinggong.example.cn"]]
         assert len(messages) == 1
         body = messages[0].get_content()
-        assert f"https://desk.example.com/survey/{token}" in body and number in messages[0]["Subject"]
+        assert f"https://desk.example.com/survey/{token}" in body
+        assert messages[0]["Subject"] == f"【客服服务台】请评价我们的服务：工单 {number}"  # zh-CN first
         assert "/tickets/" not in body  # nothing of the staff's side goes to the customer
 
         ticket = api.get(f"/tickets/{number}/survey", "agent1").get_json()
@@ -113,6 +114,9 @@ def test_the_public_page_takes_one_answer_and_thanks_the_customer(app, api, clie
         assert number in text and "服务态度" in text and "响应速度" in text and "问题解决" in text and "总体评价" in text
         for private in ("周经理", "13800138000", "zhou@jinggong.example.cn", "上海精工", "生产线设备"):
             assert private not in text  # nothing about the customer or the problem
+
+        english = client.get(f"{link}?lang=en").get_data(as_text=True)
+        assert "Attitude" in english and "Response speed" in english and "Very satisfied" in english
 
         wrong = client.post(link, data={**ANSWERS, "overall": "", "comment": "字" * 201})
         assert wrong.status_code == 422
@@ -255,3 +259,11 @@ def test_a_four_level_questionnaire_with_more_dimensions_is_a_form_change_only(a
         db.session.expire_all()
         assert survey_rows(number)[0].answers == answers
 
+
+
+def test_start_process_refuses_a_process_that_is_not_deployed(app):
+    from app.engine import ProcessError
+    from app.tickets.flow import engine
+
+    with pytest.raises(ProcessError, match="'no_such_process' is not deployed"):
+        engine().start_later("no_such_process", {"ticket_number": "x"})
