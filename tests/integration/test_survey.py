@@ -20,8 +20,10 @@ from app.surveys.links import token_of
 from app.surveys.models import Survey
 from app.tickets.models import Ticket, TicketEvent
 from app.timers.service import fire_due_timers
+from tests.conftest import Api
 from tests.integration.smtp import SmtpServer
 from tests.integration.test_flow import accept_and_solve
+from tests.integration.test_postgres import pg_app, pg_url  # noqa: F401  (fixtures)
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parents[2]
@@ -267,3 +269,15 @@ def test_start_process_refuses_a_process_that_is_not_deployed(app):
 
     with pytest.raises(ProcessError, match="'no_such_process' is not deployed"):
         engine().start_later("no_such_process", {"ticket_number": "x"})
+
+
+@pytest.mark.postgres
+def test_the_survey_round_on_postgres(pg_app):
+    """Sent by the diagram's timer, answered once, a second answer refused: on PostgreSQL."""
+    api, client = Api(pg_app.test_client()), pg_app.test_client()
+    with time_machine.travel(T0, tick=False) as clock:
+        number, survey = sent_survey(api, clock)
+        assert client.post(link_of(survey), data={**ANSWERS, "comment": "很好\x00"}).status_code == 200
+        assert client.post(link_of(survey), data=ANSWERS).status_code == 409
+        db.session.expire_all()
+        assert survey_rows(number)[0].answers["overall"] == 5 and survey_rows(number)[0].comment == "很好"
