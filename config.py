@@ -75,6 +75,7 @@ class Config:
     MAIL_LEASE_SECONDS = int(os.environ.get("MAIL_LEASE_SECONDS", 300))
     NOTIFY_DUE_WITHIN_MINUTES = int(os.environ.get("NOTIFY_DUE_WITHIN_MINUTES", 15))
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "")  # e.g. https://desk.example.com: mails link to the ticket
+    SURVEY_VALID_DAYS = float(os.environ.get("SURVEY_VALID_DAYS", 7))  # a survey link expires after this many days
 
 
 class TestConfig(Config):

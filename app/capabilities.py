@@ -74,10 +74,35 @@ def has_open_task(ticket_number, task_name):
     return _OPEN_TASK.first({"ticket_number": ticket_number, "task_name": task_name}) is not None
 
 
+def start_process(name, data=None):
+    """Start an instance of the newest version of process `name` with `data` (a dict) once the calling step is
+    saved, in the same transaction (e.g. the close starts the satisfaction survey). Returns True."""
+    from flask import current_app
+
+    current_app.extensions["engine"].start_later(str(name), data if isinstance(data, dict) else {})
+    return True
+
+
+def send_survey(ticket_number):
+    """Send the ticket's satisfaction survey to its customer (unless one is already out or answered); return
+    {"id": survey id, "expires_at": ISO time the link expires}."""
+    from app.surveys.service import send_survey_for_process
+
+    return send_survey_for_process(ticket_number)
+
+
+def expire_survey(survey_id):
+    """Mark survey `survey_id` expired when it is still unanswered; True when it was."""
+    from app.surveys.service import expire_survey as expire
+
+    return expire(survey_id)
+
+
 def _parse(value):
     from datetime import datetime
 
     return datetime.fromisoformat(value)
 
 
-HELPERS = {"deadline": deadline, "now_iso": now_iso, "pick_assignee": pick_assignee, "has_open_task": has_open_task}
+HELPERS = {"deadline": deadline, "now_iso": now_iso, "pick_assignee": pick_assignee, "has_open_task": has_open_task,
+           "start_process": start_process, "send_survey": send_survey, "expire_survey": expire_survey}

@@ -135,6 +135,23 @@ def _schemas():
                 "at": {"type": "string", "format": "date-time"}, "actor": {"type": "string"},
                 "action": {"type": "string"}, "detail": {"type": "object"}}}}}},
         "Redispatch": _redispatch(),
+        "SurveySend": {"type": "object", "required": ["reason"], "additionalProperties": False, "properties": {
+            "reason": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S",
+                       "description": "Why the survey is sent by hand"}}},
+        "Surveys": {"type": "object", "required": ["ticket_number", "items"], "properties": {
+            "ticket_number": {"type": "string"},
+            "items": {"type": "array", "description": "Newest first", "items": {
+                "type": "object", "required": ["id", "status", "link", "sent_at", "expires_at", "completed_at",
+                                               "sent_by", "reason", "mailed", "answers", "comment"], "properties": {
+                    "id": {"type": "integer"},
+                    "status": {"type": "string", "enum": ["sent", "completed", "expired", "revoked"]},
+                    "link": {**nullable_str, "description": "Path of the public survey page while it is open"},
+                    "sent_at": {"type": "string", "format": "date-time"},
+                    "expires_at": {"type": "string", "format": "date-time"}, "completed_at": nullable_time,
+                    "sent_by": {"type": "string", "description": "\"system\" for the diagram's send, else the username"},
+                    "reason": nullable_str, "mailed": {"type": "boolean"},
+                    "answers": {"type": ["object", "null"], "description": "The fields of the survey form"},
+                    "comment": nullable_str}}}}},
         "Completion": {"type": "object", "additionalProperties": False, "properties": {"data": {
             "type": "object", "description": "The fields of the task's form (`form` of GET /tasks/{id}); a field the "
                                              "form does not have answers 422 naming it, readOnly fields are ignored"}}},
@@ -142,7 +159,7 @@ def _schemas():
                                                         "created_at", "read_at"], "properties": {
             "id": {"type": "integer"},
             "kind": {"type": "string", "enum": ["assignment", "escalation", "due", "transfer_in", "transfer_out",
-                                                "survey_result"]},
+                                                "survey_result", "survey_invitation"]},
             "ticket_number": nullable_str, "task_id": nullable_str,
             "title": {"type": "string", "description": "The task's title"},
             "message": {"type": "string", "description": "What happened, in the caller's language"},
@@ -267,6 +284,16 @@ def openapi_document():
                 "requestBody": body("Redispatch"),
                 "responses": _responses(_ok("The ticket after the step", _ref("Ticket")),
                                         "400", "401", "403", "404", "409", "422")}},
+            "/tickets/{number}/survey": {
+                "get": {"operationId": "getTicketSurvey", "security": SECURED, "parameters": [number],
+                        "summary": "The ticket's satisfaction surveys: state, link, answers (any logged-in user)",
+                        "responses": _responses(_ok("The surveys", _ref("Surveys")), "401", "404")},
+                "post": {"operationId": "sendTicketSurvey", "security": SECURED, "parameters": [number],
+                         "summary": "Supervisors: send the closed ticket's survey now, with a reason; a survey still "
+                                    "out is replaced. 409 when the ticket is open or its survey was answered",
+                         "requestBody": body("SurveySend"),
+                         "responses": _responses(_ok("Sent", _ref("Surveys"), "201"),
+                                                 "400", "401", "403", "404", "409", "422")}},
             "/tasks": {"get": {"operationId": "listTasks", "security": SECURED,
                                "summary": "Open tasks the caller may work on: assigned to them, or unassigned in one of "
                                           "their roles (handlers: only their department's; supervisors: any department)",

@@ -12,6 +12,7 @@ from app.customers import service as customers
 from app.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.forms_schema import schema_for
 from app.i18n import _
+from app.surveys import service as surveys
 from app.tasks import service as tasks
 from app.tickets import search as ticket_search
 from app.tickets import service as tickets
@@ -238,6 +239,30 @@ def _ticket_detail(number):
 def redispatch_ticket(number):
     tickets.redispatch_ticket(number=number, actor=g.user, data=json_body())
     return jsonify(_ticket_detail(number))
+
+
+@api_bp.get("/tickets/<number>/survey")
+@login_required
+def get_ticket_survey(number):
+    return jsonify(_survey_json(number))
+
+
+@api_bp.post("/tickets/<number>/survey")
+@login_required
+def send_ticket_survey(number):
+    data = json_body(fields={"reason"})
+    surveys.send_survey_now(number=number, actor=g.user, reason=data.get("reason"))
+    return jsonify(_survey_json(number)), 201
+
+
+def _survey_json(number):
+    ticket, items = surveys.ticket_surveys(number)
+    iso = lambda value: value.isoformat() if value else None  # noqa: E731
+    return {"ticket_number": ticket.number, "items": [{
+        "id": i["id"], "status": i["status"], "link": i["link"], "sent_at": iso(i["sent_at"]),
+        "expires_at": iso(i["expires_at"]), "completed_at": iso(i["completed_at"]), "sent_by": i["sent_by"],
+        "reason": i["reason"], "mailed": i["mailed_to"], "answers": i["answers"], "comment": i["comment"],
+    } for i in items]}
 
 
 @api_bp.get("/tasks")

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.fast_statements import FastStatement
 
 from .compaction import compact
-from .definitions import FORM_PROPERTY, SpecCache
+from .definitions import FORM_PROPERTY, SpecCache, latest_definition_id
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
 from . import store
 from .sandbox import make_script_engine
@@ -178,7 +178,21 @@ class Engine:
         self._sync_timers(step, {})
         self._keep_after_commit(instance_id, 1, workflow, step, saved)
         self._instance_definitions.put(instance_id, definition.id)
+        self._start_queued()
         return step
+
+    def start_later(self, name, data):
+        """Queue an instance of the newest version of process `name` with `data`; it is started (run to its first
+        wait) right after the step that queued it is saved, in the same transaction. For a capability a diagram
+        calls (e.g. the close starting the satisfaction survey). ProcessError when `name` is not deployed."""
+        if latest_definition_id(name) is None:
+            raise ProcessError(f"process {name!r} is not deployed")
+        db.session.info.setdefault("engine_start_queue", []).append((name, dict(data or {})))
+
+    def _start_queued(self):
+        """Start the instances queued by `start_later` in this transaction; return their Steps."""
+        queue = db.session.info.pop("engine_start_queue", None) or []
+        return [self.start(latest_definition_id(name), data) for name, data in queue]
 
     def complete_task(self, instance_id, task_id, data, *, expected_version=None):
         """Complete ready user task `task_id` with `data` and run on; Conflict if it is no longer ready."""
@@ -249,6 +263,10 @@ class Engine:
                 raise NotFound(f"Process instance {instance_id} does not exist.")
             self._instance_definitions.put(instance_id, definition_id)
         return self._definition(definition_id)
+
+    def definition_forms(self, definition_id):
+        """The forms deployed with definition version `definition_id` ({file name: JSON Schema})."""
+        return self._definition(definition_id).forms
 
     def form(self, instance_id, name):
         """The JSON Schema `name` as deployed with the instance's definition version."""
@@ -322,6 +340,7 @@ class Engine:
         step = self._step(instance_id, version + 1, workflow, finished, completed, before)
         self._sync_timers(step, before.timers)
         self._keep_after_commit(instance_id, version + 1, workflow, step, saved)
+        self._start_queued()
         return step
 
     def _step(self, instance_id, version, workflow, finished, completed, before):
@@ -455,3 +474,4 @@ def _return_live_workflows(session):
 @event.listens_for(Session, "after_rollback")
 def _drop_live_workflows(session):
     session.info.pop("engine_live", None)
+    session.info.pop("engine_start_queue", None)

@@ -54,6 +54,8 @@ def _due(value):
 
 def mail_of(note):
     """(subject, body) of the e-mail for `note`, in zh-CN (the service teams' language)."""
+    if note["kind"] == "survey_invitation":
+        return _survey_invitation(note)
     with force_locale("zh_CN"):
         text = message(note)
         subject = _("[Service desk] %(message)s", message=text)
@@ -62,4 +64,19 @@ def mail_of(note):
         if base and note["ticket_number"]:
             lines.append(_("Ticket: %(url)s", url=f"{base}/tickets/{note['ticket_number']}"))
         lines.append(_("This message was sent by the service desk; notifications are also listed under the bell."))
+    return subject, "\n".join(lines) + "\n"
+
+
+def _survey_invitation(note):
+    """The customer's survey mail: the ticket number and the survey link, nothing from the staff's side."""
+    from app.surveys.links import survey_link
+
+    with force_locale("zh_CN"):
+        number = note["ticket_number"] or "—"
+        subject = _("[Service desk] How did we do? Ticket %(number)s", number=number)
+        link = survey_link((note["detail"] or {}).get("survey_id"), external=True)
+        lines = [_("Thank you for contacting us about ticket %(number)s.", number=number),
+                 _("Please rate our service; it takes a minute:"), link or "—", "",
+                 _("The link can be used once and expires on %(date)s.",
+                   date=_due((note["detail"] or {}).get("expires_at")))]
     return subject, "\n".join(lines) + "\n"

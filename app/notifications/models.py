@@ -7,7 +7,7 @@ the last try, or skipped when the user has no address. A sender claims a pending
 from app.clock import now
 from app.extensions import db
 
-KINDS = ("assignment", "escalation", "due", "transfer_in", "transfer_out", "survey_result")
+KINDS = ("assignment", "escalation", "due", "transfer_in", "transfer_out", "survey_result", "survey_invitation")
 
 
 class Notification(db.Model):
@@ -23,7 +23,9 @@ class Notification(db.Model):
         db.Index("ix_notifications_mail_due", "mail_state", "mail_next_at"),
     )
     id = db.Column(db.Integer, primary_key=True)
-    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    # NULL for a mail to someone who is not a user (a customer's survey invitation): `mail_to` is its address
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"))
+    mail_to = db.Column(db.String(254))
     kind = db.Column(db.String(32), nullable=False)
     ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"))
     ticket_number = db.Column(db.String(32))

@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from app.auth.models import User
 from app.clock import now
@@ -121,7 +121,8 @@ def send_due_mail(*, node="local", batch=None):
 
 
 def _claim(token, batch, lease):
-    """Claim up to `batch` due rows for `token`; return them with their recipient's address."""
+    """Claim up to `batch` due rows for `token`; return them with their recipient's address (`mail_to`, else the
+    user's)."""
     stamp = now()
     free = or_(_notes.c.mail_claimed_until.is_(None), _notes.c.mail_claimed_until < stamp)
     candidates = (
@@ -141,8 +142,9 @@ def _claim(token, batch, lease):
     db.session.commit()
     rows = db.session.execute(
         select(_notes.c.id, _notes.c.kind, _notes.c.ticket_number, _notes.c.title, _notes.c.detail,
-               _notes.c.mail_attempts, _users.c.email, _users.c.display_name)
-        .select_from(_notes.join(_users, _users.c.id == _notes.c.user_id))
+               _notes.c.mail_attempts, func.coalesce(_notes.c.mail_to, _users.c.email).label("email"),
+               _users.c.display_name)
+        .select_from(_notes.outerjoin(_users, _users.c.id == _notes.c.user_id))  # mail_to: not a user's mail
         .where(_notes.c.id.in_(ids), _notes.c.mail_claimed_by == token, _notes.c.mail_state == "pending")
         .order_by(_notes.c.mail_next_at, _notes.c.id)
     ).all()

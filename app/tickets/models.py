@@ -68,6 +68,7 @@ class Ticket(db.Model):
     reopen_count = db.Column(db.Integer, nullable=False, default=0)
     solution = db.Column(db.Text)
     satisfaction = db.Column(db.String(32))
+    survey_status = db.Column(db.String(16))  # the latest satisfaction survey: sent, completed or expired
     process_instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), index=True)
 
     customer = db.relationship(Customer)

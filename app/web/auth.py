@@ -11,7 +11,7 @@ from app.i18n import _, _l
 from app.web import web_bp
 from app.web.inputs import clean
 
-PUBLIC_ENDPOINTS = {"web.login", "web.static", "web.vendor"}
+PUBLIC_ENDPOINTS = {"web.login", "web.static", "web.vendor", "web.survey_page"}  # the survey: its link's token
 PROFILE_FREE_ENDPOINTS = {"web.bind_profile", "web.logout", "web.static", "web.vendor"}
 BINDABLE_EXCLUDED = {"admin", "owner"}  # bind_profile refuses these roles
 

@@ -26,6 +26,16 @@ ACTIONS = {
     "timer_fired": _l("Deadline reached"),
     "redispatched": _l("Redispatched by a supervisor"),
     "new_round": _l("New round of handling"),
+    "survey_sent": _l("Satisfaction survey sent"),
+    "survey_completed": _l("Satisfaction survey answered"),
+    "survey_expired": _l("Satisfaction survey expired"),
+}
+
+SURVEY_STATES = {
+    "sent": _l("Sent, awaiting the answer"),
+    "completed": _l("Answered"),
+    "expired": _l("Expired"),
+    "revoked": _l("Replaced by a newer survey"),
 }
 
 TIMERS = {

@@ -15,6 +15,7 @@ from app.forms_schema import coerce_form
 from app.i18n import _, is_english, label, schema_title
 from app.tasks import service as tasks
 from app.tickets import search as ticket_search
+from app.surveys import service as surveys
 from app.tickets import service as tickets
 from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
 from app.web import display, web_bp
@@ -255,6 +256,17 @@ def _timeline(ticket, history):
             if detail.get("assignee"):
                 who = people.get(detail["assignee"])
                 lines.append((_("Assignee"), display.person(who) if who else detail["assignee"]))
+        elif event.action == "survey_sent":
+            title = ""
+            lines = [(_("Link expires"), display.localtime(detail.get("expires_at")))]
+            if detail.get("reason"):
+                lines.append((_("Reason"), detail["reason"]))
+        elif event.action == "survey_completed":
+            title = ""
+            properties = surveys.survey_form(detail.get("definition_id")).get("properties", {}) \
+                if detail.get("definition_id") else {}
+            lines = [(schema_title(properties.get(k, {})) or k, display.form_value(properties.get(k, {}), v))
+                     for k, v in (detail.get("data") or {}).items()]
         elif event.action in ("task_completed", "redispatched"):
             properties = schema.get("properties", {})
             order = {name: index for index, name in enumerate(properties)}
@@ -281,7 +293,7 @@ def _timeline(ticket, history):
         actor = people.get(event.actor)
         items.append({
             "at": event.at,
-            "actor": _("System") if event.actor == "system" else (display.person(actor) if actor else event.actor),
+            "actor": _("System") if event.actor == "system" else _("Customer") if event.actor == "customer" else (display.person(actor) if actor else event.actor),
             "action": str(display.ACTIONS.get(event.action, event.action)),
             "kind": event.action,
             "title": title,
@@ -311,7 +323,8 @@ def ticket_list():
 
 
 @web_bp.route("/tickets/<number>")
-def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status=200):
+def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status=200, survey_reason=None,
+                  survey_errors=None):
     ticket = tickets.get_ticket(number)
     redispatch = None
     if is_supervisor(me()) and tickets.can_redispatch(ticket):
@@ -332,7 +345,20 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         attachments=tickets.ticket_attachments(ticket), open_tasks=open_tasks, titles=titles,
         deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket), redispatch=redispatch,
         round_restarted=any(e.action == "new_round" for e in history),
+        survey=_survey_panel(ticket, survey_reason, survey_errors),
     ), status
+
+
+def _survey_panel(ticket, reason, errors):
+    """The ticket page's survey section: each survey sent (state, link, scores) and a supervisor's send form."""
+    _ticket, items = surveys.ticket_surveys(ticket.number)
+    for item in items:
+        schema = surveys.survey_form(item["definition_id"])
+        properties = schema.get("properties", {})
+        item["lines"] = [(schema_title(properties.get(k, {})) or k, display.form_value(properties.get(k, {}), v))
+                         for k, v in (item["answers"] or {}).items()]
+    can_send = is_supervisor(me()) and ticket.status == "closed" and not any(i["status"] == "completed" for i in items)
+    return {"entries": items, "can_send": can_send, "reason": reason or "", "errors": errors or {}}
 
 
 @web_bp.route("/tickets/<number>/redispatch", methods=["POST"])

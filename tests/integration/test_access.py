@@ -68,6 +68,9 @@ ACCESS = {
     ("web.notifications", "GET"): EVERYONE,
     ("web.notification_read", "POST"): EVERYONE,  # anyone else's notification: 404 (see test_notifications.py)
     ("web.notifications_read_all", "POST"): EVERYONE,
+    ("web.survey_page", "GET"): PUBLIC,  # the customer's survey: its link's token is the only key
+    ("web.survey_page", "POST"): PUBLIC,
+    ("web.ticket_survey_send", "POST"): SUPERVISORS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -86,6 +89,8 @@ ACCESS = {
     ("api.list_notifications", "GET"): EVERYONE,
     ("api.read_notification", "POST"): EVERYONE,  # anyone else's notification: 404
     ("api.read_all_notifications", "POST"): EVERYONE,
+    ("api.get_ticket_survey", "GET"): EVERYONE,
+    ("api.send_ticket_survey", "POST"): SUPERVISORS,
 }
 
 
@@ -135,6 +140,16 @@ class World:
 
         return db.session.scalar(select(Notification.id).order_by(Notification.id))
 
+    def survey_token(self):
+        """The link token of a survey sent for the world's ticket."""
+        from app.surveys.links import token_of
+        from app.surveys.models import Survey
+        from app.surveys.service import send_survey_for_process
+
+        send_survey_for_process(self.ticket)
+        db.session.commit()
+        return token_of(db.session.scalar(select(Survey.nonce).order_by(Survey.id.desc())))
+
     def path_values(self, endpoint, rule):
         values = {}
         for name in rule.arguments:
@@ -150,6 +165,8 @@ class World:
                 values[name] = "echarts.min.js" if endpoint == "web.vendor" else "app.css"
             elif name == "package":
                 values[name] = "echarts"
+            elif name == "token":
+                values[name] = self.survey_token()
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values

@@ -34,6 +34,8 @@ FORMS = {
     "web.ticket_redispatch": ("supervisor1", "/tickets/{ticket}"),
     "web.notification_read": ("engineer1", "/notifications"),  # before read-all: the form shows while unread
     "web.notifications_read_all": ("engineer1", "/notifications"),
+    "web.survey_page": (None, "/survey/{survey}"),  # the customer's, without a log-in
+    "web.ticket_survey_send": ("supervisor1", "/tickets/{closed_ticket}"),
 }
 
 
@@ -87,7 +89,25 @@ class Site:
         from app.notifications.models import Notification  # engineer1's, of the new ticket
 
         notification = db.session.scalar(select(Notification.id).order_by(Notification.id))
-        self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification}
+        closed, survey = self._closed_ticket_with_survey(customer, agent)
+        self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
+                       "closed_ticket": closed, "survey": survey}
+
+    @staticmethod
+    def _closed_ticket_with_survey(customer, agent):
+        """A ticket marked closed (the supervisor's send form shows) with a survey sent: (number, link token)."""
+        from app.surveys.links import token_of
+        from app.surveys.models import Survey
+        from app.surveys.service import send_survey_for_process
+        from app.tickets.models import Ticket
+
+        number = tickets.create_ticket(data={
+            "customer_number": customer, "type": "consultation", "urgency": "low", "channel": "phone",
+            "description": "咨询产品保修期限"}, actor=agent)
+        db.session.execute(update(Ticket).where(Ticket.number == number).values(status="closed"))
+        send_survey_for_process(number)
+        db.session.commit()
+        return number, token_of(db.session.scalar(select(Survey.nonce).order_by(Survey.id.desc())))
 
     def url(self, template):
         return template.format(**self.values)
@@ -128,6 +148,10 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                 values["notification_id"] = site.values["notification"]
             if "number" in rule.arguments:
                 values["number"] = site.values["customer"] if "/customers/" in rule.rule else site.values["ticket"]
+                if endpoint == "web.ticket_survey_send":
+                    values["number"] = site.values["closed_ticket"]
+            if "token" in rule.arguments:
+                values["token"] = site.values["survey"]
             actions[endpoint] = url_for(endpoint, **values)
 
     for endpoint, (user, page) in FORMS.items():

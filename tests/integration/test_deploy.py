@@ -73,9 +73,17 @@ def only(tree):
 def test_shipped_diagrams_and_forms_are_valid(tree):
     bundles, problems = read_bundles(tree / "workflows", tree / "forms", deploy_rules())
     assert problems == []
-    [bundle] = bundles
-    assert (bundle.name, bundle.filename) == ("quick_response", "quick_response.bpmn")
-    assert set(bundle.forms) == {p.name for p in (ROOT / "forms").glob("*.json")}
+    by_name = {bundle.name: bundle for bundle in bundles}
+    assert {(b.name, b.filename) for b in bundles} == {("quick_response", "quick_response.bpmn"),
+                                                       ("satisfaction_survey", "survey.bpmn")}
+    assert set(by_name["satisfaction_survey"].forms) == {"survey.json"}  # named by its send task
+    assert set(by_name["quick_response"].forms) | {"survey.json"} == {p.name for p in (ROOT / "forms").glob("*.json")}
+
+
+def quick_response(results):
+    """(definition, created) of quick_response among deploy_directory's results."""
+    [found] = [(d, created) for d, created in results if d.name == "quick_response"]
+    return found
 
 
 def test_problem_line_names_file_process_element_and_field():
@@ -420,11 +428,12 @@ def test_new_file_claiming_a_deployed_process_is_refused_unless_replacing(app, t
     assert where([problem]) == [("workflows/quick_response_v2.bpmn", "quick_response", "quick_response", "id")]
     assert "deployed from workflows/quick_response.bpmn" in problem.message and "--replace-file" in problem.message
     db.session.rollback()
-    [(definition, created)] = deploy_directory(tree / "workflows", tree / "forms", deploy_rules(), replace_file=True)
+    definition, created = quick_response(
+        deploy_directory(tree / "workflows", tree / "forms", deploy_rules(), replace_file=True))
     db.session.commit()
     assert not created and (definition.version, definition.filename) == (1, "quick_response_v2.bpmn")
     edit(tree, 'name="受理工单"', 'name="受理工单（新版）"', name="quick_response_v2.bpmn")
-    [(definition, created)] = deploy_directory(tree / "workflows", tree / "forms", deploy_rules())
+    definition, created = quick_response(deploy_directory(tree / "workflows", tree / "forms", deploy_rules()))
     assert created and (definition.version, definition.filename) == (2, "quick_response_v2.bpmn")
 
 
@@ -447,7 +456,8 @@ def test_a_broken_file_refuses_the_whole_batch(app, tree):
     (tree / "workflows" / "quick_response.bpmn").write_text(
         (ROOT / "workflows" / "quick_response.bpmn").read_text(encoding="utf-8"), encoding="utf-8")
     results = deploy_directory(tree / "workflows", tree / "forms", deploy_rules())
-    assert sorted((d.name, created) for d, created in results) == [("minimal", True), ("quick_response", False)]
+    assert sorted((d.name, created) for d, created in results) == [("minimal", True), ("quick_response", False),
+                                                                      ("satisfaction_survey", False)]
 
 
 def test_deploy_command_prints_problems_and_deploys_nothing(app, tree):
@@ -502,11 +512,11 @@ def test_deploy_on_start_refuses_the_batch_logs_each_problem_and_starts(template
 def test_versions_and_running_instances_stay_on_theirs(app, api, tree):
     app.config.update(WORKFLOWS_DIR=str(tree / "workflows"), FORMS_DIR=str(tree / "forms"))
     deploy = lambda: deploy_directory(tree / "workflows", tree / "forms", deploy_rules())  # noqa: E731
-    [(definition, created)] = deploy()
+    definition, created = quick_response(deploy())
     assert (definition.version, created) == (1, False)  # the template already deployed the same content
     old = api.new_ticket()
     edit(tree, 'name="受理工单"', 'name="受理工单（新版）"')
-    [(definition, created)] = deploy()
+    definition, created = quick_response(deploy())
     db.session.commit()
     assert (definition.version, created) == (2, True)
     new = api.new_ticket()
@@ -556,3 +566,10 @@ def test_link_events_join_the_paths(tree):
     assert problems_of(tree) == []
     edit(tree, 'id="arrive_def" name="L"', 'id="arrive_def" name="M"', name="minimal.bpmn")
     assert [(p.element, p.field) for p in problems_of(tree)] == [("arrive", "incoming"), ("go", "outgoing")]
+
+
+def test_a_task_other_than_a_user_task_may_name_a_form_and_it_must_exist(tree):
+    edit(tree, 'value="survey.json"', 'value="no_such_survey.json"', name="survey.bpmn")
+    problem = only(tree)
+    assert where([problem]) == [("workflows/survey.bpmn", "satisfaction_survey", "send", "formJsonSchemaFilename")]
+    assert "form 'no_such_survey.json' does not exist" in problem.message

@@ -29,7 +29,11 @@ def page_error(page, field):
 
 
 def deployed_forms():
-    return db.session.get(ProcessDefinition, latest_definition_id("quick_response")).forms
+    """Every form of the newest deployed version of each shipped process."""
+    forms = {}
+    for process in ("quick_response", "satisfaction_survey"):
+        forms.update(db.session.get(ProcessDefinition, latest_definition_id(process)).forms)
+    return forms
 
 
 # ------------------------------------------------------------------------------ every form, generically

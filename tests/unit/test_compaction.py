@@ -52,6 +52,7 @@ class Walk:
         self.engine = make_script_engine({
             "deadline": deadline, "now_iso": now_iso, "pick_assignee": lambda department: "engineer1",
             "has_open_task": lambda number, name: name in {t.task_spec.bpmn_id for t in self.ready()},
+            "start_process": lambda name, data=None: True,
         })
 
     def ready(self):
@@ -141,7 +142,8 @@ def test_the_tree_stays_bounded_through_every_loop(specs):
         return any(t.task_spec.bpmn_id == name for t in workflow.get_tasks(state=TaskState.READY, manual=True))
 
     engine = make_script_engine({"deadline": deadline, "now_iso": now_iso,
-                                 "pick_assignee": lambda department: "engineer1", "has_open_task": has_open_task})
+                                 "pick_assignee": lambda department: "engineer1", "has_open_task": has_open_task,
+                                 "start_process": lambda name, data=None: True})
 
     def do(name, **data):
         task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if t.task_spec.bpmn_id == name)

@@ -68,7 +68,8 @@ def specs():
 @pytest.fixture(scope="module")
 def engine():
     return make_script_engine({"deadline": deadline, "now_iso": now_iso,
-                               "pick_assignee": lambda department: "engineer1", "has_open_task": lambda *args: False})
+                               "pick_assignee": lambda department: "engineer1", "has_open_task": lambda *args: False,
+                               "start_process": lambda name, data=None: True})
 
 
 @pytest.fixture

@@ -184,6 +184,10 @@ class _FileCheck:
             self._check_timer(node, definition)
         if node.tag == "userTask":
             self._check_user_task(node)
+        elif extension_properties(node.element).get(FORM_PROPERTY):
+            # any other task may name a form it works with (e.g. a survey sent to a customer): it is checked and
+            # deployed with the process like a user task's
+            self._check_form(node, FORM_PROPERTY, extension_properties(node.element)[FORM_PROPERTY])
         if catches(node) and message_definition(node) is not None:
             self._check_message(node)
         for field_name, source in scripts_of(node):
