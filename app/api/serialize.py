@@ -5,6 +5,7 @@ tickets.service.TICKET_ROW_COLUMNS, tasks.service task rows): plain values, noth
 """
 from datetime import timezone
 
+from app.calendar.outcome import window_outcomes
 from app.tickets.flow import engine
 
 
@@ -79,6 +80,7 @@ def ticket_json(ticket, brief=False, open_tasks=()):
         "escalated_at": iso(ticket.escalated_at),
         "reopen_count": ticket.reopen_count,
         "satisfaction": ticket.satisfaction,
+        "sla": window_outcomes(ticket),
     }
     if brief:
         return body

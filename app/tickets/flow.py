@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 
 from app.auth.models import Department, User
+from app.calendar import sla
 from app.clock import as_utc, now
 from app.extensions import db
 from app.notifications import events as notifications
@@ -24,7 +25,8 @@ _UPDATE_TICKET = update(_tickets).where(_tickets.c.id == bindparam("ticket_row_i
 _INSERT_HISTORY = insert(_history)
 _INSERT_TASKS = insert(_tasks)
 _CANCEL_TASKS = update(_tasks).where(_tasks.c.id.in_(bindparam("task_ids", expanding=True)))
-_HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at)
+_HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at,
+                 _tickets.c.status)
 _HEAD_BY_INSTANCE = select(*_HEAD_COLUMNS).where(_tickets.c.process_instance_id == bindparam("instance_id"))
 _DEPARTMENT_ID = select(Department.id).where(Department.code == bindparam("code"))
 _USER_ID = select(User.id).where(User.username == bindparam("username"))
@@ -72,6 +74,7 @@ class TicketHead(NamedTuple):
     number: str
     accepted_at: Optional[datetime]
     first_responded_at: Optional[datetime]
+    status: Optional[str] = None
 
 
 def ticket_head(*, instance_id):
@@ -107,10 +110,23 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
         changes["responded_at"] = changes["accepted_at"]  # process versions that do not set responded_at
     if ticket.first_responded_at is None and changes.get("accepted_at", ticket.accepted_at) is not None:
         changes["first_responded_at"] = changes.get("accepted_at", ticket.accepted_at)
+    follow = sla.after_step(ticket, step, stamp=stamp, changes=changes)
     conn = db.session.connection()
     conn.execute(_UPDATE_TICKET, {**changes, "ticket_row_id": ticket.id})
     if history:
         conn.execute(_INSERT_HISTORY, history)
+    if follow is not None:
+        _follow(ticket, step, changes, follow)
+
+
+def _follow(ticket, step, changes, follow):
+    """Apply what the working-time clock asked after a step (pause: hold the deadline timers; resume: move the
+    deadlines and their timers) as one more engine step of the same transaction."""
+    head = TicketHead(ticket.id, ticket.number, changes.get("accepted_at", ticket.accepted_at),
+                      changes.get("first_responded_at", ticket.first_responded_at),
+                      changes.get("status", getattr(ticket, "status", None)))
+    moved = engine().update_variables(step.instance_id, follow["values"], hold=follow["hold"])
+    apply_step(head, moved, actor="system", events=follow["events"], columns=follow["columns"])
 
 
 def _round_detail(ticket, changes):
