@@ -26,6 +26,9 @@ ACTIONS = {
     "timer_fired": _l("Deadline reached"),
     "redispatched": _l("Redispatched by a supervisor"),
     "new_round": _l("New round of handling"),
+    "clock_paused": _l("Clock paused while waiting for the customer"),
+    "clock_resumed": _l("Clock resumed; deadlines moved by the paused working time"),
+    "deadlines_recomputed": _l("Deadlines recomputed after a calendar change"),
 }
 
 TIMERS = {

@@ -36,6 +36,7 @@ SUPERVISORS = frozenset({"supervisor1", "admin"})  # roles supervisor, admin
 # The task of a task route: a complaint's accept_ticket waiting unclaimed in the after-sales handlers' queue.
 TASK_WORKERS = frozenset({"engineer1"})  # a handler of that department (may_work)
 TASK_VIEWERS = TASK_WORKERS | SUPERVISORS  # ... and supervisors (may_view)
+ADMINS = frozenset({"admin"})  # role admin
 
 ACCESS = {
     # pages
@@ -67,6 +68,11 @@ ACCESS = {
     ("web.notifications", "GET"): EVERYONE,
     ("web.notification_read", "POST"): EVERYONE,  # anyone else's notification: 404 (see test_notifications.py)
     ("web.notifications_read_all", "POST"): EVERYONE,
+    ("web.calendar_edit", "GET"): ADMINS,
+    ("web.calendar_hours", "POST"): ADMINS,
+    ("web.calendar_day_add", "POST"): ADMINS,
+    ("web.calendar_day_remove", "POST"): ADMINS,
+    ("web.calendar_import", "POST"): ADMINS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -85,6 +91,10 @@ ACCESS = {
     ("api.list_notifications", "GET"): EVERYONE,
     ("api.read_notification", "POST"): EVERYONE,  # anyone else's notification: 404
     ("api.read_all_notifications", "POST"): EVERYONE,
+    ("api.get_calendar", "GET"): ADMINS,
+    ("api.put_calendar_hours", "PUT"): ADMINS,
+    ("api.put_calendar_day", "PUT"): ADMINS,
+    ("api.delete_calendar_day", "DELETE"): ADMINS,
 }
 
 
@@ -149,6 +159,10 @@ class World:
                 values[name] = "echarts.min.js" if endpoint == "web.vendor" else "app.css"
             elif name == "package":
                 values[name] = "echarts"
+            elif name == "code":
+                values[name] = "default"  # the business calendar
+            elif name == "day":
+                values[name] = "2026-12-25"
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values

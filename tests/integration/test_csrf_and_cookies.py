@@ -34,6 +34,10 @@ FORMS = {
     "web.ticket_redispatch": ("supervisor1", "/tickets/{ticket}"),
     "web.notification_read": ("engineer1", "/notifications"),  # before read-all: the form shows while unread
     "web.notifications_read_all": ("engineer1", "/notifications"),
+    "web.calendar_hours": ("admin", "/admin/calendar"),
+    "web.calendar_day_add": ("admin", "/admin/calendar"),
+    "web.calendar_day_remove": ("admin", "/admin/calendar"),
+    "web.calendar_import": ("admin", "/admin/calendar"),
 }
 
 
