@@ -40,7 +40,8 @@ def paths(responses, ok, ref):
             "responses": responses(ok("The calendar", ref("Calendar")), "401", "403", "404")}},
         "/calendars/{code}/hours": {"put": {
             "operationId": "putCalendarHours", "security": _SECURED, "parameters": [code],
-            "summary": "Replace the weekly working hours (admin)", "requestBody": body("CalendarHours"),
+            "summary": "Replace the weekly working hours (admin); a weekday left out has none",
+            "requestBody": body("CalendarHours"),
             "responses": responses(after_edit, "400", "401", "403", "404", "422")}},
         "/calendars/{code}/days/{day}": {
             "put": {"operationId": "putCalendarDay", "security": _SECURED, "parameters": [code, day],

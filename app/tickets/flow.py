@@ -24,6 +24,7 @@ _history = TicketEvent.__table__
 _UPDATE_TICKET = update(_tickets).where(_tickets.c.id == bindparam("ticket_row_id"))
 _INSERT_HISTORY = insert(_history)
 _INSERT_TASKS = insert(_tasks)
+_SET_TASK_DUE = update(_tasks).where(_tasks.c.id == bindparam("task_row_id")).values(due_at=bindparam("due"))
 _CANCEL_TASKS = update(_tasks).where(_tasks.c.id.in_(bindparam("task_ids", expanding=True)))
 _HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at,
                  _tickets.c.status)
@@ -127,6 +128,18 @@ def _follow(ticket, step, changes, follow):
                       changes.get("status", getattr(ticket, "status", None)))
     moved = engine().update_variables(step.instance_id, follow["values"], hold=follow["hold"])
     apply_step(head, moved, actor="system", events=follow["events"], columns=follow["columns"])
+    due = _due_by_task(moved)  # the open tasks show their timers' new (or no longer held) due times
+    if moved.ready:
+        db.session.connection().execute(_SET_TASK_DUE, [{"task_row_id": t.id, "due": due.get(t.id)} for t in moved.ready])
+
+
+def _due_by_task(step):
+    """{user task id: the earliest due time of the timers attached to it}."""
+    due = {}
+    for timer in step.timers:
+        for task_id in timer.attached_to:
+            due[task_id] = min(due.get(task_id, timer.due_at), timer.due_at)
+    return due
 
 
 def _round_detail(ticket, changes):
@@ -187,10 +200,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
     gone = open_ids - ready_ids - {completed_task_id}
     if gone:
         conn.execute(_CANCEL_TASKS, {"task_ids": sorted(gone), "state": "cancelled", "completed_at": stamp})
-    due = {}
-    for timer in step.timers:
-        for task_id in timer.attached_to:
-            due[task_id] = min(due.get(task_id, timer.due_at), timer.due_at)
+    due = _due_by_task(step)
     fresh = [t for t in step.ready if t.id not in open_ids]
     rows = []
     for task in fresh:

@@ -107,6 +107,8 @@ def test_waiting_for_the_customer_pauses_the_wall_clock(api):
         assert ticket["status"] == "awaiting_customer"
         assert local(ticket["resolution_due_at"]) == t0 + timedelta(hours=24)
         assert pending_due("resolution_timer") is None  # held while the clock stands still
+        [handle] = ticket["open_tasks"]
+        assert local(handle["due_at"]) == t0 + timedelta(hours=2)  # the handler's promised update still counts
         assert "clock_paused" in [h["action"] for h in ticket["history"]]
     with clock(api, t0 + timedelta(hours=30)):
         fire_due_timers()  # the handler's promised update (2 h) lapses; the resolution window does not
@@ -116,6 +118,8 @@ def test_waiting_for_the_customer_pauses_the_wall_clock(api):
         # paused 29 h: the deadline moves 29 h later
         assert local(ticket["resolution_due_at"]) == t0 + timedelta(hours=53)
         assert ticket["sla"]["resolution"] == "running"
+        [handle] = ticket["open_tasks"]
+        assert local(handle["due_at"]) == t0 + timedelta(hours=60)  # the new promise
         resumed = [h for h in ticket["history"] if h["action"] == "clock_resumed"]
         assert resumed and resumed[-1]["detail"]["paused_working_seconds"] == 29 * 3600
     pause = db.session.scalars(select(ClockPause)).one()
