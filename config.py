@@ -74,6 +74,9 @@ class Config:
     MAIL_RETRY_CAP_SECONDS = int(os.environ.get("MAIL_RETRY_CAP_SECONDS", 3600))
     MAIL_LEASE_SECONDS = int(os.environ.get("MAIL_LEASE_SECONDS", 300))
     NOTIFY_DUE_WITHIN_MINUTES = int(os.environ.get("NOTIFY_DUE_WITHIN_MINUTES", 15))
+    # the working-time clock (app/calendar): statuses that pause it; how long a process trusts its calendar copy
+    CLOCK_PAUSE_STATUSES = os.environ.get("CLOCK_PAUSE_STATUSES", "awaiting_customer")
+    CALENDAR_CACHE_SECONDS = float(os.environ.get("CALENDAR_CACHE_SECONDS", 2))
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "")  # e.g. https://desk.example.com: mails link to the ticket
     SURVEY_VALID_DAYS = float(os.environ.get("SURVEY_VALID_DAYS", 7))  # a survey link expires after this many days
 

@@ -9,11 +9,24 @@ from app.fast_statements import FastStatement
 from app.tasks.models import HumanTask
 
 
-def deadline(duration, start=None):
-    """Return the ISO time `duration` (ISO 8601, e.g. "PT2H") after `start` (ISO) or now."""
+def deadline(duration, start=None, calendar=None):
+    """Return the ISO time `duration` (ISO 8601, e.g. "PT2H") after `start` (ISO) or now: wall-clock time, or
+    working time of business calendar `calendar` (a code such as "default") when one is named."""
+    if calendar:
+        return working_deadline(duration, start, calendar)
     base = now() if not start else _parse(start)
     return (base + TimerEventDefinition.get_timedelta_from_start(
         TimerEventDefinition.parse_iso_duration(duration), base)).isoformat()
+
+
+def working_deadline(duration, start=None, calendar="default"):
+    """Return the ISO time when `duration` (ISO 8601, e.g. "PT2H"; "P1D" = one working day) of working time
+    in business calendar `calendar` has passed after `start` (ISO) or now: lunch breaks, nights, weekends and
+    holidays do not count, make-up working days do."""
+    from app.calendar.service import add_working_time
+
+    base = now() if not start else _parse(start)
+    return add_working_time(base, duration, calendar).isoformat()
 
 
 def now_iso():
@@ -104,5 +117,6 @@ def _parse(value):
     return datetime.fromisoformat(value)
 
 
-HELPERS = {"deadline": deadline, "now_iso": now_iso, "pick_assignee": pick_assignee, "has_open_task": has_open_task,
-           "start_process": start_process, "send_survey": send_survey, "expire_survey": expire_survey}
+HELPERS = {"deadline": deadline, "working_deadline": working_deadline, "now_iso": now_iso, "pick_assignee": pick_assignee,
+           "has_open_task": has_open_task, "start_process": start_process, "send_survey": send_survey,
+           "expire_survey": expire_survey}

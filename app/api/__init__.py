@@ -5,3 +5,4 @@ api_bp = Blueprint("api", __name__)
 
 from app.api import errors, routes  # noqa: E402,F401
 from app.notifications import api  # noqa: E402,F401  (the notification endpoints)
+from app.calendar import api as calendar_api  # noqa: E402,F401  (the calendar endpoints)

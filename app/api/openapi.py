@@ -4,6 +4,7 @@ Request bodies are closed (`additionalProperties: false`): the API refuses a fie
 naming it. The redispatch body is the deployed redispatch form with its current choices (see
 app.forms_schema.schema_for), so the document lists the handlers and departments valid today.
 """
+from app.calendar import openapi as calendar_api
 from app.engine import ProcessDefinition, latest_definition_id
 from app.extensions import db
 from app.forms_schema import schema_for
@@ -128,7 +129,7 @@ def _schemas():
             "accept_due_at": {**nullable_time, "description": "End of the current 30-minute acceptance window (kept after it lapsed)"},
             "responded_at": {**nullable_time, "description": "The current round's response; a reopen clears it and resolved_at and sets new deadlines"},
             "closed_at": nullable_time, "escalated_at": nullable_time, "reopen_count": {"type": "integer"},
-            "satisfaction": nullable_str,
+            "satisfaction": nullable_str, "sla": _ref("SlaOutcomes"),
             "process": {"type": ["object", "null"], "properties": {"name": {"type": "string"}, "version": {"type": "integer"}}},
             "open_tasks": {"type": "array", "items": _ref("Task")},
             "history": {"type": "array", "items": {"type": "object", "required": ["at", "actor", "action", "detail"], "properties": {
@@ -219,7 +220,8 @@ def openapi_document():
             "`Authorization: Bearer <token>`. Roles: agent, handler, supervisor, owner, admin. "
             "Errors are {\"error\": message} (400, 401, 403, 404, 409, 429) or {\"errors\": {field: message}} (422).")},
         "servers": [{"url": "/api/v1"}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": _schemas()},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": {**_schemas(), **calendar_api.SCHEMAS}},
         "paths": {
             "/login": {"post": {"operationId": "login", "summary": "Exchange employee number and password for a token",
                                 "requestBody": body("Login"),
@@ -329,6 +331,7 @@ def openapi_document():
                 "operationId": "readAllNotifications", "security": SECURED,
                 "summary": "Mark every unread notification of the caller read",
                 "responses": _responses(_ok("How many were marked; none are left unread", _ref("Unread")), "401")}},
+            **calendar_api.paths(_responses, _ok, _ref),
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
                                       "responses": {"200": {"description": "The OpenAPI document",
                                                             "content": {"application/json": {"schema": {"type": "object"}}}}}}},

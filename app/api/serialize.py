@@ -9,6 +9,7 @@ from operator import attrgetter, itemgetter
 from sqlalchemy import Row
 
 from app.tasks.service import TASK_ROW_KEYS
+from app.calendar.outcome import window_outcomes
 from app.tickets.flow import engine
 
 
@@ -92,6 +93,7 @@ def ticket_json(ticket, brief=False, open_tasks=()):
         "escalated_at": iso(ticket.escalated_at),
         "reopen_count": ticket.reopen_count,
         "satisfaction": ticket.satisfaction,
+        "sla": window_outcomes(ticket),
     }
     if brief:
         return body

@@ -18,6 +18,7 @@ from app.errors import Conflict, DomainError, NotFound
 from app.extensions import db
 from app.fast_statements import FastStatement
 
+from . import retime
 from .compaction import compact
 from .definitions import FORM_PROPERTY, SpecCache, latest_definition_id
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
@@ -233,6 +234,15 @@ class Engine:
         finished = self._advance(workflow, deliver)
         return self._save(instance_id, version, workflow, finished, before)
 
+    def update_variables(self, instance_id, values, *, hold=None):
+        """Set process variables `values` in every unfinished task and run on; a waiting date timer whose
+        expression reads a changed variable is evaluated again (it moves). `hold` (a set of variable names)
+        replaces the held ones: a date timer reading a held variable does not fire until it is released
+        (`hold=()` releases all, and those timers are evaluated again). Returns the Step."""
+        workflow, version, before = self._load(instance_id)
+        finished = self._advance(workflow, lambda: retime.apply(workflow, dict(values), hold))
+        return self._save(instance_id, version, workflow, finished, before)
+
     def waiting_messages(self, instance_id):
         """Names of the messages the instance is waiting for right now."""
         workflow, version, before = self._load(instance_id)
@@ -251,6 +261,17 @@ class Engine:
         try:
             task = _find_task(workflow, task_id)
             return dict(task.data) if task else {}
+        finally:
+            self.live.put((instance_id, version), (workflow, before))
+
+    def process_data(self, instance_id):
+        """The process variables as the most recently changed unfinished task holds them."""
+        workflow, version, before = self._load(instance_id)
+        try:
+            tasks = [t for flow in (workflow, *workflow.subprocesses.values()) for t in flow.tasks.values()
+                     if t.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)]
+            latest = max(tasks, key=lambda t: t.last_state_change, default=None)
+            return dict(latest.data) if latest is not None else dict(workflow.data)
         finally:
             self.live.put((instance_id, version), (workflow, before))
 
@@ -292,6 +313,7 @@ class Engine:
         try:
             action()
             workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
+            retime.hold_new_timers(workflow)
         except SpiffWorkflowException as exc:
             raise ProcessError(_describe(exc)) from exc
         compact(workflow)  # drop finished rounds: the state stays bounded whatever the number of loops
@@ -447,8 +469,8 @@ def _waiting_timers(workflow):
         if not isinstance(definition, TimerEventDefinition) or task.state != TaskState.WAITING:
             continue
         value = definition.details(task).value
-        if not value:
-            continue
+        if not value or value == retime.HELD_UNTIL:
+            continue  # not armed yet, or held while a clock pauses (see retime.py)
         due = datetime.fromisoformat(value)
         attached = [str(c.id) for c in (task.parent.children if task.parent else []) if c.task_spec.manual]
         timers.append(

@@ -29,7 +29,7 @@ _READ_TASK = FastStatement(
         _tasks.c.id, _tasks.c.instance_id, _tasks.c.ticket_id, _tasks.c.name, _tasks.c.title, _tasks.c.role,
         _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state,
         _tickets.c.number.label("ticket_number"), _tickets.c.accepted_at, _tickets.c.first_responded_at,
-        _instances.c.version.label("instance_version"),
+        _tickets.c.status.label("ticket_status"), _instances.c.version.label("instance_version"),
     )
     .select_from(_tasks.join(_tickets, _tickets.c.id == _tasks.c.ticket_id)
                  .join(_instances, _instances.c.id == _tasks.c.instance_id))
@@ -266,7 +266,8 @@ def complete_task(*, task_id, user, data):
     if closed != 1:
         db.session.rollback()
         raise Conflict(_("This task is no longer open."))
-    ticket = TicketHead(task.ticket_id, task.ticket_number, task.accepted_at, task.first_responded_at)
+    ticket = TicketHead(task.ticket_id, task.ticket_number, task.accepted_at, task.first_responded_at,
+                        task.ticket_status)
     try:
         # every completion tells the diagram who did it (`completed_by`), e.g. to make the acceptor the assignee
         step = engine().complete_task(task.instance_id, task.id, {**cleaned, "completed_by": user.username},

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 
 from app.auth.models import Department, User
+from app.calendar import sla
 from app.clock import as_utc, now
 from app.extensions import db
 from app.fast_statements import FastStatement
@@ -26,7 +27,9 @@ _UPDATE_TICKET = FastStatement(update(_tickets).where(_tickets.c.id == bindparam
 _INSERT_HISTORY = FastStatement(insert(_history))
 _INSERT_TASKS = FastStatement(insert(_tasks))
 _CANCEL_TASK = FastStatement(update(_tasks).where(_tasks.c.id == bindparam("task_id")))
-_HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at)
+_SET_TASK_DUE = FastStatement(update(_tasks).where(_tasks.c.id == bindparam("task_row_id")).values(due_at=bindparam("due")))
+_HEAD_COLUMNS = (_tickets.c.id, _tickets.c.number, _tickets.c.accepted_at, _tickets.c.first_responded_at,
+                 _tickets.c.status)
 _HEAD_BY_INSTANCE = FastStatement(
     select(*_HEAD_COLUMNS).where(_tickets.c.process_instance_id == bindparam("instance_id")))
 _DEPARTMENT_ID = FastStatement(select(Department.id).where(Department.code == bindparam("code")))
@@ -75,6 +78,7 @@ class TicketHead(NamedTuple):
     number: str
     accepted_at: Optional[datetime]
     first_responded_at: Optional[datetime]
+    status: Optional[str] = None
 
 
 def ticket_head(*, instance_id):
@@ -110,9 +114,34 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
         changes["responded_at"] = changes["accepted_at"]  # process versions that do not set responded_at
     if ticket.first_responded_at is None and changes.get("accepted_at", ticket.accepted_at) is not None:
         changes["first_responded_at"] = changes.get("accepted_at", ticket.accepted_at)
+    follow = sla.after_step(ticket, step, stamp=stamp, changes=changes)
     _UPDATE_TICKET.execute({**changes, "ticket_row_id": ticket.id})
     if history:
         _INSERT_HISTORY.executemany(history)
+    if follow is not None:
+        _follow(ticket, step, changes, follow)
+
+
+def _follow(ticket, step, changes, follow):
+    """Apply what the working-time clock asked after a step (pause: hold the deadline timers; resume: move the
+    deadlines and their timers) as one more engine step of the same transaction."""
+    head = TicketHead(ticket.id, ticket.number, changes.get("accepted_at", ticket.accepted_at),
+                      changes.get("first_responded_at", ticket.first_responded_at),
+                      changes.get("status", getattr(ticket, "status", None)))
+    moved = engine().update_variables(step.instance_id, follow["values"], hold=follow["hold"])
+    apply_step(head, moved, actor="system", events=follow["events"], columns=follow["columns"])
+    due = _due_by_task(moved)  # the open tasks show their timers' new (or no longer held) due times
+    if moved.ready:
+        _SET_TASK_DUE.executemany([{"task_row_id": t.id, "due": due.get(t.id)} for t in moved.ready])
+
+
+def _due_by_task(step):
+    """{user task id: the earliest due time of the timers attached to it}."""
+    due = {}
+    for timer in step.timers:
+        for task_id in timer.attached_to:
+            due[task_id] = min(due.get(task_id, timer.due_at), timer.due_at)
+    return due
 
 
 def _round_detail(ticket, changes):
@@ -172,10 +201,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
     gone = open_ids - ready_ids - {completed_task_id}
     if gone:
         _CANCEL_TASK.executemany([{"task_id": i, "state": "cancelled", "completed_at": stamp} for i in sorted(gone)])
-    due = {}
-    for timer in step.timers:
-        for task_id in timer.attached_to:
-            due[task_id] = min(due.get(task_id, timer.due_at), timer.due_at)
+    due = _due_by_task(step)
     fresh = [t for t in step.ready if t.id not in open_ids]
     rows = []
     for task in fresh:

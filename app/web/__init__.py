@@ -8,3 +8,4 @@ web_bp = Blueprint(
 from app.web import auth, context, errors, vendor, views  # noqa: E402,F401
 from app.notifications import pages  # noqa: E402,F401  (the bell and the notification pages)
 from app.surveys import pages as survey_pages  # noqa: E402,F401  (the public survey page, the manual send)
+from app.calendar import pages as calendar_pages  # noqa: E402,F401  (the admin's calendar page)

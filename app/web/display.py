@@ -29,6 +29,9 @@ ACTIONS = {
     "survey_sent": _l("Satisfaction survey sent"),
     "survey_completed": _l("Satisfaction survey answered"),
     "survey_expired": _l("Satisfaction survey expired"),
+    "clock_paused": _l("Clock paused while waiting for the customer"),
+    "clock_resumed": _l("Clock resumed; deadlines moved by the paused working time"),
+    "deadlines_recomputed": _l("Deadlines recomputed after a calendar change"),
 }
 
 SURVEY_STATES = {

@@ -5,6 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.auth import access
+from app.calendar.outcome import OUTCOMES, window_outcomes
 from app.auth import service as auth
 from app.clock import as_utc, now
 from app.customers import service as customers
@@ -346,6 +347,7 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket), redispatch=redispatch,
         round_restarted=any(e.action == "new_round" for e in history),
         survey=_survey_panel(ticket, survey_reason, survey_errors),
+        sla=window_outcomes(ticket), sla_label=lambda code: label(OUTCOMES[code]) if code else display.DASH,
     ), status
 
 

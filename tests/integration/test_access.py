@@ -36,6 +36,7 @@ SUPERVISORS = frozenset({"supervisor1", "admin"})  # roles supervisor, admin
 # The task of a task route: a complaint's accept_ticket waiting unclaimed in the after-sales handlers' queue.
 TASK_WORKERS = frozenset({"engineer1"})  # a handler of that department (may_work)
 TASK_VIEWERS = TASK_WORKERS | SUPERVISORS  # ... and supervisors (may_view)
+ADMINS = frozenset({"admin"})  # role admin
 
 ACCESS = {
     # pages
@@ -71,6 +72,11 @@ ACCESS = {
     ("web.survey_page", "GET"): PUBLIC,  # the customer's survey: its link's token is the only key
     ("web.survey_page", "POST"): PUBLIC,
     ("web.ticket_survey_send", "POST"): SUPERVISORS,
+    ("web.calendar_edit", "GET"): ADMINS,
+    ("web.calendar_hours", "POST"): ADMINS,
+    ("web.calendar_day_add", "POST"): ADMINS,
+    ("web.calendar_day_remove", "POST"): ADMINS,
+    ("web.calendar_import", "POST"): ADMINS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -91,6 +97,10 @@ ACCESS = {
     ("api.read_all_notifications", "POST"): EVERYONE,
     ("api.get_ticket_survey", "GET"): EVERYONE,
     ("api.send_ticket_survey", "POST"): SUPERVISORS,
+    ("api.get_calendar", "GET"): ADMINS,
+    ("api.put_calendar_hours", "PUT"): ADMINS,
+    ("api.put_calendar_day", "PUT"): ADMINS,
+    ("api.delete_calendar_day", "DELETE"): ADMINS,
 }
 
 
@@ -167,6 +177,10 @@ class World:
                 values[name] = "echarts"
             elif name == "token":
                 values[name] = self.survey_token()
+            elif name == "code":
+                values[name] = "default"  # the business calendar
+            elif name == "day":
+                values[name] = "2026-12-25"
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values

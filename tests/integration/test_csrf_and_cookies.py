@@ -36,6 +36,10 @@ FORMS = {
     "web.notifications_read_all": ("engineer1", "/notifications"),
     "web.survey_page": (None, "/survey/{survey}"),  # the customer's, without a log-in
     "web.ticket_survey_send": ("supervisor1", "/tickets/{closed_ticket}"),
+    "web.calendar_hours": ("admin", "/admin/calendar"),
+    "web.calendar_day_add": ("admin", "/admin/calendar"),
+    "web.calendar_day_remove": ("admin", "/admin/calendar"),
+    "web.calendar_import": ("admin", "/admin/calendar"),
 }
 
 

@@ -1,0 +1,204 @@
+"""The ticket's working-time clock: how each deadline was set (its window), pauses while the ticket waits for
+the customer, and recomputing deadlines when a pause ends or the calendar is edited.
+
+The diagram sets the deadline variables (`response_due`, `resolution_due`) with `deadline`/`working_deadline`
+and picks the calendar with the process variable `sla_calendar` (empty = the wall clock). After each step,
+`after_step` (called by app/tickets/flow.py) records a window for each deadline that changed, and when the status
+enters one of the statuses that pause the clock (CLOCK_PAUSE_STATUSES) it opens a pause and holds the timers
+that read the deadlines; when the status leaves them it closes the pause and moves the deadlines (and the timers
+reading them) later by the working time the pause took.
+"""
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import bindparam, delete, insert, select, update
+
+from app.clock import as_utc
+from app.extensions import db
+
+from .models import ClockPause, SlaWindow
+from .service import work_calendar
+from .worktime import WorkCalendar
+
+# deadline variable -> (ticket column, the variable of the time that meets it)
+WINDOWS = {
+    "response_due": ("response_due_at", "responded_at"),
+    "resolution_due": ("resolution_due_at", "resolved_at"),
+}
+WALL_CLOCK = WorkCalendar("", 0, [((0, 86_400_000_000),)] * 7, {})
+_US = timedelta(microseconds=1)
+
+_windows = SlaWindow.__table__
+_pauses = ClockPause.__table__
+_DELETE_WINDOWS = delete(_windows).where(_windows.c.ticket_id == bindparam("t_id"),
+                                         _windows.c.variable.in_(bindparam("variables", expanding=True)))
+_INSERT_WINDOWS = insert(_windows)
+_WINDOWS_OF = select(_windows.c.variable, _windows.c.calendar_code, _windows.c.started_at, _windows.c.working_us
+                     ).where(_windows.c.ticket_id == bindparam("t_id"))
+_PAUSES_OF = select(_pauses.c.started_at, _pauses.c.ended_at).where(
+    _pauses.c.ticket_id == bindparam("t_id")).order_by(_pauses.c.started_at)
+_OPEN_PAUSE = select(_pauses.c.id, _pauses.c.started_at).where(
+    _pauses.c.ticket_id == bindparam("t_id"), _pauses.c.ended_at.is_(None))
+_CLOSE_PAUSE = update(_pauses).where(_pauses.c.id == bindparam("pause_id"))
+
+
+def pause_statuses():
+    """The ticket statuses that pause the clock (setting CLOCK_PAUSE_STATUSES, comma-separated)."""
+    value = current_app.config.get("CLOCK_PAUSE_STATUSES", "awaiting_customer")
+    return frozenset(s.strip() for s in value.split(",") if s.strip())
+
+
+def calendar_of(code):
+    """The WorkCalendar `code`, or the wall clock (every hour counts) when `code` is empty."""
+    return work_calendar(code) if code else WALL_CLOCK
+
+
+def due_with_pauses(calendar, start, working, pauses):
+    """The instant `working` (timedelta) of working time after `start`, the pauses [(start, end or None)] left
+    out; None when the clock is paused before the time is used up (the deadline waits for the pause to end)."""
+    cursor, remaining = start, working
+    for began, ended in pauses:
+        if ended is not None and ended <= cursor:
+            continue
+        began = max(began, cursor)
+        run = calendar.between(cursor, began)
+        if run >= remaining:
+            break
+        remaining -= run
+        if ended is None:
+            return None
+        cursor = ended
+    return calendar.add(cursor, remaining)
+
+
+class Follow(dict):
+    """What `after_step` asks of the caller: the variables to set in the process (`values`), the timers to hold
+    (`hold`, None = unchanged), the ticket columns and history events that go with them."""
+
+
+def after_step(ticket, step, *, stamp, changes):
+    """Record the windows of changed deadlines and handle a status entering or leaving a pausing status.
+
+    Returns None, or a Follow the caller applies through the engine (app/tickets/flow.py does)."""
+    data = step.finished[-1].data if step.finished else {}
+    code = data.get("sla_calendar") or None
+    set_by_diagram = {v for f in step.finished for v in f.changed if v in WINDOWS}
+    if set_by_diagram:  # deadlines this module moved keep the window they were set from
+        _record_windows(ticket, changes, code, stamp, set_by_diagram)
+    old, new = getattr(ticket, "status", None), changes.get("status")
+    if new is None or new == old:
+        return None
+    paused = pause_statuses()
+    if new in paused and old not in paused:
+        return _pause(ticket, new, stamp, step)
+    if old in paused and new not in paused:
+        return _resume(ticket, data, code, stamp, step)
+    return None
+
+
+def _record_windows(ticket, changes, code, stamp, variables):
+    set_now = {v: as_utc(changes[c]) for v, (c, _m) in WINDOWS.items() if c in changes and v in variables}
+    if not set_now:
+        return
+    conn = db.session.connection()
+    conn.execute(_DELETE_WINDOWS, {"t_id": ticket.id, "variables": sorted(set_now)})
+    calendar = calendar_of(code)
+    rows = [{"ticket_id": ticket.id, "variable": v, "calendar_code": code, "started_at": stamp,
+             "working_us": max(calendar.between(stamp, due), timedelta(0)) // _US}
+            for v, due in set_now.items() if due is not None]
+    if rows:
+        conn.execute(_INSERT_WINDOWS, rows)
+
+
+def _pause(ticket, status, stamp, step):
+    conn = db.session.connection()
+    if conn.execute(_OPEN_PAUSE, {"t_id": ticket.id}).first() is None:
+        conn.execute(insert(_pauses), {"ticket_id": ticket.id, "status": status, "started_at": stamp})
+    follow = Follow(values={}, hold=sorted(WINDOWS), columns={},
+                    events=[("clock_paused", {"status": status})])
+    return None if step.completed else follow
+
+
+def _resume(ticket, data, code, stamp, step):
+    conn = db.session.connection()
+    row = conn.execute(_OPEN_PAUSE, {"t_id": ticket.id}).first()
+    if row is None:
+        return None
+    calendar = calendar_of(code)
+    paused = calendar.between(as_utc(row.started_at), stamp)
+    conn.execute(_CLOSE_PAUSE, {"pause_id": row.id, "ended_at": stamp,
+                                "paused_seconds": int(paused.total_seconds())})
+    values, columns = _recomputed(ticket.id, data, calendar, paused, stamp)
+    events = [("clock_resumed", {"paused_working_seconds": int(paused.total_seconds()),
+                                 **{c: v.isoformat() for c, v in columns.items()}})]
+    if step.completed:
+        return None
+    return Follow(values={k: v.isoformat() for k, v in values.items()}, hold=(), columns=columns, events=events)
+
+
+def _recomputed(ticket_id, data, calendar, paused, stamp):
+    """{variable: new due}, {column: new due} for the deadlines not met yet, from their windows and pauses."""
+    conn = db.session.connection()
+    windows = {r.variable: r for r in conn.execute(_WINDOWS_OF, {"t_id": ticket_id})}
+    pauses = [(as_utc(s), as_utc(e) if e is not None else None) for s, e in conn.execute(_PAUSES_OF, {"t_id": ticket_id})]
+    values, columns = {}, {}
+    for variable, (column, met) in WINDOWS.items():
+        current = _time(data.get(variable))
+        if current is None or data.get(met):
+            continue
+        window = windows.get(variable)
+        if window is not None:
+            due = due_with_pauses(calendar_of(window.calendar_code), as_utc(window.started_at),
+                                  window.working_us * _US, pauses)
+        elif paused is not None:  # set before windows were recorded: move it by the paused working time
+            due = calendar.add(current, paused)
+        else:
+            continue
+        if due is not None and abs(due - current) >= timedelta(seconds=1):
+            values[variable], columns[column] = due, due
+    return values, columns
+
+
+def _time(value):
+    if not value:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return None
+
+
+def open_windows_of_calendar(code):
+    """[(ticket id, number, instance id, status, accepted_at, first_responded_at)] of open tickets whose windows
+    use calendar `code`."""
+    from app.tickets.models import Ticket
+
+    tickets = Ticket.__table__
+    return db.session.connection().execute(
+        select(tickets.c.id, tickets.c.number, tickets.c.process_instance_id, tickets.c.status,
+               tickets.c.accepted_at, tickets.c.first_responded_at)
+        .where(tickets.c.closed_at.is_(None),
+               tickets.c.id.in_(select(_windows.c.ticket_id).where(_windows.c.calendar_code == code)))
+        .order_by(tickets.c.id)).all()
+
+
+def recompute_for_calendar(code):
+    """Recompute the deadlines not met yet of every open ticket whose windows use calendar `code` (after an
+    edit), move their timers, and return how many tickets changed. Runs in the caller's transaction."""
+    from app.tickets import flow
+
+    changed = 0
+    for ticket_id, number, instance_id, status, accepted_at, first_responded_at in open_windows_of_calendar(code):
+        if instance_id is None or status in pause_statuses():
+            continue  # a paused ticket's deadlines are computed when the pause ends
+        data = flow.engine().process_data(instance_id)
+        values, columns = _recomputed(ticket_id, data, None, None, None)
+        if not values:
+            continue
+        head = flow.TicketHead(ticket_id, number, accepted_at, first_responded_at, status)
+        step = flow.engine().update_variables(instance_id, {k: v.isoformat() for k, v in values.items()})
+        flow.apply_step(head, step, actor="system", columns=columns,
+                        events=[("deadlines_recomputed", {"calendar": code,
+                                                          **{c: v.isoformat() for c, v in columns.items()}})])
+        changed += 1
+    return changed
