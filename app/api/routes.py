@@ -13,6 +13,7 @@ from app.errors import DomainError, Forbidden, NotFound, Unauthorized, Validatio
 from app.forms_schema import schema_for
 from app.i18n import _
 from app.tasks import service as tasks
+from app.tickets import dispatch
 from app.tickets import service as tickets
 
 
@@ -60,6 +61,7 @@ QUERY_PARAMETERS = {
     "api.list_tickets": {"overdue", "limit", "after"},
     "api.list_tasks": {"limit", "cursor"},
     "api.list_notifications": {"limit", "after", "unread"},
+    "api.ticket_pool": {"limit", "after"},
 }
 
 
@@ -231,6 +233,34 @@ def _ticket_detail(number):
 def redispatch_ticket(number):
     tickets.redispatch_ticket(number=number, actor=g.user, data=json_body())
     return jsonify(_ticket_detail(number))
+
+
+@api_bp.post("/tickets/<number>/confirm")
+@login_required
+def confirm_ticket_result(number):
+    body = json_body(("note",))
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > 500:
+        raise ValidationFailed({"note": _("Enter text of at most %(n)s characters.", n=500)})
+    dispatch.confirm_result(number=number, actor=g.user, note=note.strip())
+    return jsonify(_ticket_detail(number))
+
+
+@api_bp.get("/pool")
+@login_required
+@roles_required(*access.SUPERVISORS)
+def ticket_pool():
+    limit, after = page_args()
+    found = dispatch.pool(actor=g.user, limit=limit, after=after)
+    return jsonify(paged([ticket_json(t, brief=True) for t in found], limit, "api.ticket_pool",
+                         found[-1].id if found else None))
+
+
+@api_bp.post("/me/away")
+@login_required
+def set_away():
+    away = auth.set_away(actor=g.user, away=json_body(("away",)).get("away"))
+    return jsonify(username=g.user.username, away=away)
 
 
 @api_bp.get("/tasks")

@@ -48,6 +48,9 @@ class Ticket(db.Model):
     department_id = db.Column(db.Integer, db.ForeignKey("departments.id"), index=True)
     assignee_id = db.Column(db.Integer, db.ForeignKey("users.id"), index=True)
     created_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    # first-contact ownership: the first receiver (who accepted first) follows the ticket and confirms its result
+    owner_id = db.Column(db.Integer, db.ForeignKey("users.id", name="fk_tickets_owner_id"), index=True)
+    owner_confirmed_at = db.Column(db.DateTime(timezone=True))
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now, index=True)
     # SLA deadlines (computed by the diagram) and measured times
     response_due_at = db.Column(db.DateTime(timezone=True), index=True)
@@ -64,11 +67,13 @@ class Ticket(db.Model):
     solution = db.Column(db.Text)
     satisfaction = db.Column(db.String(32))
     process_instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), index=True)
+    __table_args__ = (db.Index("ix_tickets_pool", "accepted_at", "closed_at", "id"),)
 
     customer = db.relationship(Customer)
     department = db.relationship(Department)
     assignee = db.relationship(User, foreign_keys=[assignee_id])
     created_by = db.relationship(User, foreign_keys=[created_by_id])
+    owner = db.relationship(User, foreign_keys=[owner_id])
 
 
 class Attachment(db.Model):
