@@ -241,7 +241,7 @@ def confirm_ticket_result(number):
     body = json_body(("note",))
     note = body.get("note", "")
     if not isinstance(note, str) or len(note) > 500:
-        raise ValidationFailed({"note": _("Enter text of at most %(n)s characters.", n=500)})
+        raise ValidationFailed({"note": _("Enter at most %(n)s characters.", n=500)})
     dispatch.confirm_result(number=number, actor=g.user, note=note.strip())
     return jsonify(_ticket_detail(number))
 

@@ -2,7 +2,7 @@
 from flask import flash, redirect, render_template, request, url_for
 
 from app.auth import service as auth
-from app.errors import DomainError
+from app.errors import Conflict
 from app.i18n import _
 from app.tickets import dispatch
 from app.web import web_bp
@@ -35,14 +35,12 @@ def ticket_pool():
 
 @web_bp.route("/tickets/<number>/confirm", methods=["POST"])
 def ticket_confirm(number):
-    """The first receiver confirms the result (an optional note)."""
+    """The first receiver confirms the result (an optional note); anyone else gets 403."""
     note = (request.form.get("note") or "").strip()[:500]
     try:
         dispatch.confirm_result(number=number, actor=me(), note=note)
-    except DomainError as exc:
-        if exc.status not in (403, 409):
-            raise
-        flash(str(exc), "error")
+    except Conflict as exc:
+        flash(exc.message, "error")
         return redirect(url_for("web.ticket_detail", number=number))
     flash(_("You confirmed the result of ticket %(number)s.", number=number), "success")
     return redirect(url_for("web.ticket_detail", number=number))

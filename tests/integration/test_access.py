@@ -67,6 +67,11 @@ ACCESS = {
     ("web.notifications", "GET"): EVERYONE,
     ("web.notification_read", "POST"): EVERYONE,  # anyone else's notification: 404 (see test_notifications.py)
     ("web.notifications_read_all", "POST"): EVERYONE,
+    ("web.set_away", "POST"): EVERYONE,
+    ("web.ticket_pool", "GET"): SUPERVISORS,
+    # only the ticket's first receiver confirms its result; the walk's ticket was never accepted, so nobody may
+    # (the owner's confirmation: tests/integration/test_dispatch.py)
+    ("web.ticket_confirm", "POST"): frozenset(),
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -85,6 +90,9 @@ ACCESS = {
     ("api.list_notifications", "GET"): EVERYONE,
     ("api.read_notification", "POST"): EVERYONE,  # anyone else's notification: 404
     ("api.read_all_notifications", "POST"): EVERYONE,
+    ("api.set_away", "POST"): EVERYONE,
+    ("api.ticket_pool", "GET"): SUPERVISORS,
+    ("api.confirm_ticket_result", "POST"): frozenset(),  # the first receiver only, see web.ticket_confirm
 }
 
 
