@@ -12,6 +12,13 @@ def _bool(name, default):
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _json(name, default):
+    import json
+
+    value = os.environ.get(name)
+    return json.loads(value) if value else default
+
+
 def normalise_database_url(url):
     """Return a SQLAlchemy URL; a plain postgres:// or postgresql:// URL uses the shipped psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -79,6 +86,15 @@ class Config:
     CALENDAR_CACHE_SECONDS = float(os.environ.get("CALENDAR_CACHE_SECONDS", 2))
     PUBLIC_URL = os.environ.get("PUBLIC_URL", "")  # e.g. https://desk.example.com: mails link to the ticket
     SURVEY_VALID_DAYS = float(os.environ.get("SURVEY_VALID_DAYS", 7))  # a survey link expires after this many days
+    # ticket numbers (app/numbering.py): [process or "*", channel or "*", pattern], the first match wins; JSON in env
+    TICKET_NUMBER_PATTERNS = _json("TICKET_NUMBER_PATTERNS", [
+        ["after_sales", "*", "SR{date:%Y%m%d}{seq:03d}"],
+        ["service_request", "*", "CS{date:%Y%m%d}{seq:04d}"],
+        ["*", "*", "SR{date:%Y%m%d}{seq:03d}"],
+    ])
+    # the code a pattern's {channel_code} stands for, per ticket channel; JSON in env
+    CHANNEL_CODES = _json("CHANNEL_CODES", {"phone": "TEL", "online": "WEB", "email": "EML", "branch": "BR",
+                                            "partner": "PT"})
 
 
 class TestConfig(Config):

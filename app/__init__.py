@@ -21,6 +21,10 @@ def create_app(config_class=Config, **overrides):
         logging.getLogger("app").warning("SECRET_KEY is the development default: set it in the environment "
                                          "(the same value on every process) before real use")
 
+    from app.numbering import check_patterns
+
+    check_patterns(app.config["TICKET_NUMBER_PATTERNS"], app.config["CHANNEL_CODES"])  # a bad rule stops the start
+
     from app import database
     from app.extensions import babel, csrf, db, login_manager, migrate
     from app.i18n import select_locale

@@ -6,6 +6,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from app.auth.models import Department, User, user_roles
 from app.clock import now
 from app.fast_statements import FastStatement
+from app.extensions import db
+from app.numbering import next_value
 from app.tasks.models import HumanTask
 
 
@@ -34,8 +36,9 @@ def now_iso():
     return now().isoformat()
 
 
-def _least_loaded_handler():
-    """SELECT the username of the active handler of :department with the fewest open tasks (built once)."""
+def _least_loaded_member():
+    """SELECT the username of the active, available member of :department with :role holding the fewest open
+    tasks, ties to the lowest id (built once)."""
     open_tasks = (
         select(func.count())
         .where(HumanTask.assignee_id == User.id, HumanTask.state == "open")
@@ -46,8 +49,8 @@ def _least_loaded_handler():
         select(User.username)
         .join(Department, User.department_id == Department.id)
         .join(user_roles, user_roles.c.user_id == User.id)
-        .where(Department.code == bindparam("department"), user_roles.c.role_code == "handler",
-               User.active.is_(True))
+        .where(Department.code == bindparam("department"), user_roles.c.role_code == bindparam("role"),
+               User.active.is_(True), User.away.is_(False))
         .order_by(open_tasks, User.id)
         .limit(1)
     )
@@ -56,12 +59,21 @@ def _least_loaded_handler():
 _LEAST_LOADED = None
 
 
-def pick_assignee(department):
-    """Return the username of the active handler in `department` with the fewest open tasks, or None."""
+def pick_assignee(department, role="handler"):
+    """Return the username of the active, available (not away) member of `department` with `role` who holds the
+    fewest open tasks, or None (the task then waits in the department's queue for the role).
+
+    Dispatch is serialised per department and role: the counter row `dispatch:<department>:<role>` is locked (a row
+    lock on PostgreSQL, the write lock on SQLite) until the caller's transaction commits, so the count sees every
+    task an earlier dispatch of the same department wrote, also from other processes.
+    """
     global _LEAST_LOADED
+    if not department:
+        return None
     if _LEAST_LOADED is None:
-        _LEAST_LOADED = FastStatement(_least_loaded_handler())
-    return _LEAST_LOADED.scalar({"department": department})
+        _LEAST_LOADED = FastStatement(_least_loaded_member())
+    next_value(f"dispatch:{department}:{role}"[:64])
+    return _LEAST_LOADED.scalar({"department": department, "role": role})
 
 
 def _open_task_of_ticket():

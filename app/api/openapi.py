@@ -130,6 +130,9 @@ def _schemas():
             "responded_at": {**nullable_time, "description": "The current round's response; a reopen clears it and resolved_at and sets new deadlines"},
             "closed_at": nullable_time, "escalated_at": nullable_time, "reopen_count": {"type": "integer"},
             "satisfaction": nullable_str, "sla": _ref("SlaOutcomes"),
+            "owner": {**nullable_str, "description": "The first receiver (who accepted first): follows the ticket to "
+                                                     "its end and confirms its result"},
+            "owner_confirmed_at": {**nullable_time, "description": "When the first receiver confirmed the result"},
             "process": {"type": ["object", "null"], "properties": {"name": {"type": "string"}, "version": {"type": "integer"}}},
             "open_tasks": {"type": "array", "items": _ref("Task")},
             "history": {"type": "array", "items": {"type": "object", "required": ["at", "actor", "action", "detail"], "properties": {
@@ -153,6 +156,12 @@ def _schemas():
                     "reason": nullable_str, "mailed": {"type": "boolean"},
                     "answers": {"type": ["object", "null"], "description": "The fields of the survey form"},
                     "comment": nullable_str}}}}},
+        "Confirmation": {"type": "object", "additionalProperties": False, "properties": {
+            "note": {"type": "string", "maxLength": 500, "description": "Optional; kept in the history"}}},
+        "AwayInput": {"type": "object", "required": ["away"], "additionalProperties": False, "properties": {
+            "away": {"type": "boolean", "description": "true: the automatic dispatch gives the caller nothing new"}}},
+        "Away": {"type": "object", "required": ["username", "away"], "properties": {
+            "username": {"type": "string"}, "away": {"type": "boolean"}}},
         "Completion": {"type": "object", "additionalProperties": False, "properties": {"data": {
             "type": "object", "description": "The fields of the task's form (`form` of GET /tasks/{id}); a field the "
                                              "form does not have answers 422 naming it, readOnly fields are ignored"}}},
@@ -160,7 +169,7 @@ def _schemas():
                                                         "created_at", "read_at"], "properties": {
             "id": {"type": "integer"},
             "kind": {"type": "string", "enum": ["assignment", "escalation", "due", "transfer_in", "transfer_out",
-                                                "survey_result", "survey_invitation"]},
+                                                "survey_result", "survey_invitation", "confirm_result"]},
             "ticket_number": nullable_str, "task_id": nullable_str,
             "title": {"type": "string", "description": "The task's title"},
             "message": {"type": "string", "description": "What happened, in the caller's language"},
@@ -296,6 +305,24 @@ def openapi_document():
                          "requestBody": body("SurveySend"),
                          "responses": _responses(_ok("Sent", _ref("Surveys"), "201"),
                                                  "400", "401", "403", "404", "409", "422")}},
+            "/tickets/{number}/confirm": {"post": {
+                "operationId": "confirmTicketResult", "security": SECURED, "parameters": [number],
+                "summary": "The ticket's first receiver confirms its result (once it awaits feedback or is closed); "
+                           "403 for anyone else, 409 before the result or when confirmed already",
+                "requestBody": body("Confirmation"),
+                "responses": _responses(_ok("The ticket", _ref("Ticket")), "400", "401", "403", "404", "409", "422")}},
+            "/pool": {"get": {
+                "operationId": "ticketPool", "security": SECURED,
+                "summary": "Supervisors: open tickets nobody has accepted yet (unassigned, or awaiting acceptance), "
+                           "oldest first; redispatch them with POST /tickets/{number}/redispatch",
+                "parameters": [LIMIT, AFTER],
+                "responses": _responses(_ok("A page of tickets", _page("Ticket")), "401", "403", "422")}},
+            "/me/away": {"post": {
+                "operationId": "setAway", "security": SECURED,
+                "summary": "Mark yourself away (no new tickets are dispatched to you; tasks you hold stay yours) or "
+                           "available again",
+                "requestBody": body("AwayInput"),
+                "responses": _responses(_ok("The caller's availability", _ref("Away")), "400", "401", "422")}},
             "/tasks": {"get": {"operationId": "listTasks", "security": SECURED,
                                "summary": "Open tasks the caller may work on: assigned to them, or unassigned in one of "
                                           "their roles (handlers: only their department's; supervisors: any department)",

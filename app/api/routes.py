@@ -15,6 +15,7 @@ from app.i18n import _
 from app.surveys import service as surveys
 from app.tasks import service as tasks
 from app.tickets import search as ticket_search
+from app.tickets import dispatch
 from app.tickets import service as tickets
 
 
@@ -62,6 +63,7 @@ QUERY_PARAMETERS = {
     "api.list_tickets": {"overdue", "limit", "after", *ticket_search.FILTERS},
     "api.list_tasks": {"limit", "cursor"},
     "api.list_notifications": {"limit", "after", "unread"},
+    "api.ticket_pool": {"limit", "after"},
 }
 
 
@@ -263,6 +265,32 @@ def _survey_json(number):
         "expires_at": iso(i["expires_at"]), "completed_at": iso(i["completed_at"]), "sent_by": i["sent_by"],
         "reason": i["reason"], "mailed": i["mailed_to"], "answers": i["answers"], "comment": i["comment"],
     } for i in items]}
+@api_bp.post("/tickets/<number>/confirm")
+@login_required
+def confirm_ticket_result(number):
+    body = json_body(("note",))
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > 500:
+        raise ValidationFailed({"note": _("Enter at most %(n)s characters.", n=500)})
+    dispatch.confirm_result(number=number, actor=g.user, note=note.strip())
+    return jsonify(_ticket_detail(number))
+
+
+@api_bp.get("/pool")
+@login_required
+@roles_required(*access.SUPERVISORS)
+def ticket_pool():
+    limit, after = page_args()
+    found = dispatch.pool(actor=g.user, limit=limit, after=after)
+    return jsonify(paged([ticket_json(t, brief=True) for t in found], limit, "api.ticket_pool",
+                         found[-1].id if found else None))
+
+
+@api_bp.post("/me/away")
+@login_required
+def set_away():
+    away = auth.set_away(actor=g.user, away=json_body(("away",)).get("away"))
+    return jsonify(username=g.user.username, away=away)
 
 
 @api_bp.get("/tasks")

@@ -79,6 +79,8 @@ def ticket_json(ticket, brief=False, open_tasks=()):
         "customer_number": ticket.customer_number,
         "description": ticket.description,
         "assignee": ticket.assignee_username,
+        "owner": ticket.owner_username,
+        "owner_confirmed_at": iso(ticket.owner_confirmed_at),
         "department": ticket.department_code,
         "current_step": ticket.current_step,
         "created_at": iso(ticket.created_at),

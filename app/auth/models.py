@@ -43,6 +43,7 @@ class User(db.Model):
     password_hash = db.Column(db.String(256), nullable=False)
     department_id = db.Column(db.Integer, db.ForeignKey("departments.id"), index=True)
     active = db.Column(db.Boolean, nullable=False, default=True)
+    away = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())  # gets no new tickets
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
     last_login_at = db.Column(db.DateTime(timezone=True))
 

@@ -31,6 +31,7 @@ class Principal:
     active: bool
     department: Optional[DepartmentRef]
     role_codes: tuple  # sorted
+    away: bool = False  # marked away: gets no new tickets (app.capabilities.pick_assignee)
 
     # Flask-Login protocol
     is_authenticated = True
@@ -58,7 +59,7 @@ class Principal:
 # One statement, built once: the user, their department and one row per role.
 _LOAD = (
     select(
-        _users.c.id, _users.c.username, _users.c.display_name, _users.c.active,
+        _users.c.id, _users.c.username, _users.c.display_name, _users.c.active, _users.c.away,
         _departments.c.id.label("dept_id"), _departments.c.code, _departments.c.name, _departments.c.name_en,
         user_roles.c.role_code,
     )
@@ -80,4 +81,5 @@ def load_principal(user_id):
         DepartmentRef(first.dept_id, first.code, first.name, first.name_en) if first.dept_id is not None else None
     )
     roles = tuple(sorted({r.role_code for r in rows if r.role_code}))
-    return Principal(first.id, first.username, first.display_name or "", bool(first.active), department, roles)
+    return Principal(first.id, first.username, first.display_name or "", bool(first.active), department, roles,
+                     bool(first.away))

@@ -3,7 +3,7 @@ import time
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.clock import now
 from app.errors import Unauthorized, ValidationFailed
@@ -143,6 +143,17 @@ def bind_profile(user, *, department_code, role_code):
     db.session.commit()
     forget_user(row.id)
     return row
+
+
+def set_away(*, actor, away):
+    """Mark the acting user away (True: the dispatch gives them nothing new) or available again (False); tasks
+    they hold stay theirs. ValidationFailed on `away` unless it is a boolean. Returns the new state."""
+    if not isinstance(away, bool):
+        raise ValidationFailed({"away": _("Must be true or false.")})
+    db.session.execute(update(User).where(User.id == actor.id).values(away=away))
+    db.session.commit()
+    forget_user(actor.id)
+    return away
 
 
 def departments():

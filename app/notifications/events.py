@@ -6,7 +6,9 @@ Who hears of what:
 * escalation: an unassigned supervisor task opened by a lapsed timer tells the supervisors of the ticket's
   department, or every supervisor when that department has none;
 * due: an assigned open task due within NOTIFY_DUE_WITHIN_MINUTES tells its assignee, once (`remind_due_tasks`);
-* survey_result: ready for the satisfaction survey (not built yet): call `notify` with that kind.
+* survey_result: ready for the satisfaction survey (not built yet): call `notify` with that kind;
+* confirm_result: a task of CONFIRM_STEPS opening (the result goes back to the customer) asks the ticket's first
+  receiver (its owner, first-contact ownership) to confirm the result, also when their own action opened it.
 """
 from datetime import timedelta
 
@@ -22,6 +24,7 @@ from app.tickets.models import Ticket
 from .models import Notification
 
 ESCALATION_ROLE = "supervisor"
+CONFIRM_STEPS = {"feedback"}  # tasks whose opening asks the ticket's first receiver to confirm the result
 
 _notes, _tasks, _users, _tickets = Notification.__table__, HumanTask.__table__, User.__table__, Ticket.__table__
 _INSERT = insert(_notes)
@@ -38,6 +41,7 @@ _ROLE_HOLDERS = (
     .where(user_roles.c.role_code == bindparam("role"), _users.c.active.is_(True))
 )
 _TICKET_DEPARTMENT = select(_tickets.c.department_id).where(_tickets.c.id == bindparam("ticket_id"))
+_TICKET_OWNER = select(_tickets.c.owner_id).where(_tickets.c.id == bindparam("ticket_id"))
 _NAMES = select(_users.c.id, _users.c.display_name, _users.c.username).where(
     _users.c.id.in_(bindparam("ids", expanding=True)))
 
@@ -54,9 +58,10 @@ def on_step(ticket, step, rows, *, actor, stamp):
     escalated = []
     if any(finished.timer for finished in step.finished):
         escalated = [row for row in rows if row["assignee_id"] is None and row["role"] == ESCALATION_ROLE]
-    if not assigned and not escalated:
+    confirming = [row for row in rows if row["name"] in CONFIRM_STEPS]
+    if not assigned and not escalated and not confirming:
         return
-    notes = _assignments(ticket, step, assigned) + _escalations(ticket, escalated)
+    notes = _assignments(ticket, step, assigned) + _escalations(ticket, escalated) + _confirmations(ticket, confirming)
     notify(notes, stamp=stamp)
 
 
@@ -132,6 +137,14 @@ def _escalations(ticket, rows):
         for user_id in sorted(chosen or {user_id for user_id, _dept in holders}):
             notes.append(_note(ticket, row, user_id, "escalation"))
     return notes
+
+
+def _confirmations(ticket, rows):
+    """One `confirm_result` note to the ticket's first receiver per confirming task; none before an owner exists."""
+    if not rows:
+        return []
+    owner = db.session.connection().execute(_TICKET_OWNER, {"ticket_id": ticket.id}).scalar()
+    return [_note(ticket, row, owner, "confirm_result") for row in rows] if owner is not None else []
 
 
 def remind_due_tasks(*, limit=500):

@@ -25,6 +25,9 @@ def message(note):
     if kind == "transfer_out":
         return _("Transferred away: “%(title)s” on ticket %(number)s now goes to %(person)s.", title=title,
                  number=number, person=detail.get("to") or "—")
+    if kind == "confirm_result":
+        return _("Please confirm the result of ticket %(number)s: you received it first and it now goes back to "
+                 "the customer.", number=number)
     if kind == "survey_result":
         return _("Survey result for ticket %(number)s: %(result)s", number=number, result=detail.get("result", ""))
     return _("Notification about ticket %(number)s.", number=number)
@@ -39,6 +42,7 @@ def kind_label(kind):
         "transfer_in": _("Transferred to you"),
         "transfer_out": _("Transferred away"),
         "survey_result": _("Survey result"),
+        "confirm_result": _("Confirm the result"),
     }
     return labels.get(kind, kind)
 

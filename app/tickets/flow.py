@@ -40,6 +40,7 @@ MIRRORED = {
     "status": ("status", "text"),
     "department": ("department_id", "department"),
     "assignee": ("assignee_id", "user"),
+    "owner": ("owner_id", "user"),  # first-contact ownership: the first receiver
     "response_due": ("response_due_at", "time"),
     "resolution_due": ("resolution_due_at", "time"),
     "next_update_at": ("next_update_at", "time"),

@@ -40,6 +40,7 @@ class Ticket(db.Model):
         db.Index("ix_tickets_created", "created_at", "id"),
         db.Index("ix_tickets_customer_created", "customer_id", "created_at", "id"),
         db.Index("ix_tickets_status_created", "status", "created_at", "id"),
+        db.Index("ix_tickets_pool", "accepted_at", "closed_at", "id"),  # the supervisors' ticket pool
     )
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(32), unique=True, nullable=False)
@@ -53,6 +54,9 @@ class Ticket(db.Model):
     department_id = db.Column(db.Integer, db.ForeignKey("departments.id"), index=True)
     assignee_id = db.Column(db.Integer, db.ForeignKey("users.id"), index=True)
     created_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
+    # first-contact ownership: the first receiver (who accepted first) follows the ticket and confirms its result
+    owner_id = db.Column(db.Integer, db.ForeignKey("users.id", name="fk_tickets_owner_id"), index=True)
+    owner_confirmed_at = db.Column(db.DateTime(timezone=True))
     created_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
     # SLA deadlines (computed by the diagram) and measured times
     response_due_at = db.Column(db.DateTime(timezone=True), index=True)
@@ -75,6 +79,7 @@ class Ticket(db.Model):
     department = db.relationship(Department)
     assignee = db.relationship(User, foreign_keys=[assignee_id])
     created_by = db.relationship(User, foreign_keys=[created_by_id])
+    owner = db.relationship(User, foreign_keys=[owner_id])
 
 
 class Attachment(db.Model):

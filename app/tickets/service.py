@@ -33,8 +33,9 @@ _CUSTOMER_BY_NUMBER = FastStatement(
 _INSERT_TICKET = FastStatement(insert(_tickets).returning(_tickets.c.id))
 
 # What ticket lists and the API show of a ticket, as one row: its columns, its customer's number and name, its
-# department's code and names, its assignee's username and display name.
+# department's code and names, its assignee's username and display name, its first receiver (owner).
 _departments, _assignees = Department.__table__, User.__table__.alias("assignee")
+_owners = User.__table__.alias("owner")
 _events = TicketEvent.__table__
 TICKET_ROW_COLUMNS = (
     _tickets.c.id, _tickets.c.number, _tickets.c.status, _tickets.c.type, _tickets.c.urgency, _tickets.c.channel,
@@ -48,11 +49,13 @@ TICKET_ROW_COLUMNS = (
     _departments.c.code.label("department_code"), _departments.c.name.label("department_name"),
     _departments.c.name_en.label("department_name_en"),
     _assignees.c.username.label("assignee_username"), _assignees.c.display_name.label("assignee_display_name"),
+    _owners.c.username.label("owner_username"), _tickets.c.owner_confirmed_at,
 )
 TICKET_ROW_FROM = (
     _tickets.join(_customers, _customers.c.id == _tickets.c.customer_id)
     .outerjoin(_departments, _departments.c.id == _tickets.c.department_id)
     .outerjoin(_assignees, _assignees.c.id == _tickets.c.assignee_id)
+    .outerjoin(_owners, _owners.c.id == _tickets.c.owner_id)
 )
 # the ticket's row once per open task it has (task_* columns; NULL when it has none), oldest task first
 _open, _task_assignees = HumanTask.__table__.alias("open_task"), User.__table__.alias("task_assignee")
@@ -153,7 +156,7 @@ def create_ticket(*, data, actor, files=()):
     definition_id = latest_definition_id(PROCESS_NAME)
     if definition_id is None:
         raise Conflict(_("The process '%(name)s' is not deployed.", name=PROCESS_NAME))
-    number = ticket_number()
+    number = ticket_number(PROCESS_NAME, data["channel"])
     ticket_id = _INSERT_TICKET.execute({
         "number": number, "customer_id": customer.id, "type": data["type"], "urgency": data["urgency"],
         "channel": data["channel"], "description": description, "status": "new", "created_by_id": actor.id,

@@ -5,7 +5,7 @@ web_bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/web-static"
 )
 
-from app.web import auth, context, errors, vendor, views  # noqa: E402,F401
+from app.web import auth, context, dispatch, errors, vendor, views  # noqa: E402,F401
 from app.notifications import pages  # noqa: E402,F401  (the bell and the notification pages)
 from app.surveys import pages as survey_pages  # noqa: E402,F401  (the public survey page, the manual send)
 from app.calendar import pages as calendar_pages  # noqa: E402,F401  (the admin's calendar page)

@@ -77,6 +77,11 @@ ACCESS = {
     ("web.calendar_day_add", "POST"): ADMINS,
     ("web.calendar_day_remove", "POST"): ADMINS,
     ("web.calendar_import", "POST"): ADMINS,
+    ("web.set_away", "POST"): EVERYONE,
+    ("web.ticket_pool", "GET"): SUPERVISORS,
+    # only the ticket's first receiver confirms its result; the walk's ticket was never accepted, so nobody may
+    # (the owner's confirmation: tests/integration/test_dispatch.py)
+    ("web.ticket_confirm", "POST"): frozenset(),
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -101,6 +106,9 @@ ACCESS = {
     ("api.put_calendar_hours", "PUT"): ADMINS,
     ("api.put_calendar_day", "PUT"): ADMINS,
     ("api.delete_calendar_day", "DELETE"): ADMINS,
+    ("api.set_away", "POST"): EVERYONE,
+    ("api.ticket_pool", "GET"): SUPERVISORS,
+    ("api.confirm_ticket_result", "POST"): frozenset(),  # the first receiver only, see web.ticket_confirm
 }
 
 

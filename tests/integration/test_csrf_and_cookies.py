@@ -40,6 +40,8 @@ FORMS = {
     "web.calendar_day_add": ("admin", "/admin/calendar"),
     "web.calendar_day_remove": ("admin", "/admin/calendar"),
     "web.calendar_import": ("admin", "/admin/calendar"),
+    "web.set_away": ("engineer1", "/"),
+    "web.ticket_confirm": ("engineer1", "/tickets/{resolved}"),  # engineer1 received it first
 }
 
 
@@ -112,6 +114,22 @@ class Site:
         send_survey_for_process(number)
         db.session.commit()
         return number, token_of(db.session.scalar(select(Survey.nonce).order_by(Survey.id.desc())))
+        self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
+                       "resolved": self._resolved_ticket(customer, agent)}
+
+    @staticmethod
+    def _resolved_ticket(customer, agent):
+        """A ticket engineer1 accepted and solved: its page shows engineer1 the confirm-result form."""
+        engineer = load_principal(db.session.scalar(select(User.id).where(User.username == "engineer1")))
+        number = tickets.create_ticket(data={
+            "customer_number": customer, "type": "complaint", "urgency": "high", "channel": "phone",
+            "description": "生产线设备无法启动，影响交付"}, actor=agent)
+        for name, data in (("accept_ticket", {"contact_note": "已联系"}),
+                           ("handle_ticket", {"action": "处理", "status": "processing", "solution": "方案",
+                                              "solution_ready": True})):
+            task = next(t for t in tasks.open_tasks_of(tickets.get_ticket(number)) if t.name == name)
+            tasks.complete_task(task_id=task.id, user=engineer, data=data)
+        return number
 
     def url(self, template):
         return template.format(**self.values)
@@ -156,6 +174,8 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                     values["number"] = site.values["closed_ticket"]
             if "token" in rule.arguments:
                 values["token"] = site.values["survey"]
+                if endpoint == "web.ticket_confirm":
+                    values["number"] = site.values["resolved"]
             actions[endpoint] = url_for(endpoint, **values)
 
     for endpoint, (user, page) in FORMS.items():

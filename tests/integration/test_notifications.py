@@ -36,8 +36,10 @@ def test_a_new_ticket_tells_its_assignee_and_nobody_hears_of_their_own_steps(api
     api.complete("engineer1", number, "handle_ticket", action="更换部件", status="awaiting_customer",
                  solution="更换电源模块", solution_ready=True)
     assert notes("agent1") == [("assignment", number, {})]  # feedback goes back to who registered it
+    # the first receiver (engineer1 accepted it) is asked to confirm the result, though their own step opened it
+    assert notes("engineer1", "confirm_result") == [("confirm_result", number, {})]
     api.complete("agent1", number, "feedback", method="phone", opinion="needs_adjustment")
-    assert notes("engineer1", "assignment")[-1][1] == number and len(notes("engineer1")) == 2
+    assert notes("engineer1", "assignment")[-1][1] == number and len(notes("engineer1", "assignment")) == 2
     assert notes("engineer1", "transfer_in") == []  # the same holder again is no transfer
 
 
