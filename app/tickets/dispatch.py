@@ -52,7 +52,7 @@ def confirm_result(*, number, actor, note=""):
     conn = db.session.connection()
     if conn.execute(_CONFIRM, {"ticket_id": ticket.id, "stamp": stamp}).rowcount != 1:
         raise Conflict(_("The result was confirmed already."))
-    conn.execute(_INSERT_HISTORY, [{"ticket_id": ticket.id, "at": stamp, "actor": actor.username,
-                                    "action": "result_confirmed", "detail": {"note": note} if note else {}}])
+    _INSERT_HISTORY.executemany([{"ticket_id": ticket.id, "at": stamp, "actor": actor.username,
+                                  "action": "result_confirmed", "detail": {"note": note} if note else {}}])
     db.session.commit()
     return number

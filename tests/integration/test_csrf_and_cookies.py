@@ -97,7 +97,7 @@ class Site:
         notification = db.session.scalar(select(Notification.id).order_by(Notification.id))
         closed, survey = self._closed_ticket_with_survey(customer, agent)
         self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
-                       "closed_ticket": closed, "survey": survey}
+                       "closed_ticket": closed, "survey": survey, "resolved": self._resolved_ticket(customer, agent)}
 
     @staticmethod
     def _closed_ticket_with_survey(customer, agent):
@@ -114,8 +114,6 @@ class Site:
         send_survey_for_process(number)
         db.session.commit()
         return number, token_of(db.session.scalar(select(Survey.nonce).order_by(Survey.id.desc())))
-        self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
-                       "resolved": self._resolved_ticket(customer, agent)}
 
     @staticmethod
     def _resolved_ticket(customer, agent):
@@ -172,10 +170,10 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                 values["number"] = site.values["customer"] if "/customers/" in rule.rule else site.values["ticket"]
                 if endpoint == "web.ticket_survey_send":
                     values["number"] = site.values["closed_ticket"]
-            if "token" in rule.arguments:
-                values["token"] = site.values["survey"]
                 if endpoint == "web.ticket_confirm":
                     values["number"] = site.values["resolved"]
+            if "token" in rule.arguments:
+                values["token"] = site.values["survey"]
             actions[endpoint] = url_for(endpoint, **values)
 
     for endpoint, (user, page) in FORMS.items():
