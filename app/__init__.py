@@ -75,5 +75,6 @@ def _import_models():
     import app.customers.models  # noqa: F401
     import app.engine.models  # noqa: F401
     import app.notifications.models  # noqa: F401
+    import app.studio.models  # noqa: F401
     import app.tasks.models  # noqa: F401
     import app.tickets.models  # noqa: F401

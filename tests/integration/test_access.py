@@ -33,6 +33,7 @@ PUBLIC = "public"  # anonymous too
 EVERYONE = frozenset(USERS)  # every logged-in user
 FRONT_DESK = frozenset({"agent1", "agent2", "supervisor1", "admin"})  # roles agent, supervisor, admin
 SUPERVISORS = frozenset({"supervisor1", "admin"})  # roles supervisor, admin
+PROCESS_OWNERS = frozenset({"owner1", "admin"})  # roles owner, admin: the studio
 # The task of a task route: a complaint's accept_ticket waiting unclaimed in the after-sales handlers' queue.
 TASK_WORKERS = frozenset({"engineer1"})  # a handler of that department (may_work)
 TASK_VIEWERS = TASK_WORKERS | SUPERVISORS  # ... and supervisors (may_view)
@@ -67,6 +68,16 @@ ACCESS = {
     ("web.notifications", "GET"): EVERYONE,
     ("web.notification_read", "POST"): EVERYONE,  # anyone else's notification: 404 (see test_notifications.py)
     ("web.notifications_read_all", "POST"): EVERYONE,
+    ("web.studio_home", "GET"): PROCESS_OWNERS,
+    ("web.studio_modeler", "GET"): PROCESS_OWNERS,
+    ("web.studio_diagram", "GET"): PROCESS_OWNERS,
+    ("web.studio_draft", "PUT"): PROCESS_OWNERS,
+    ("web.studio_draft", "DELETE"): PROCESS_OWNERS,
+    ("web.studio_validate", "POST"): PROCESS_OWNERS,
+    ("web.studio_deploy", "POST"): PROCESS_OWNERS,
+    ("web.studio_versions", "GET"): PROCESS_OWNERS,
+    ("web.studio_rollback", "POST"): PROCESS_OWNERS,
+    ("web.studio_decisions", "GET"): PROCESS_OWNERS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -149,6 +160,10 @@ class World:
                 values[name] = "echarts.min.js" if endpoint == "web.vendor" else "app.css"
             elif name == "package":
                 values[name] = "echarts"
+            elif name == "name":  # a process (the studio)
+                values[name] = "quick_response"
+            elif name == "version":
+                values[name] = 1
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values

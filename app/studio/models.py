@@ -1,0 +1,17 @@
+"""The studio's table: a saved-but-not-deployed draft per process."""
+from app.clock import now
+from app.extensions import db
+
+
+class StudioDraft(db.Model):
+    """The diagram a process owner saved in the studio and has not deployed yet (one per process).
+
+    `base_version` is the version the editing started from: a deploy from another place in the meantime is
+    noticed (the studio shows it)."""
+
+    __tablename__ = "studio_drafts"
+    name = db.Column(db.String(100), primary_key=True)
+    bpmn_xml = db.Column(db.Text, nullable=False)
+    base_version = db.Column(db.Integer, nullable=False)
+    saved_by = db.Column(db.String(64), nullable=False)
+    saved_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
