@@ -190,3 +190,24 @@ def test_the_panel_edits_form_lane_gateway_condition_and_script(studio_server, b
     # what the panel did not touch is kept as it was
     assert one("//bpmn:userTask[@id='accept_ticket']//s:property[@name='assignee']/@value") == "assignee"
     assert one("//bpmn:boundaryEvent[@id='accept_timeout']//bpmn:timeDuration/text()") == '"PT30M"'
+
+
+def test_the_decision_tables_open_in_dmn_js(studio_server, browser, tmp_path):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, _app = studio_server
+    shots = Path(os.environ.get("E2E_SCREENSHOTS") or tmp_path)
+    wait = WebDriverWait(browser, WAIT)
+    browser.get(f"{base}/login")
+    browser.find_element(By.ID, "f-username").send_keys("owner1")
+    browser.find_element(By.ID, "f-password").send_keys(PASSWORD)
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait.until(EC.staleness_of(old))
+    browser.get(f"{base}/studio/quick_response/decisions")
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".dmn-canvas table")) == 2)
+    text = browser.find_element(By.TAG_NAME, "main").text
+    assert "route_by_type.dmn" in text and "sla_by_urgency.dmn" in text
+    browser.save_screenshot(str(shots / "studio-5-decisions.png"))
