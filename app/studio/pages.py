@@ -91,6 +91,17 @@ def studio_rollback(name, version):
     return redirect(url_for("web.studio_versions", name=name))
 
 
+@web_bp.get("/studio/<name>/compare")
+def studio_compare(name):
+    user = me()
+    service.require_owner(user)
+    newest_version = service.newest(name).version
+    new = request.args.get("to", type=int) or newest_version
+    old = request.args.get("from", type=int) or max(new - 1, 1)
+    found = service.compare(user, name, old, new)
+    return render_template("studio/compare.html", name=name, old=old, new=new, changes=found)
+
+
 @web_bp.get("/studio/<name>/decisions")
 def studio_decisions(name):
     tables = service.decision_tables(me(), name)

@@ -266,3 +266,12 @@ def rollback(user, name, version, comment):
     definition = deploy_version(bundle, deployed_by=user.username, comment=comment, restored_from=earlier.version)
     db.session.commit()
     return definition
+
+
+def compare(user, name, old_version, new_version):
+    """The elements changed from version `old_version` to `new_version` of `name` (a list of diff.Change)."""
+    from .diff import changes
+
+    require_owner(user)
+    old, new = version_of(name, old_version), version_of(name, new_version)
+    return changes(old.bpmn_xml, new.bpmn_xml)

@@ -78,6 +78,7 @@ ACCESS = {
     ("web.studio_versions", "GET"): PROCESS_OWNERS,
     ("web.studio_rollback", "POST"): PROCESS_OWNERS,
     ("web.studio_decisions", "GET"): PROCESS_OWNERS,
+    ("web.studio_compare", "GET"): PROCESS_OWNERS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,

@@ -1,5 +1,6 @@
 """The process owner studio: open a deployed diagram, save a draft, validate it (problems name their element),
 deploy it as a new version with author and comment, roll back, and who may do it. Real SQLite, real engine."""
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -205,3 +206,29 @@ def test_admin_uses_the_studio_and_the_owner_sees_the_link(app, client):
 def test_decision_tables_page_shows_the_versions_tables(owner):
     page = owner.get("/studio/quick_response/decisions").get_data(as_text=True)
     assert "route_by_type.dmn" in page and "sla_by_urgency.dmn" in page and "dmn-viewer.production.min.js" in page
+
+
+def test_compare_lists_the_elements_changed_between_two_versions(owner):
+    first = newest().version
+    xml = with_timer(shipped(), '"PT15M"').replace('name="超时改派"', 'name="超时改派处理"')
+    xml = xml.replace('<dc:Bounds x="1125" y="420"', '<dc:Bounds x="1135" y="430"')  # a moved shape is no change
+    owner.put("/studio/quick_response/draft", json={"xml": xml})
+    assert owner.post("/studio/quick_response/deploy", json={"comment": "15"}).status_code == 201
+    page = owner.get(f"/studio/quick_response/compare?from={first}&to={first + 1}").get_data(as_text=True)
+    rows = re.findall(r"<tr><td><code>([^<]+)</code></td><td>([^<]+)</td><td>[^<]*</td><td>([^<]+)</td></tr>", page)
+    assert rows == [("accept_timeout", "boundaryEvent", "修改"), ("reassign_ticket", "userTask", "修改")]
+    assert f'href="/studio/quick_response/compare?to={first + 1}"' in \
+        owner.get("/studio/quick_response/versions").get_data(as_text=True)
+
+
+def test_changes_name_added_and_removed_elements():
+    from app.studio.diff import changes
+
+    old = shipped()
+    new = old.replace('<bpmn:endEvent id="end_response" name="升级已处理"><bpmn:incoming>f20</bpmn:incoming></bpmn:endEvent>',
+                      '<bpmn:endEvent id="end_response_new" name="升级已处理"><bpmn:incoming>f20</bpmn:incoming>'
+                      '</bpmn:endEvent>')
+    new = new.replace('<bpmn:flowNodeRef>end_response</bpmn:flowNodeRef>', '<bpmn:flowNodeRef>end_response_new</bpmn:flowNodeRef>')
+    found = {(c.element, c.change) for c in changes(old, new)}
+    assert found == {("end_response_new", "added"), ("end_response", "removed"), ("lane_supervisor", "changed")}
+    assert changes(old, old) == []
