@@ -104,8 +104,10 @@ def studio_compare(name):
 
 @web_bp.get("/studio/<name>/decisions")
 def studio_decisions(name):
-    tables = service.decision_tables(me(), name)
-    return render_template("studio/decisions.html", name=name, tables=tables)
+    tables, drafted = service.decision_tables(me(), name)
+    config = {"urls": {file: url_for("web.studio_decision_draft", name=name, filename=file) for file in tables},
+              "messages": script_messages()}
+    return render_template("studio/decisions.html", name=name, tables=tables, drafted=drafted, config=config)
 
 
 # ------------------------------------------------------------------------------------ JSON for the modeler
@@ -145,3 +147,12 @@ def studio_deploy(name):
     definition = service.deploy_draft(user, name, _body().get("comment"))
     return jsonify(version=definition.version, deployed_by=definition.deployed_by,
                    deployed_at=definition.deployed_at.isoformat(), comment=definition.comment), 201
+
+
+@web_bp.put("/studio/<name>/decisions/<filename>")
+@json_endpoint
+def studio_decision_draft(name, filename):
+    user = me()
+    service.require_owner(user)
+    draft = service.save_decision_draft(user, name, filename, _body().get("xml"))
+    return jsonify(saved_by=draft.saved_by, saved_at=draft.saved_at.isoformat(), base_version=draft.base_version)

@@ -94,7 +94,7 @@ def diagram(user, name, version=None):
     require_owner(user)
     latest = newest(name)
     draft = db.session.get(StudioDraft, name) if version is None else None
-    if draft is not None:
+    if draft is not None and draft.bpmn_xml is not None:
         return {"name": name, "filename": latest.filename, "xml": draft.bpmn_xml, "source": "draft",
                 "version": draft.base_version, "newest": latest.version, "draft_saved_by": draft.saved_by,
                 "draft_saved_at": draft.saved_at.isoformat()}
@@ -104,9 +104,17 @@ def diagram(user, name, version=None):
 
 
 def decision_tables(user, name):
-    """{file name: DMN XML} of the decision tables the newest version was deployed with."""
+    """(tables, drafted): {file name: DMN XML} of the newest version's decision tables with the saved draft tables
+    in place of theirs, and the set of file names that are drafts."""
     require_owner(user)
-    return dict(newest(name).dmn_xml)
+    latest = newest(name)
+    drafted = _draft_tables(name)
+    return {**latest.dmn_xml, **drafted}, set(drafted)
+
+
+def _draft_tables(name):
+    draft = db.session.get(StudioDraft, name)
+    return dict(draft.dmn_xml or {}) if draft is not None else {}
 
 
 def form_names():
@@ -120,7 +128,7 @@ def decision_ids(name):
     from app.engine.validation.model import parse_xml
 
     roots = []
-    for text in newest(name).dmn_xml.values():
+    for text in {**newest(name).dmn_xml, **_draft_tables(name)}.values():
         try:
             roots.append(parse_xml(text))
         except Exception:  # noqa: BLE001 - a broken table names no decisions; deploy validation reports it
@@ -175,16 +183,35 @@ def _clean_comment(comment):
     return comment
 
 
-def save_draft(user, name, xml):
-    """Keep `xml` as the draft of process `name` (replacing the previous draft). Nothing is deployed."""
-    require_owner(user)
-    xml = _clean_xml(xml)
-    latest = newest(name)
+def _draft_row(name, latest):
     draft = db.session.get(StudioDraft, name)
     if draft is None:
         draft = StudioDraft(name=name, base_version=latest.version)
         db.session.add(draft)
+    return draft
+
+
+def save_draft(user, name, xml):
+    """Keep `xml` as the draft diagram of process `name` (replacing the previous one). Nothing is deployed."""
+    require_owner(user)
+    xml = _clean_xml(xml)
+    draft = _draft_row(name, newest(name))
     draft.bpmn_xml, draft.saved_by, draft.saved_at = xml, user.username, now()
+    db.session.commit()
+    return draft
+
+
+def save_decision_draft(user, name, filename, xml):
+    """Keep `xml` as the draft of decision table `filename` (one the newest version of `name` was deployed with);
+    the next deploy of the process takes it. Nothing is deployed."""
+    require_owner(user)
+    xml = _clean_xml(xml)
+    latest = newest(name)
+    if filename not in latest.dmn_xml:
+        raise NotFound(_("Process %(name)s has no decision table %(file)s.", name=name, file=filename))
+    draft = _draft_row(name, latest)
+    draft.dmn_xml = {**(draft.dmn_xml or {}), filename: xml}  # a new dict: the JSON column sees the change
+    draft.saved_by, draft.saved_at = user.username, now()
     db.session.commit()
     return draft
 
@@ -197,10 +224,11 @@ def discard_draft(user, name):
     db.session.commit()
 
 
-def _current_texts():
-    """The decision tables (workflows/*.dmn) and forms (forms/*.json) a studio deploy takes, as texts."""
-    workflows, forms = Path(current_app.config["WORKFLOWS_DIR"]), Path(current_app.config["FORMS_DIR"])
-    dmn = {p.name: p.read_text(encoding="utf-8") for p in sorted(workflows.glob("*.dmn"))}
+def _current_texts(latest):
+    """The decision tables and forms a studio deploy takes, as texts: the newest version's tables with the draft
+    tables in place of theirs (the studio edits what is deployed), and the forms in forms/ (the panel offers them)."""
+    dmn = {**latest.dmn_xml, **_draft_tables(latest.name)}
+    forms = Path(current_app.config["FORMS_DIR"])
     form_texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(forms.glob("*.json"))}
     return dmn, form_texts
 
@@ -217,17 +245,18 @@ def _check(name, filename, xml, dmn, form_texts):
 
 
 def validate(user, name, xml):
-    """The deploy validation of `xml` as the next version of process `name`, with the current decision tables
-    and forms; returns the list of Problems (empty: it would deploy)."""
+    """The deploy validation of `xml` as the next version of process `name`, with the decision tables and forms a
+    deploy would take (`_current_texts`); returns the list of Problems (empty: it would deploy)."""
     require_owner(user)
     xml = _clean_xml(xml)
     latest = newest(name)
-    _bundle, problems = _check(name, latest.filename, xml, *_current_texts())
+    _bundle, problems = _check(name, latest.filename, xml, *_current_texts(latest))
     return problems
 
 
 def deploy_draft(user, name, comment):
-    """Validate the saved draft of `name` with the current decision tables and forms and deploy it as the newest
+    """Validate the saved draft of `name` (its diagram, or the newest one when only tables were edited) with the
+    decision tables and forms of `_current_texts` and deploy it as the newest
     version (author, time, comment); the draft is then gone. DeployRefused when anything is wrong (nothing is
     deployed, the draft stays), Conflict when there is no draft or it changes nothing."""
     require_owner(user)
@@ -236,7 +265,8 @@ def deploy_draft(user, name, comment):
     draft = db.session.get(StudioDraft, name)
     if draft is None:
         raise Conflict(_("There is no saved draft of %(name)s to deploy.", name=name))
-    bundle, problems = _check(name, latest.filename, draft.bpmn_xml, *_current_texts())
+    bpmn = draft.bpmn_xml if draft.bpmn_xml is not None else latest.bpmn_xml
+    bundle, problems = _check(name, latest.filename, bpmn, *_current_texts(latest))
     if problems:
         raise DeployRefused(problems)
     if bundle.content_hash == latest.content_hash:

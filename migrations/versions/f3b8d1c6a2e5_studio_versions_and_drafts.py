@@ -25,7 +25,8 @@ def upgrade():
         batch_op.create_index('ix_process_definitions_name_hash', ['name', 'content_hash'], unique=False)
     op.create_table('studio_drafts',
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('bpmn_xml', sa.Text(), nullable=False),
+    sa.Column('bpmn_xml', sa.Text(), nullable=True),
+    sa.Column('dmn_xml', sa.JSON(), nullable=True),
     sa.Column('base_version', sa.Integer(), nullable=False),
     sa.Column('saved_by', sa.String(length=64), nullable=False),
     sa.Column('saved_at', sa.DateTime(timezone=True), nullable=False),

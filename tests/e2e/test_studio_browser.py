@@ -192,12 +192,14 @@ def test_the_panel_edits_form_lane_gateway_condition_and_script(studio_server, b
     assert one("//bpmn:boundaryEvent[@id='accept_timeout']//bpmn:timeDuration/text()") == '"PT30M"'
 
 
-def test_the_decision_tables_open_in_dmn_js(studio_server, browser, tmp_path):  # noqa: F811
+def test_a_decision_table_cell_is_edited_in_dmn_js_and_saved_as_a_draft(studio_server, browser, tmp_path):  # noqa: F811
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    base, _app = studio_server
+    from selenium.webdriver.common.keys import Keys
+
+    base, app = studio_server
     shots = Path(os.environ.get("E2E_SCREENSHOTS") or tmp_path)
     wait = WebDriverWait(browser, WAIT)
     browser.get(f"{base}/login")
@@ -210,4 +212,20 @@ def test_the_decision_tables_open_in_dmn_js(studio_server, browser, tmp_path):  
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".dmn-canvas table")) == 2)
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "route_by_type.dmn" in text and "sla_by_urgency.dmn" in text
+
+    # the high urgency's response window from 2 hours to 1 hour, typed into the cell, saved as a draft
+    cell = browser.find_element(By.CSS_SELECTOR, '[data-element-id="sla_high_response"] .content-editable')
+    assert cell.text == '"PT2H"'
+    cell.click()
+    browser.switch_to.active_element.send_keys(Keys.END, Keys.BACKSPACE * 5, 'PT1H"')
+    assert browser.find_element(By.CSS_SELECTOR, '[data-element-id="sla_high_response"]').text == '"PT1H"'
+    browser.find_element(By.CSS_SELECTOR, 'button.dmn-save[data-file="sla_by_urgency.dmn"]').click()
+    wait.until(lambda d: "草稿已保存" in d.find_element(By.CSS_SELECTOR, '[id="table-sla_by_urgency.dmn"] .dmn-status').text)
     browser.save_screenshot(str(shots / "studio-5-decisions.png"))
+    with app.app_context():
+        from app.studio.models import StudioDraft
+
+        tables = db.session.get(StudioDraft, "quick_response").dmn_xml
+        db.session.remove()
+    assert list(tables) == ["sla_by_urgency.dmn"]
+    assert '"PT1H"' in tables["sla_by_urgency.dmn"] and '"PT2H"' not in tables["sla_by_urgency.dmn"]

@@ -79,6 +79,7 @@ ACCESS = {
     ("web.studio_rollback", "POST"): PROCESS_OWNERS,
     ("web.studio_decisions", "GET"): PROCESS_OWNERS,
     ("web.studio_compare", "GET"): PROCESS_OWNERS,
+    ("web.studio_decision_draft", "PUT"): PROCESS_OWNERS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -158,7 +159,8 @@ class World:
             elif name == "notification_id":
                 values[name] = self.notification()
             elif name == "filename":
-                values[name] = "echarts.min.js" if endpoint == "web.vendor" else "app.css"
+                values[name] = {"web.vendor": "echarts.min.js", "web.studio_decision_draft": "sla_by_urgency.dmn"}.get(
+                    endpoint, "app.css")
             elif name == "package":
                 values[name] = "echarts"
             elif name == "name":  # a process (the studio)

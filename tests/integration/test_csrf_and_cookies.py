@@ -42,6 +42,7 @@ SCRIPT_CALLS = {
     "web.studio_draft": ("PUT", "owner1", "/studio/quick_response"),
     "web.studio_validate": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_deploy": ("POST", "owner1", "/studio/quick_response"),
+    "web.studio_decision_draft": ("PUT", "owner1", "/studio/quick_response/decisions"),
 }
 
 
@@ -163,7 +164,8 @@ def test_script_calls_need_the_token_of_their_page_in_a_header(csrf_app):
         with csrf_app.test_request_context():
             from flask import url_for
 
-            url = url_for(endpoint, name="quick_response")
+            url = url_for(endpoint, name="quick_response", **(
+                {"filename": "sla_by_urgency.dmn"} if endpoint == "web.studio_decision_draft" else {}))
         client = site.client_for(user)
         with csrf_app.app_context():
             refused = client.open(url, method=method, json={})

@@ -205,7 +205,41 @@ def test_admin_uses_the_studio_and_the_owner_sees_the_link(app, client):
 
 def test_decision_tables_page_shows_the_versions_tables(owner):
     page = owner.get("/studio/quick_response/decisions").get_data(as_text=True)
-    assert "route_by_type.dmn" in page and "sla_by_urgency.dmn" in page and "dmn-viewer.production.min.js" in page
+    assert "route_by_type.dmn" in page and "sla_by_urgency.dmn" in page and "dmn-modeler.production.min.js" in page
+    assert "/studio/quick_response/decisions/sla_by_urgency.dmn" in page
+
+
+def test_a_decision_table_draft_is_deployed_with_the_diagram(owner, api):
+    """The high urgency's response window from 2 hours to 1 hour in the table: saved, shown, deployed, used."""
+    first = newest()
+    table = first.dmn_xml["sla_by_urgency.dmn"]
+    changed = table.replace('<outputEntry id="sla_high_response"><text>"PT2H"</text>',
+                            '<outputEntry id="sla_high_response"><text>"PT1H"</text>')
+    assert changed != table
+    saved = owner.put("/studio/quick_response/decisions/sla_by_urgency.dmn", json={"xml": changed})
+    assert saved.status_code == 200
+    assert "草稿" in owner.get("/studio/quick_response/decisions").get_data(as_text=True)
+    assert owner.get("/studio/quick_response/diagram").get_json()["source"] == "version"  # the diagram is unchanged
+    assert owner.put("/studio/quick_response/decisions/other.dmn", json={"xml": changed}).status_code == 404
+    response = owner.post("/studio/quick_response/deploy", json={"comment": "高紧急程度1小时内响应"})
+    assert response.status_code == 201, response.get_json()
+    db.session.expire_all()
+    deployed = newest()
+    assert deployed.version == first.version + 1 and deployed.bpmn_xml == first.bpmn_xml
+    assert '"PT1H"' in deployed.dmn_xml["sla_by_urgency.dmn"]
+    assert deployed.dmn_xml["route_by_type.dmn"] == first.dmn_xml["route_by_type.dmn"]
+    with time_machine.travel(NOW, tick=False):
+        ticket = api.new_ticket(urgency="high")
+    due = db.session.scalar(select(Ticket.response_due_at).where(Ticket.number == ticket["number"]))
+    assert as_utc(due) == NOW + timedelta(hours=1)
+
+
+def test_a_broken_decision_table_draft_refuses_the_deploy(owner):
+    table = newest().dmn_xml["sla_by_urgency.dmn"]
+    owner.put("/studio/quick_response/decisions/sla_by_urgency.dmn", json={"xml": table.replace("</definitions>", "")})
+    response = owner.post("/studio/quick_response/deploy", json={"comment": "broken"})
+    assert response.status_code == 422
+    assert [p["file"] for p in response.get_json()["problems"]] == ["workflows/sla_by_urgency.dmn"]
 
 
 def test_compare_lists_the_elements_changed_between_two_versions(owner):
