@@ -10,6 +10,9 @@ def script_messages():
         "versionShown": _("Showing version {version}."),
         "olderShown": _("Showing version {version}; the newest is {newest}. Saving makes it your draft."),
         "saved": _("Draft saved."),
+        "staleDraft": _("Your draft is based on version {version}; the newest is {newest}: check what changed before "
+                        "deploying."),
+        "draftTables": _("Saved decision tables: {files} (deployed with the diagram)."),
         "discarded": _("Draft discarded; the newest version is shown."),
         "valid": _("No problems: the diagram can be deployed."),
         "problems": _("{n} problem(s): fix them before deploying."),

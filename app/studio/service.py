@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.access import PROCESS_OWNERS, require_role
 from app.clock import now
@@ -90,17 +91,19 @@ def diagram(user, name, version=None):
     """What the modeler opens: the draft when one is saved (and no version is asked for), else the version's XML.
 
     Returns a dict: name, filename, xml, source ("draft" or "version"), version (the one shown or the draft's
-    base), newest (the newest version number), draft_saved_by/draft_saved_at when it is the draft."""
+    base), newest (the newest version number), draft_saved_by/draft_saved_at when it is the draft, draft_tables
+    (the decision tables saved as drafts, which the next deploy takes)."""
     require_owner(user)
     latest = newest(name)
-    draft = db.session.get(StudioDraft, name) if version is None else None
-    if draft is not None and draft.bpmn_xml is not None:
+    draft = db.session.get(StudioDraft, name)
+    tables = sorted((draft.dmn_xml or {}) if draft is not None else {})
+    if version is None and draft is not None and draft.bpmn_xml is not None:
         return {"name": name, "filename": latest.filename, "xml": draft.bpmn_xml, "source": "draft",
                 "version": draft.base_version, "newest": latest.version, "draft_saved_by": draft.saved_by,
-                "draft_saved_at": draft.saved_at.isoformat()}
+                "draft_saved_at": draft.saved_at.isoformat(), "draft_tables": tables}
     shown = latest if version is None else version_of(name, version)
     return {"name": name, "filename": shown.filename, "xml": shown.bpmn_xml, "source": "version",
-            "version": shown.version, "newest": latest.version}
+            "version": shown.version, "newest": latest.version, "draft_tables": tables}
 
 
 def decision_tables(user, name):
@@ -272,7 +275,7 @@ def deploy_draft(user, name, comment):
     if bundle.content_hash == latest.content_hash:
         raise Conflict(_("The draft is the same as the newest version %(version)s: nothing to deploy.",
                          version=latest.version))
-    definition = deploy_version(bundle, deployed_by=user.username, comment=comment)
+    definition = _store(bundle, deployed_by=user.username, comment=comment)
     db.session.delete(draft)
     db.session.commit()
     return definition
@@ -293,9 +296,19 @@ def rollback(user, name, version, comment):
         raise DeployRefused(problems)
     bundle = Bundle(name=name, filename=earlier.filename, bpmn_xml=earlier.bpmn_xml, dmn_xml=dict(earlier.dmn_xml),
                     forms=dict(earlier.forms))
-    definition = deploy_version(bundle, deployed_by=user.username, comment=comment, restored_from=earlier.version)
+    definition = _store(bundle, deployed_by=user.username, comment=comment, restored_from=earlier.version)
     db.session.commit()
     return definition
+
+
+def _store(bundle, **fields):
+    """The next version; Conflict when another deploy took the same version number at the same moment."""
+    try:
+        return deploy_version(bundle, **fields)
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("Another deploy of %(name)s happened at the same moment: reload and try again.",
+                         name=bundle.name)) from None
 
 
 def compare(user, name, old_version, new_version):

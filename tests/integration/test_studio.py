@@ -219,7 +219,8 @@ def test_a_decision_table_draft_is_deployed_with_the_diagram(owner, api):
     saved = owner.put("/studio/quick_response/decisions/sla_by_urgency.dmn", json={"xml": changed})
     assert saved.status_code == 200
     assert "草稿" in owner.get("/studio/quick_response/decisions").get_data(as_text=True)
-    assert owner.get("/studio/quick_response/diagram").get_json()["source"] == "version"  # the diagram is unchanged
+    shown = owner.get("/studio/quick_response/diagram").get_json()
+    assert (shown["source"], shown["draft_tables"]) == ("version", ["sla_by_urgency.dmn"])  # the diagram is unchanged
     assert owner.put("/studio/quick_response/decisions/other.dmn", json={"xml": changed}).status_code == 404
     response = owner.post("/studio/quick_response/deploy", json={"comment": "高紧急程度1小时内响应"})
     assert response.status_code == 201, response.get_json()

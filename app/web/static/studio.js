@@ -55,14 +55,18 @@
         showProblems([]);
         render(null);
         document.getElementById("studio-newest").textContent = d.newest;
+        var text;
         if (d.source === "draft") {
-          say(fmt(M.draftShown, { who: d.draft_saved_by, when: new Date(d.draft_saved_at).toLocaleString(),
-                                  version: d.version }));
+          text = fmt(M.draftShown, { who: d.draft_saved_by, when: new Date(d.draft_saved_at).toLocaleString(),
+                                     version: d.version });
+          if (d.version !== d.newest) { text += " " + fmt(M.staleDraft, { version: d.version, newest: d.newest }); }
         } else if (d.version !== d.newest) {
-          say(fmt(M.olderShown, { version: d.version, newest: d.newest }));
+          text = fmt(M.olderShown, { version: d.version, newest: d.newest });
         } else {
-          say(fmt(M.versionShown, { version: d.version }));
+          text = fmt(M.versionShown, { version: d.version });
         }
+        if (d.draft_tables.length) { text += " " + fmt(M.draftTables, { files: d.draft_tables.join(", ") }); }
+        say(text);
       });
     }).catch(function (error) { say(fmt(M.loadFailed, { error: error.message }), "bad"); });
   }
