@@ -80,5 +80,6 @@ def _import_models():
     import app.engine.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.surveys.models  # noqa: F401
+    import app.studio.models  # noqa: F401
     import app.tasks.models  # noqa: F401
     import app.tickets.models  # noqa: F401

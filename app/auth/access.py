@@ -6,6 +6,7 @@ from app.i18n import _
 
 FRONT_DESK = ("agent", "supervisor", "admin")  # register and edit customers, open tickets
 SUPERVISORS = ("supervisor", "admin")  # the monitor, the escalation queue, the ticket list
+PROCESS_OWNERS = ("owner", "admin")  # the studio: edit, validate, deploy and roll back diagrams
 
 
 def require_role(user, roles):

@@ -5,7 +5,8 @@ starts instances, completes user tasks and fires due timers, and keeps instance 
 It knows nothing of HTTP, tickets or users: services give it data and turn its Steps into rows.
 """
 from .definitions import (
-    DeployError, ProcessDefinition, deploy_bundles, deployed_files, latest_definition_id, read_bundles,
+    Bundle, DeployError, ProcessDefinition, check_texts, deploy_bundles, deploy_version, deployed_files,
+    latest_definition_id, read_bundles,
 )
 from .models import PendingTimer, ProcessInstance
 from .runtime import Engine, FinishedTask, ProcessError, ReadyTask, Step, WaitingTimer
@@ -27,6 +28,7 @@ def deploy_directory(workflows_dir, forms_dir, rules, *, deployed_by=None, repla
 
 
 __all__ = [
+    "Bundle",
     "DeployError",
     "Engine",
     "FinishedTask",
@@ -39,6 +41,9 @@ __all__ = [
     "Rules",
     "Step",
     "WaitingTimer",
+    "check_texts",
     "deploy_directory",
+    "deploy_version",
+    "deployed_files",
     "latest_definition_id",
 ]

@@ -84,14 +84,20 @@ def read_bundles(workflows_dir, forms_dir, rules, *, deployed=None, replace_file
     `rules` is a validation.Rules (or a set of known roles, for the rest defaults). Returns (bundles, problems):
     the bundles are empty whenever any file has a problem, so nothing of a broken batch deploys.
     """
-    from .validation import Rules, validate_batch
-
-    if not isinstance(rules, Rules):
-        rules = Rules(roles=frozenset(rules))
     workflows_dir, forms_dir = Path(workflows_dir), Path(forms_dir)
     bpmn = {p.name: p.read_text(encoding="utf-8") for p in sorted(workflows_dir.glob("*.bpmn"))}
     dmn = {p.name: p.read_text(encoding="utf-8") for p in sorted(workflows_dir.glob("*.dmn"))}
     form_texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(forms_dir.glob("*.json"))}
+    return check_texts(bpmn, dmn, form_texts, rules, deployed=deployed, replace_file=replace_file)
+
+
+def check_texts(bpmn, dmn, form_texts, rules, *, deployed=None, replace_file=False):
+    """Validate a batch given as texts ({file name: text} each): what `read_bundles` does after reading a folder,
+    and what the studio does with a diagram edited in the browser. Returns (bundles, problems) like read_bundles."""
+    from .validation import Rules, validate_batch
+
+    if not isinstance(rules, Rules):
+        rules = Rules(roles=frozenset(rules))
     checked, problems = validate_batch(bpmn, dmn, form_texts, rules, deployed=deployed, replace_file=replace_file)
     bundles = [
         Bundle(name=item.process, filename=item.filename, bpmn_xml=item.bpmn_xml, dmn_xml=dmn,
@@ -117,38 +123,48 @@ def deployed_files():
 def deploy_bundles(bundles, *, deployed_by=None):
     """Store each bundle whose content changed as the next version; return [(definition, created)].
 
-    A bundle whose content is already deployed creates nothing; its row takes the bundle's file name (a deploy
+    A bundle whose content is already deployed (as any version, so a file that the studio has since edited and
+    deployed anew does not come back on the next start) creates nothing; its row takes the bundle's file name (a deploy
     with the replace-file option may have moved the process to another file).
     """
     results = []
     for bundle in bundles:
         digest = bundle.content_hash
         existing = db.session.scalar(
-            select(ProcessDefinition).where(
-                ProcessDefinition.name == bundle.name, ProcessDefinition.content_hash == digest
-            )
+            select(ProcessDefinition)
+            .where(ProcessDefinition.name == bundle.name, ProcessDefinition.content_hash == digest)
+            .order_by(ProcessDefinition.version.desc())
+            .limit(1)
         )
         if existing is not None:
             existing.filename = bundle.filename  # differs only when the deploy moved the process to a new file
             results.append((existing, False))
             continue
-        latest = db.session.scalar(
-            select(func.max(ProcessDefinition.version)).where(ProcessDefinition.name == bundle.name)
-        )
-        definition = ProcessDefinition(
-            name=bundle.name,
-            version=(latest or 0) + 1,
-            content_hash=digest,
-            filename=bundle.filename,
-            bpmn_xml=bundle.bpmn_xml,
-            dmn_xml=bundle.dmn_xml,
-            forms=bundle.forms,
-            deployed_by=deployed_by,
-        )
-        db.session.add(definition)
-        db.session.flush()
-        results.append((definition, True))
+        results.append((deploy_version(bundle, deployed_by=deployed_by), True))
     return results
+
+
+def deploy_version(bundle, *, deployed_by=None, comment=None, restored_from=None):
+    """Store `bundle` as the next version of its process, even when an earlier version had the same content
+    (a roll-back deploys an earlier version again, as the newest). Returns the new ProcessDefinition."""
+    latest = db.session.scalar(
+        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.name == bundle.name)
+    )
+    definition = ProcessDefinition(
+        name=bundle.name,
+        version=(latest or 0) + 1,
+        content_hash=bundle.content_hash,
+        filename=bundle.filename,
+        bpmn_xml=bundle.bpmn_xml,
+        dmn_xml=bundle.dmn_xml,
+        forms=bundle.forms,
+        deployed_by=deployed_by,
+        comment=comment,
+        restored_from=restored_from,
+    )
+    db.session.add(definition)
+    db.session.flush()
+    return definition
 
 
 _LATEST = FastStatement(

@@ -9,7 +9,7 @@ class ProcessDefinition(db.Model):
     __tablename__ = "process_definitions"
     __table_args__ = (
         db.UniqueConstraint("name", "version", name="uq_process_definitions_name_version"),
-        db.UniqueConstraint("name", "content_hash", name="uq_process_definitions_name_hash"),
+        db.Index("ix_process_definitions_name_hash", "name", "content_hash"),  # a roll-back repeats a content
     )
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(100), nullable=False, index=True)
@@ -21,6 +21,8 @@ class ProcessDefinition(db.Model):
     forms = db.Column(db.JSON, nullable=False, default=dict)
     deployed_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
     deployed_by = db.Column(db.String(64))
+    comment = db.Column(db.Text)  # why this version was deployed (the studio asks for it)
+    restored_from = db.Column(db.Integer)  # the earlier version this one deploys again (a roll-back), else None
 
 
 class ProcessInstance(db.Model):

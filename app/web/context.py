@@ -5,7 +5,7 @@ from flask import g, request
 from flask_babel import refresh
 from flask_login import current_user
 
-from app.auth.access import FRONT_DESK
+from app.auth.access import FRONT_DESK, PROCESS_OWNERS
 from app.i18n import is_english
 from app.web import display, web_bp
 
@@ -19,6 +19,12 @@ def is_front_desk(user=None):
     """True when the user may register customers and open tickets (the links are shown to them only)."""
     user = user if user is not None else current_user
     return bool(getattr(user, "is_authenticated", False)) and user.has_role(*FRONT_DESK)
+
+
+def is_process_owner(user=None):
+    """True when the user may use the studio (process owners and admins)."""
+    user = user if user is not None else current_user
+    return bool(getattr(user, "is_authenticated", False)) and user.has_role(*PROCESS_OWNERS)
 
 
 def lang_url(code):
@@ -56,6 +62,7 @@ def inject():
     return {
         "is_supervisor": is_supervisor,
         "is_front_desk": is_front_desk,
+        "is_process_owner": is_process_owner,
         "is_english": is_english,
         "lang_url": lang_url,
         "page_url": page_url,

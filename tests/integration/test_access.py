@@ -33,6 +33,7 @@ PUBLIC = "public"  # anonymous too
 EVERYONE = frozenset(USERS)  # every logged-in user
 FRONT_DESK = frozenset({"agent1", "agent2", "supervisor1", "admin"})  # roles agent, supervisor, admin
 SUPERVISORS = frozenset({"supervisor1", "admin"})  # roles supervisor, admin
+PROCESS_OWNERS = frozenset({"owner1", "admin"})  # roles owner, admin: the studio
 # The task of a task route: a complaint's accept_ticket waiting unclaimed in the after-sales handlers' queue.
 TASK_WORKERS = frozenset({"engineer1"})  # a handler of that department (may_work)
 TASK_VIEWERS = TASK_WORKERS | SUPERVISORS  # ... and supervisors (may_view)
@@ -82,6 +83,18 @@ ACCESS = {
     # only the ticket's first receiver confirms its result; the walk's ticket was never accepted, so nobody may
     # (the owner's confirmation: tests/integration/test_dispatch.py)
     ("web.ticket_confirm", "POST"): frozenset(),
+    ("web.studio_home", "GET"): PROCESS_OWNERS,
+    ("web.studio_modeler", "GET"): PROCESS_OWNERS,
+    ("web.studio_diagram", "GET"): PROCESS_OWNERS,
+    ("web.studio_draft", "PUT"): PROCESS_OWNERS,
+    ("web.studio_draft", "DELETE"): PROCESS_OWNERS,
+    ("web.studio_validate", "POST"): PROCESS_OWNERS,
+    ("web.studio_deploy", "POST"): PROCESS_OWNERS,
+    ("web.studio_versions", "GET"): PROCESS_OWNERS,
+    ("web.studio_rollback", "POST"): PROCESS_OWNERS,
+    ("web.studio_decisions", "GET"): PROCESS_OWNERS,
+    ("web.studio_compare", "GET"): PROCESS_OWNERS,
+    ("web.studio_decision_draft", "PUT"): PROCESS_OWNERS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -180,7 +193,8 @@ class World:
             elif name == "notification_id":
                 values[name] = self.notification()
             elif name == "filename":
-                values[name] = "echarts.min.js" if endpoint == "web.vendor" else "app.css"
+                values[name] = {"web.vendor": "echarts.min.js", "web.studio_decision_draft": "sla_by_urgency.dmn"}.get(
+                    endpoint, "app.css")
             elif name == "package":
                 values[name] = "echarts"
             elif name == "token":
@@ -189,6 +203,10 @@ class World:
                 values[name] = "default"  # the business calendar
             elif name == "day":
                 values[name] = "2026-12-25"
+            elif name == "name":  # a process (the studio)
+                values[name] = "quick_response"
+            elif name == "version":
+                values[name] = 1
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values

@@ -42,6 +42,15 @@ FORMS = {
     "web.calendar_import": ("admin", "/admin/calendar"),
     "web.set_away": ("engineer1", "/"),
     "web.ticket_confirm": ("engineer1", "/tickets/{resolved}"),  # engineer1 received it first
+    "web.studio_rollback": ("owner1", "/studio/quick_response/versions"),
+}
+# Endpoints a page's script calls with JSON: the token comes from the page's <meta name="csrf-token"> and goes in
+# the X-CSRFToken header. endpoint -> (method, who, the page that carries the token).
+SCRIPT_CALLS = {
+    "web.studio_draft": ("PUT", "owner1", "/studio/quick_response"),
+    "web.studio_validate": ("POST", "owner1", "/studio/quick_response"),
+    "web.studio_deploy": ("POST", "owner1", "/studio/quick_response"),
+    "web.studio_decision_draft": ("PUT", "owner1", "/studio/quick_response/decisions"),
 }
 
 
@@ -88,6 +97,12 @@ class Site:
             "description": "生产线设备无法启动，影响交付"}, actor=agent)
         task = tasks.open_tasks_of(tickets.get_ticket(ticket))[0]
         db.session.execute(update(HumanTask).where(HumanTask.id == task.id).values(assignee_id=None))
+        from app.engine import Bundle, ProcessDefinition, deploy_version
+
+        first = db.session.scalar(select(ProcessDefinition).where(ProcessDefinition.name == "quick_response"))
+        deploy_version(Bundle(name=first.name, filename=first.filename, dmn_xml=dict(first.dmn_xml),  # so version 1
+                              bpmn_xml=first.bpmn_xml.replace("工单已登记", "工单已登记。", 1),  # may be rolled back to
+                              forms=dict(first.forms)), deployed_by="owner1", comment="second version")
         newcomer = User(username="newcomer", display_name="新同事")  # no department and role yet
         newcomer.set_password(PASSWORD)
         db.session.add(newcomer)
@@ -158,7 +173,7 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
         site = Site(csrf_app)
         posts = {rule.endpoint for rule in csrf_app.url_map.iter_rules()
                  if "POST" in rule.methods and rule.endpoint.startswith("web.")}
-        missing = sorted(posts - set(FORMS))
+        missing = sorted(posts - set(FORMS) - set(SCRIPT_CALLS))
         assert not missing, f"page form posts not in FORMS (tests/integration/test_csrf_and_cookies.py): {missing}"
         actions = {}
         for endpoint in FORMS:
@@ -174,6 +189,8 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                     values["number"] = site.values["resolved"]
             if "token" in rule.arguments:
                 values["token"] = site.values["survey"]
+            if "name" in rule.arguments:
+                values.update(name="quick_response", version=1)
             actions[endpoint] = url_for(endpoint, **values)
 
     for endpoint, (user, page) in FORMS.items():
@@ -185,6 +202,24 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
         accepted = site.post(client, action, {"csrf_token": token})
         assert accepted.status_code != 400, (endpoint, accepted.status_code)
         assert accepted.status_code < 500, (endpoint, accepted.status_code)
+
+
+def test_script_calls_need_the_token_of_their_page_in_a_header(csrf_app):
+    site = Site(csrf_app)
+    for endpoint, (method, user, page) in SCRIPT_CALLS.items():
+        with csrf_app.test_request_context():
+            from flask import url_for
+
+            url = url_for(endpoint, name="quick_response", **(
+                {"filename": "sla_by_urgency.dmn"} if endpoint == "web.studio_decision_draft" else {}))
+        client = site.client_for(user)
+        with csrf_app.app_context():
+            refused = client.open(url, method=method, json={})
+        assert refused.status_code == 400, (endpoint, refused.status_code)
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', site.get(client, page)).group(1)
+        with csrf_app.app_context():
+            accepted = client.open(url, method=method, json={}, headers={"X-CSRFToken": token})
+        assert accepted.status_code not in (400, 403) and accepted.status_code < 500, (endpoint, accepted.status_code)
 
 
 def test_a_token_from_another_session_is_refused(csrf_app):
