@@ -7,3 +7,4 @@ web_bp = Blueprint(
 
 from app.web import auth, context, errors, vendor, views  # noqa: E402,F401
 from app.notifications import pages  # noqa: E402,F401  (the bell and the notification pages)
+from app.reports import pages as reports_pages  # noqa: E402,F401  (reports, exports, customer import)
