@@ -67,6 +67,15 @@ ACCESS = {
     ("web.notifications", "GET"): EVERYONE,
     ("web.notification_read", "POST"): EVERYONE,  # anyone else's notification: 404 (see test_notifications.py)
     ("web.notifications_read_all", "POST"): EVERYONE,
+    ("web.reports", "GET"): SUPERVISORS,
+    ("web.report_preset", "GET"): SUPERVISORS,
+    ("web.report_export", "GET"): SUPERVISORS,
+    ("web.report_tickets", "GET"): SUPERVISORS,
+    ("web.report_tickets_export", "GET"): SUPERVISORS,
+    ("web.monitor_export", "GET"): SUPERVISORS,
+    ("web.customers_export", "GET"): FRONT_DESK,
+    ("web.customers_import", "GET"): FRONT_DESK,
+    ("web.customers_import", "POST"): FRONT_DESK,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -85,6 +94,14 @@ ACCESS = {
     ("api.list_notifications", "GET"): EVERYONE,
     ("api.read_notification", "POST"): EVERYONE,  # anyone else's notification: 404
     ("api.read_all_notifications", "POST"): EVERYONE,
+    ("api.report", "GET"): SUPERVISORS,
+    ("api.report_preset", "GET"): SUPERVISORS,
+    ("api.report_tickets", "GET"): SUPERVISORS,
+    ("api.report_export", "GET"): SUPERVISORS,
+    ("api.report_tickets_export", "GET"): SUPERVISORS,
+    ("api.tickets_export", "GET"): SUPERVISORS,
+    ("api.customers_export", "GET"): FRONT_DESK,
+    ("api.customers_import", "POST"): FRONT_DESK,
 }
 
 
@@ -149,6 +166,10 @@ class World:
                 values[name] = "echarts.min.js" if endpoint == "web.vendor" else "app.css"
             elif name == "package":
                 values[name] = "echarts"
+            elif name == "fmt":
+                values[name] = "xlsx"
+            elif name == "preset":
+                values[name] = "monthly"
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values
@@ -175,7 +196,9 @@ class Principals:
     def request(self, user, method, url, api):
         """One request in its own app context, as in production (Flask-Login keeps the user in `g`)."""
         with self.app.app_context():
-            return self._request(user, method, url, api)
+            response = self._request(user, method, url, api)
+            response.close()  # a streamed download (stream_with_context) ends its contexts now, in order
+            return response
 
     def _request(self, user, method, url, api):
         client = self.clients[user]

@@ -34,6 +34,7 @@ FORMS = {
     "web.ticket_redispatch": ("supervisor1", "/tickets/{ticket}"),
     "web.notification_read": ("engineer1", "/notifications"),  # before read-all: the form shows while unread
     "web.notifications_read_all": ("engineer1", "/notifications"),
+    "web.customers_import": ("agent1", "/customers/import"),
 }
 
 
