@@ -1,4 +1,6 @@
 """The report API: figures as JSON, the tickets behind a figure, CSV/Excel downloads, customer import/export."""
+from functools import wraps
+
 from flask import jsonify, request, url_for
 
 from app.api import api_bp
@@ -22,6 +24,19 @@ QUERY_PARAMETERS.update({
 })
 
 
+def no_empty_arguments(view):
+    """A query argument that is sent must hold a value (the pages send empty ones for "all"; the API does not).
+    Checked after the log-in and role checks."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        empty = {name: _("Must not be empty.") for name, value in request.args.items(multi=True) if not value.strip()}
+        if empty:
+            raise ValidationFailed(empty)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 def _json(result):
     params = result["params"]
     return {**result, "params": {**params, "start": params["start"].isoformat(), "end": params["end"].isoformat()}}
@@ -37,6 +52,7 @@ def _format():
 @api_bp.get("/reports")
 @login_required
 @roles_required(*access.SUPERVISORS)
+@no_empty_arguments
 def report():
     return jsonify(_json(service.report(service.parse_params(request.args))))
 
@@ -44,6 +60,7 @@ def report():
 @api_bp.get("/reports/<any(daily, weekly, monthly):preset>")
 @login_required
 @roles_required(*access.SUPERVISORS)
+@no_empty_arguments
 def report_preset(preset):
     defaults = service.preset_params(preset, request.args)
     filters = {k: v for k, v in request.args.items() if k != "date"}
@@ -53,6 +70,7 @@ def report_preset(preset):
 @api_bp.get("/reports/tickets")
 @login_required
 @roles_required(*access.SUPERVISORS)
+@no_empty_arguments
 def report_tickets():
     limit, after = page_args()
     params = service.parse_params(request.args)
@@ -68,6 +86,7 @@ def report_tickets():
 @api_bp.get("/reports/export")
 @login_required
 @roles_required(*access.SUPERVISORS)
+@no_empty_arguments
 def report_export():
     fmt = _format()
     params = service.parse_params(request.args)
@@ -79,6 +98,7 @@ def report_export():
 @api_bp.get("/reports/tickets/export")
 @login_required
 @roles_required(*access.SUPERVISORS)
+@no_empty_arguments
 def report_tickets_export():
     fmt = _format()
     params = service.parse_params(request.args)
@@ -87,9 +107,10 @@ def report_tickets_export():
                            [sheets.ticket_sheet(service.iter_figure_tickets(params, figure_args))])
 
 
-@api_bp.get("/tickets/export")
+@api_bp.get("/exports/tickets")
 @login_required
 @roles_required(*access.SUPERVISORS)
+@no_empty_arguments
 def tickets_export():
     fmt = _format()
     overdue = request.args.getlist("overdue")
@@ -98,7 +119,7 @@ def tickets_export():
     return export.response(fmt, "open-tickets", [sheets.ticket_sheet(sheets.iter_monitor(overdue=overdue == ["1"]))])
 
 
-@api_bp.get("/customers/export")
+@api_bp.get("/exports/customers")
 @login_required
 @roles_required(*access.FRONT_DESK)
 def customers_export():
@@ -106,7 +127,7 @@ def customers_export():
                                                   customer_sheet.iter_customer_rows())])
 
 
-@api_bp.post("/customers/import")
+@api_bp.post("/imports/customers")
 @login_required
 @roles_required(*access.FRONT_DESK)
 def customers_import():

@@ -177,8 +177,8 @@ def parse_figure(args):
     if figure not in FIGURES:
         errors["figure"] = _("Choose one of: %(values)s.", values=", ".join(FIGURES))
     bucket_key = (args.get("bucket") or "").strip() or None
-    if bucket_key is not None and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", bucket_key):
-        errors["bucket"] = _("Enter a date as YYYY-MM-DD.")
+    if bucket_key is not None:
+        _date(args, "bucket", None, errors)
     group_value = (args.get("value") or "").strip() or None
     answer = None
     if figure == "satisfaction":

@@ -190,10 +190,10 @@ def test_report_and_list_downloads(app, client):
     first = list(workbook.worksheets[0].iter_rows(values_only=True))
     assert first[1][:2] == ("全部", 5) or first[1][:2] == ("All", 5)
     assert len(workbook.worksheets) == 4
-    monitor = api.get("/tickets/export?format=xlsx", "supervisor1")
+    monitor = api.get("/exports/tickets?format=xlsx", "supervisor1")
     rows = list(load_workbook(io.BytesIO(monitor.data), read_only=True).worksheets[0].iter_rows(values_only=True))
     assert {r[0] for r in rows[1:]} == {"R2", "R3", "R6", "R0", "R9"}
-    assert api.get("/tickets/export?format=pdf", "supervisor1").status_code == 422
+    assert api.get("/exports/tickets?format=pdf", "supervisor1").status_code == 422
 
 
 def test_xlsx_export_memory_does_not_grow_with_rows(app, tmp_path):
@@ -260,7 +260,7 @@ def test_customer_import_saves_all_rows_or_none(app, client):
         ("", "远洋物流", "不存在的行业", "2024/05/01", "张三", "13900139000", ""),
         ("C1999999", "某公司", "finance", "2024-05-01", "王五", "13700137000", ""),
     ])
-    response = api.post("/customers/import", "agent1", json=None, data={"file": (bad, "customers.xlsx")},
+    response = api.post("/imports/customers", "agent1", json=None, data={"file": (bad, "customers.xlsx")},
                         content_type="multipart/form-data")
     assert response.status_code == 422
     errors = response.get_json()["errors"]
@@ -273,7 +273,7 @@ def test_customer_import_saves_all_rows_or_none(app, client):
         ("", "新华贸易有限公司", "零售", "2024-05-01", "李雷", "13800138001", "li@example.com"),
         (existing.number, "改名后的公司", "Finance", datetime(2020, 1, 2), "赵六", "13600136000", ""),
     ])
-    response = api.post("/customers/import", "agent1", json=None, data={"file": (good, "c.xlsx")},
+    response = api.post("/imports/customers", "agent1", json=None, data={"file": (good, "c.xlsx")},
                         content_type="multipart/form-data")
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"created": 1, "updated": 1}
@@ -281,18 +281,18 @@ def test_customer_import_saves_all_rows_or_none(app, client):
     assert db.session.get(Customer, existing.id).name == "改名后的公司"
     assert db.session.get(Customer, existing.id).industry == "finance"
 
-    again = api.post("/customers/import", "agent1", json=None, data={
+    again = api.post("/imports/customers", "agent1", json=None, data={
         "file": (_workbook([("", "新华贸易有限公司", "retail", "2024-05-01", "李雷", "13800138001", "")]), "c.xlsx")},
         content_type="multipart/form-data")
     assert again.status_code == 422 and "row 2: 客户名称" in again.get_json()["errors"]
-    not_excel = api.post("/customers/import", "agent1", json=None, data={"file": (io.BytesIO(b"a,b"), "c.xlsx")},
+    not_excel = api.post("/imports/customers", "agent1", json=None, data={"file": (io.BytesIO(b"a,b"), "c.xlsx")},
                          content_type="multipart/form-data")
     assert not_excel.status_code == 422 and "file" in not_excel.get_json()["errors"]
-    wrong_columns = api.post("/customers/import", "agent1", json=None, data={
+    wrong_columns = api.post("/imports/customers", "agent1", json=None, data={
         "file": (_workbook([("x",)], header=("名称",)), "c.xlsx")}, content_type="multipart/form-data")
     assert wrong_columns.status_code == 422
 
-    exported = api.get("/customers/export", "agent1")
+    exported = api.get("/exports/customers", "agent1")
     rows = list(load_workbook(io.BytesIO(exported.data), read_only=True).worksheets[0].iter_rows(values_only=True))
     assert rows[0] == ("客户编号", "客户名称", "行业类型", "合作起始时间", "联系人", "联系方式", "邮箱")
     assert len(rows) - 1 == before + 1
