@@ -92,49 +92,38 @@ def _naive_utc(value, dialect):
     return value.replace(tzinfo=None) if dialect == "sqlite" else value
 
 
-def metric_columns(scope):
-    """The per-group aggregate columns (one row per group), all computed by the database."""
+def cube(conn, scope, group):
+    """One pass over the scope's tickets: the metric columns per (bucket, group value, type).
+
+    The database aggregates every ticket; the few hundred cells it answers are rolled up into the totals, the
+    series, the group table and the type ranking by the service (sums and counts, so averages stay exact).
+    """
+    stamp = _naive_utc(scope.now, scope.dialect)
     due_passed = and_(T.c.response_due_at.is_not(None),
-                      or_(T.c.first_responded_at.is_not(None), T.c.response_due_at < _naive_utc(scope.now, scope.dialect)))
-    on_time = and_(T.c.first_responded_at.is_not(None), T.c.response_due_at.is_not(None),
-                   T.c.first_responded_at <= T.c.response_due_at)
-    return (
+                      or_(T.c.first_responded_at.is_not(None), T.c.response_due_at < stamp))
+    on_time = T.c.first_responded_at <= T.c.response_due_at
+    keys = (scope.bucket().label("bucket"), GROUPS[group].label("key"), T.c.type.label("type"))
+    query = select(
+        *keys,
         func.count().label("tickets"),
         func.count(T.c.closed_at).label("closed"),
         func.count(T.c.resolved_at).label("resolved"),
         func.sum(case((due_passed, 1), else_=0)).label("response_due"),
         func.sum(case((on_time, 1), else_=0)).label("responded_on_time"),
-        func.avg(scope.duration(T.c.created_at, T.c.first_responded_at)).label("avg_response_seconds"),
-        func.avg(scope.duration(T.c.created_at, T.c.resolved_at)).label("avg_resolution_seconds"),
+        func.count(T.c.first_responded_at).label("responses"),
+        func.sum(scope.duration(T.c.created_at, T.c.first_responded_at)).label("response_seconds"),
+        func.sum(scope.duration(T.c.created_at, T.c.resolved_at)).label("resolution_seconds"),
         func.sum(case((T.c.reopen_count > 0, 1), else_=0)).label("reopened"),
         func.sum(T.c.reopen_count).label("reopens"),
-    )
-
-
-def aggregate(conn, scope, by=None):
-    """Rows of metric columns: one row (by=None), per bucket (by='bucket') or per group column name."""
-    if by is None:
-        return conn.execute(select(*metric_columns(scope)).where(*scope.conditions())).all()
-    key = scope.bucket() if by == "bucket" else GROUPS[by]
-    query = (select(key.label("key"), *metric_columns(scope)).where(*scope.conditions())
-             .group_by(key).order_by(key))
+    ).where(*scope.conditions()).group_by(*keys)
     return conn.execute(query).all()
 
 
-def transfers(conn, scope, by=None):
-    """{key: transfer events} (key None for the whole scope): redispatches and reassignments, from the history."""
-    key = literal(None) if by is None else (scope.bucket() if by == "bucket" else GROUPS[by])
-    query = (select(key.label("key"), func.count().label("n")).select_from(T.join(H, H.c.ticket_id == T.c.id))
-             .where(*scope.conditions(), _transfer_event()))
-    if by is not None:
-        query = query.group_by(key)
-    return {row.key: row.n for row in conn.execute(query)}
-
-
-def type_counts(conn, scope):
-    """[(type, tickets)], most frequent first: the problem types the period saw most."""
-    n = func.count().label("n")
-    query = select(T.c.type, n).where(*scope.conditions()).group_by(T.c.type).order_by(n.desc(), T.c.type)
+def transfer_cube(conn, scope, group):
+    """Transfer events (redispatches, reassignments) of the scope's tickets per (bucket, group value)."""
+    keys = (scope.bucket().label("bucket"), GROUPS[group].label("key"))
+    query = (select(*keys, func.count().label("n")).select_from(T.join(H, H.c.ticket_id == T.c.id))
+             .where(*scope.conditions(), _transfer_event()).group_by(*keys))
     return conn.execute(query).all()
 
 

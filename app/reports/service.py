@@ -129,43 +129,59 @@ def scope_of(params):
                          tzname=_tz(), granularity=params["granularity"], now=now())
 
 
-def _figures(row, transfer_count):
-    """A metric row as a dict with the derived rates (None when there is nothing to divide by)."""
-    tickets = row.tickets or 0
-    due = row.response_due or 0
+SUMMED = ("tickets", "closed", "resolved", "response_due", "responded_on_time", "responses", "response_seconds",
+          "resolution_seconds", "reopened", "reopens", "transfers")
+
+
+def _add(cells, key, values):
+    cell = cells.setdefault(key, dict.fromkeys(SUMMED, 0))
+    for name, value in values.items():
+        cell[name] += value or 0
+
+
+def _figures(cell):
+    """Summed cells as the report's figures with the derived rates and averages (None with nothing to divide)."""
+    tickets, due = cell["tickets"], cell["response_due"]
     return {
-        "tickets": tickets, "closed": row.closed or 0, "resolved": row.resolved or 0,
-        "response_due": due, "responded_on_time": row.responded_on_time or 0,
-        "on_time_response_rate": round((row.responded_on_time or 0) / due, 4) if due else None,
-        "resolution_rate": round((row.resolved or 0) / tickets, 4) if tickets else None,
-        "avg_response_seconds": round(float(row.avg_response_seconds)) if row.avg_response_seconds is not None else None,
-        "avg_resolution_seconds": (round(float(row.avg_resolution_seconds))
-                                   if row.avg_resolution_seconds is not None else None),
-        "reopened": row.reopened or 0, "reopens": row.reopens or 0, "transfers": transfer_count or 0,
+        "tickets": tickets, "closed": cell["closed"], "resolved": cell["resolved"],
+        "response_due": due, "responded_on_time": cell["responded_on_time"],
+        "on_time_response_rate": round(cell["responded_on_time"] / due, 4) if due else None,
+        "resolution_rate": round(cell["resolved"] / tickets, 4) if tickets else None,
+        "avg_response_seconds": round(cell["response_seconds"] / cell["responses"]) if cell["responses"] else None,
+        "avg_resolution_seconds": round(cell["resolution_seconds"] / cell["resolved"]) if cell["resolved"] else None,
+        "reopened": cell["reopened"], "reopens": cell["reopens"], "transfers": cell["transfers"],
     }
 
 
 def report(params):
     """The figures of a period: totals, a series per time bucket, a table per group, the most frequent types,
-    satisfaction per dimension. Every figure is aggregated in SQL."""
+    satisfaction per dimension. The database aggregates (two GROUP BY passes over the period's tickets and one
+    over their transfers); the service only adds up the cells it answers."""
     scope = scope_of(params)
     conn = db.session.connection()
-    summary = _figures(queries.aggregate(conn, scope)[0], queries.transfers(conn, scope).get(None))
-    bucket_transfers = queries.transfers(conn, scope, "bucket")
-    series = [{"key": row.key, **_figures(row, bucket_transfers.get(row.key))}
-              for row in queries.aggregate(conn, scope, "bucket")]
     group = params["group"]
-    group_transfers = queries.transfers(conn, scope, group)
-    groups = [{"key": row.key, **_figures(row, group_transfers.get(row.key))}
-              for row in queries.aggregate(conn, scope, group)]
+    total, series, groups, types = {}, {}, {}, {}
+    for row in queries.cube(conn, scope, group):
+        values = {name: row._mapping[name] for name in SUMMED if name in row._mapping}
+        for cells, key in ((total, None), (series, row.bucket), (groups, row.key), (types, row.type)):
+            _add(cells, key, values)
+    for row in queries.transfer_cube(conn, scope, group):
+        transfer = {"transfers": row.n}
+        for cells, key in ((total, None), (series, row.bucket), (groups, row.key)):
+            _add(cells, key, transfer)
+    summary = _figures(total.get(None) or dict.fromkeys(SUMMED, 0))
+    series_rows = [{"key": key, **_figures(series[key])} for key in sorted(series)]
+    group_rows = [{"key": key, **_figures(groups[key])} for key in sorted(groups, key=lambda k: (k is None, k))]
     if group == "department":
-        names = queries.department_names(conn, [g["key"] for g in groups])
-        for g in groups:
+        names = queries.department_names(conn, [g["key"] for g in group_rows])
+        for g in group_rows:
             code, name, name_en = names.get(g["key"], (None, None, None))
             g.update(key=code, name=name, name_en=name_en)
+    ranked = sorted(((key, cell["tickets"]) for key, cell in types.items() if cell["tickets"]),
+                    key=lambda item: (-item[1], item[0]))
     return {
-        "params": params, "summary": summary, "series": series, "groups": groups,
-        "top_types": [{"type": row.type, "tickets": row.n} for row in queries.type_counts(conn, scope)],
+        "params": params, "summary": summary, "series": series_rows, "groups": group_rows,
+        "top_types": [{"type": key, "tickets": n} for key, n in ranked],
         "satisfaction": satisfaction.distribution(conn, scope),
     }
 
