@@ -6,3 +6,4 @@ api_bp = Blueprint("api", __name__)
 from app.api import errors, routes  # noqa: E402,F401
 from app.notifications import api  # noqa: E402,F401  (the notification endpoints)
 from app.calendar import api as calendar_api  # noqa: E402,F401  (the calendar endpoints)
+from app.reports import api as reports_api  # noqa: E402,F401  (reports, exports, customer import)

@@ -178,6 +178,7 @@ def _schemas():
             "items": {"type": "array", "items": _ref("Notification")},
             "unread": {"type": "integer", "minimum": 0, "description": "The caller's unread notifications in all"},
             "next": {"type": "string", "description": "URL of the next (older) page; absent on the last page."}}},
+        **_report_schemas(),
         "Unread": {"type": "object", "required": ["unread"], "properties": {
             "unread": {"type": "integer", "minimum": 0}, "marked": {"type": "integer", "minimum": 0}}},
     }
@@ -196,6 +197,130 @@ def _customer_input(**extra):
                             {"type": "string", "pattern": "^\\s*$"}, {"type": "null"}],
                   "description": "An e-mail address; empty or null for none"},
         **extra}}
+
+
+def _report_schemas():
+    count = {"type": "integer", "minimum": 0}
+    rate = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+    seconds = {"type": ["integer", "null"], "description": "Wall-clock seconds from creation"}
+    figures = {
+        "tickets": count, "closed": count, "resolved": count,
+        "response_due": {**count, "description": "Tickets whose first response was due (responded, or deadline passed)"},
+        "responded_on_time": {**count, "description": "First response at or before the response deadline"},
+        "on_time_response_rate": rate, "resolution_rate": rate,
+        "avg_response_seconds": seconds, "avg_resolution_seconds": seconds,
+        "reopened": {**count, "description": "Tickets reopened at least once"},
+        "reopens": {**count, "description": "Reopens in all"},
+        "transfers": {**count, "description": "Redispatches and reassignments after a lapsed acceptance window"},
+    }
+    keyed = {"type": "object", "required": ["key", *figures], "properties": {
+        "key": {"type": ["string", "null"], "description": "The period's first day (YYYY-MM-DD) or the group's code"},
+        "name": {"type": ["string", "null"]}, "name_en": {"type": ["string", "null"]}, **figures}}
+    return {
+        "Figures": {"type": "object", "required": list(figures), "properties": figures},
+        "Report": {"type": "object", "required": ["params", "summary", "series", "groups", "top_types", "satisfaction"],
+                   "properties": {
+            "params": {"type": "object"},
+            "summary": _ref("Figures"),
+            "series": {"type": "array", "items": keyed, "description": "Per day, ISO week or month (desk time zone)"},
+            "groups": {"type": "array", "items": keyed, "description": "Per department, type, urgency or channel"},
+            "top_types": {"type": "array", "items": {"type": "object", "properties": {
+                "type": {"type": "string"}, "tickets": count}}},
+            "satisfaction": {"type": "array", "items": {"type": "object", "properties": {
+                "dimension": {"type": "string"}, "scale": {"type": "array"},
+                "counts": {"type": "object", "additionalProperties": count}}}}}},
+        "ImportResult": {"type": "object", "required": ["created", "updated"], "properties": {
+            "created": count, "updated": count}},
+    }
+
+
+def _query(name, schema, description=None):
+    param = {"name": name, "in": "query", "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+DATE = {"type": "string", "format": "date"}
+REPORT_PARAMETERS = [
+    _query("start", DATE, "First local day (YYYY-MM-DD); default 29 days before `end`"),
+    _query("end", DATE, "Last local day, inclusive; default today; at most 731 days after `start`"),
+    _query("granularity", {"type": "string", "enum": ["day", "week", "month"]}),
+    _query("group", {"type": "string", "enum": ["department", "type", "urgency", "channel"]}),
+    _query("basis", {"type": "string", "enum": ["created", "closed"]}, "Count tickets by creation or closing time"),
+    _query("department", {"type": "string"}, "Department code"),
+    _query("type", {"type": "string", "enum": ENUMS["type"]}),
+    _query("urgency", {"type": "string", "enum": ENUMS["urgency"]}),
+    _query("channel", {"type": "string", "enum": ENUMS["channel"]}),
+]
+FIGURE_PARAMETERS = [
+    _query("figure", {"type": "string", "enum": ["tickets", "closed", "resolved", "unresolved", "responded_on_time",
+                                                 "responded_late", "reopened", "transferred", "satisfaction"]}),
+    _query("bucket", DATE, "Only the period starting this day (a `series` key)"),
+    _query("value", {"type": "string"}, "Only this value of the `group` dimension (a `groups` key)"),
+    _query("answer", {"type": "string"}, "With figure=satisfaction: dimension:value, e.g. opinion:unsatisfied"),
+]
+FORMAT = _query("format", {"type": "string", "enum": ["csv", "xlsx"], "default": "csv"})
+SPREADSHEET = {"200": {"description": "The file, streamed (no row cap)", "content": {
+    "text/csv": {"schema": {"type": "string"}},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}}}
+XLSX = {"200": {"description": "The workbook", "content": {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string",
+                                                                                        "format": "binary"}}}}}
+
+
+def _report_paths():
+    report = _responses(_ok("The report", _ref("Report")), "401", "403", "422")
+    return {
+        "/reports": {"get": {
+            "operationId": "report", "security": SECURED, "parameters": REPORT_PARAMETERS,
+            "summary": "Report figures of a period (supervisor, admin): totals, per period, per group, the most "
+                       "frequent problem types, satisfaction; aggregated by the database",
+            "responses": report}},
+        "/reports/{preset}": {"get": {
+            "operationId": "reportPreset", "security": SECURED,
+            "parameters": [{"name": "preset", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": ["daily", "weekly", "monthly"]}},
+                           _query("date", DATE, "Any day of the period; default today"),
+                           *REPORT_PARAMETERS[5:]],
+            "summary": "The daily archive (tickets closed that day, by type), weekly review (the ISO week per day, by "
+                       "type) or monthly report (the month per day, by department) (supervisor, admin)",
+            "responses": _responses(_ok("The report", _ref("Report")), "401", "403", "404", "422")}},
+        "/reports/tickets": {"get": {
+            "operationId": "reportTickets", "security": SECURED,
+            "parameters": [*REPORT_PARAMETERS, *FIGURE_PARAMETERS, LIMIT, AFTER],
+            "summary": "The tickets behind one figure of a report, by id (supervisor, admin)",
+            "responses": _responses(_ok("A page of tickets", _page("Ticket")), "401", "403", "422")}},
+        "/reports/export": {"get": {
+            "operationId": "reportExport", "security": SECURED, "parameters": [*REPORT_PARAMETERS, FORMAT],
+            "summary": "The report as CSV (per group) or Excel (per group, per period, types, satisfaction)",
+            "responses": _responses(SPREADSHEET, "401", "403", "422")}},
+        "/reports/tickets/export": {"get": {
+            "operationId": "reportTicketsExport", "security": SECURED,
+            "parameters": [*REPORT_PARAMETERS, *FIGURE_PARAMETERS, FORMAT],
+            "summary": "Every ticket behind a figure as CSV or Excel, streamed, no row cap (supervisor, admin)",
+            "responses": _responses(SPREADSHEET, "401", "403", "422")}},
+        "/exports/tickets": {"get": {
+            "operationId": "exportTickets", "security": SECURED,
+            "parameters": [{"name": "overdue", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}}, FORMAT],
+            "summary": "Every open ticket of the monitor as CSV or Excel, streamed, no row cap (supervisor, admin)",
+            "responses": _responses(SPREADSHEET, "401", "403", "422")}},
+        "/exports/customers": {"get": {
+            "operationId": "exportCustomers", "security": SECURED,
+            "summary": "Every customer as Excel in the customer table's layout (客户编号, 客户名称, 行业类型, 合作起始时间, "
+                       "联系人, 联系方式, 邮箱) (agent, supervisor, admin)",
+            "responses": _responses(XLSX, "401", "403")}},
+        "/imports/customers": {"post": {
+            "operationId": "importCustomers", "security": SECURED,
+            "summary": "Import customers from Excel in the export's layout (agent, supervisor, admin): a row without a "
+                       "number creates a customer, a row with one updates it. Every row is checked first; if any "
+                       "fails, nothing is saved and 422 names each problem as `row N: column`",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "An .xlsx workbook"}}}}}},
+            "responses": _responses(_ok("Imported", _ref("ImportResult")), "401", "403", "422")}},
+    }
 
 
 REDISPATCH_FORM = ("quick_response", "redispatch.json")  # the process and its message form the endpoint sends
@@ -359,6 +484,7 @@ def openapi_document():
                 "summary": "Mark every unread notification of the caller read",
                 "responses": _responses(_ok("How many were marked; none are left unread", _ref("Unread")), "401")}},
             **calendar_api.paths(_responses, _ok, _ref),
+            **_report_paths(),
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
                                       "responses": {"200": {"description": "The OpenAPI document",
                                                             "content": {"application/json": {"schema": {"type": "object"}}}}}}},

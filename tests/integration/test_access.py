@@ -95,6 +95,15 @@ ACCESS = {
     ("web.studio_decisions", "GET"): PROCESS_OWNERS,
     ("web.studio_compare", "GET"): PROCESS_OWNERS,
     ("web.studio_decision_draft", "PUT"): PROCESS_OWNERS,
+    ("web.reports", "GET"): SUPERVISORS,
+    ("web.report_preset", "GET"): SUPERVISORS,
+    ("web.report_export", "GET"): SUPERVISORS,
+    ("web.report_tickets", "GET"): SUPERVISORS,
+    ("web.report_tickets_export", "GET"): SUPERVISORS,
+    ("web.monitor_export", "GET"): SUPERVISORS,
+    ("web.customers_export", "GET"): FRONT_DESK,
+    ("web.customers_import", "GET"): FRONT_DESK,
+    ("web.customers_import", "POST"): FRONT_DESK,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -122,6 +131,14 @@ ACCESS = {
     ("api.set_away", "POST"): EVERYONE,
     ("api.ticket_pool", "GET"): SUPERVISORS,
     ("api.confirm_ticket_result", "POST"): frozenset(),  # the first receiver only, see web.ticket_confirm
+    ("api.report", "GET"): SUPERVISORS,
+    ("api.report_preset", "GET"): SUPERVISORS,
+    ("api.report_tickets", "GET"): SUPERVISORS,
+    ("api.report_export", "GET"): SUPERVISORS,
+    ("api.report_tickets_export", "GET"): SUPERVISORS,
+    ("api.tickets_export", "GET"): SUPERVISORS,
+    ("api.customers_export", "GET"): FRONT_DESK,
+    ("api.customers_import", "POST"): FRONT_DESK,
 }
 
 
@@ -207,6 +224,10 @@ class World:
                 values[name] = "quick_response"
             elif name == "version":
                 values[name] = 1
+            elif name == "fmt":
+                values[name] = "xlsx"
+            elif name == "preset":
+                values[name] = "monthly"
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values
@@ -233,7 +254,9 @@ class Principals:
     def request(self, user, method, url, api):
         """One request in its own app context, as in production (Flask-Login keeps the user in `g`)."""
         with self.app.app_context():
-            return self._request(user, method, url, api)
+            response = self._request(user, method, url, api)
+            response.close()  # a streamed download (stream_with_context) ends its contexts now, in order
+            return response
 
     def _request(self, user, method, url, api):
         client = self.clients[user]

@@ -51,6 +51,7 @@ SCRIPT_CALLS = {
     "web.studio_validate": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_deploy": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_decision_draft": ("PUT", "owner1", "/studio/quick_response/decisions"),
+    "web.customers_import": ("agent1", "/customers/import"),
 }
 
 
