@@ -43,6 +43,7 @@ FORMS = {
     "web.set_away": ("engineer1", "/"),
     "web.ticket_confirm": ("engineer1", "/tickets/{resolved}"),  # engineer1 received it first
     "web.studio_rollback": ("owner1", "/studio/quick_response/versions"),
+    "web.customers_import": ("agent1", "/customers/import"),
 }
 # Endpoints a page's script calls with JSON: the token comes from the page's <meta name="csrf-token"> and goes in
 # the X-CSRFToken header. endpoint -> (method, who, the page that carries the token).
@@ -51,7 +52,6 @@ SCRIPT_CALLS = {
     "web.studio_validate": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_deploy": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_decision_draft": ("PUT", "owner1", "/studio/quick_response/decisions"),
-    "web.customers_import": ("agent1", "/customers/import"),
 }
 
 
