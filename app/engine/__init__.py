@@ -9,6 +9,7 @@ from .definitions import (
 )
 from .models import PendingTimer, ProcessInstance
 from .runtime import Engine, FinishedTask, ProcessError, ReadyTask, Step, WaitingTimer
+from .simulation import Model, Simulation, parse_model
 from .validation import Problem, Rules
 
 
@@ -36,6 +37,9 @@ __all__ = [
     "ProcessError",
     "ProcessInstance",
     "ReadyTask",
+    "Model",
+    "Simulation",
+    "parse_model",
     "Rules",
     "Step",
     "WaitingTimer",
