@@ -4,7 +4,7 @@ Format (README "Scenario tests"):
 
     diagram: quick_response.bpmn          # optional: the diagram beside it with the same stem
     start_at: "2025-03-03T09:00:00+08:00" # optional: when the scenario clock starts (default below)
-    staff: {after_sales: engineer1}       # optional: whom pick_assignee(department) answers
+    staff: {after_sales: engineer1}       # optional: whom pick_assignee(department) answers (null: nobody)
     start: {ticket_type: complaint, ...}  # optional: start data every scenario shares
     answers: {accept_ticket: {...}}       # optional: the form data a task gets when a step gives none
     scenarios:
@@ -226,8 +226,8 @@ def _names(value, where):
 def _strings(value, where):
     mapping = _mapping(value, where, "staff")
     for key, item in mapping.items():
-        if not isinstance(item, str) or not item:
-            raise ScenarioFormatError(str(where.field(key)), "must be a user name")
+        if item is not None and (not isinstance(item, str) or not item):
+            raise ScenarioFormatError(str(where.field(key)), "must be a user name, or null for nobody")
     return dict(mapping)
 
 
