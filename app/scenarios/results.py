@@ -17,8 +17,8 @@ class ScenarioResult:
     def __str__(self):
         if self.passed:
             return f"PASS {self.file}: {self.scenario} ({self.steps_run} steps)"
-        where = f"{self.step_label}: " if self.step_label else ""
-        return f"FAIL {self.file}: {self.scenario}: {where}{self.message}"
+        where = "".join(f"{part}: " for part in (self.scenario, self.step_label) if part)
+        return f"FAIL {self.file}: {where}{self.message}"
 
     def as_dict(self):
         return asdict(self)

@@ -26,11 +26,11 @@ def run_texts(scenario_texts, bpmn, dmn, forms):
         try:
             loaded = load_scenarios(filename, scenario_texts[filename])
         except ScenarioFormatError as error:
-            results.append(ScenarioResult(filename, "", False, message=str(error)))
+            results.append(ScenarioResult(filename, "", False, message=str(error).removeprefix(f"{filename}: ")))
             continue
         if loaded.diagram not in bpmn:
-            results.append(ScenarioResult(filename, "", False, message=f"{filename}: the diagram {loaded.diagram} "
-                                                                       "is not among the diagrams"))
+            results.append(ScenarioResult(filename, "", False, message=f"the diagram {loaded.diagram} is not among "
+                                                                       "the diagrams (name it with 'diagram:')"))
             continue
         try:
             model = models.get(loaded.diagram) or parse_model(bpmn[loaded.diagram], dmn, filename=loaded.diagram)
