@@ -6,7 +6,7 @@ Format (README "Scenario tests"):
     start_at: "2025-03-03T09:00:00+08:00" # optional: when the scenario clock starts (default below)
     staff: {after_sales: engineer1}       # optional: whom pick_assignee(department) answers (null: nobody)
     start: {ticket_type: complaint, ...}  # optional: start data every scenario shares
-    answers: {accept_ticket: {...}}       # optional: the form data a task gets when a step gives none
+    answers: {accept_ticket: {...}}       # optional: form data per task id (or form file) when a step gives none
     scenarios:
       - name: satisfied customer
         start: {...}; answers: {...}; staff: {...}; start_at: ...   # each optional, over the file's

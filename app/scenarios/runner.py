@@ -66,7 +66,9 @@ class _Run:
         task = next((t for t in ready if step.target in (t.name, t.title)), None)
         if task is None:
             raise StepFailed(f"the task {step.target} is not waiting; {_waiting(ready)}")
-        data = step.data if step.data is not None else self.scenario.answers.get(task.name)
+        data = step.data
+        if data is None:  # the scenario's answer for the task id, else for the task's form file
+            data = self.scenario.answers.get(task.name, self.scenario.answers.get(task.form or ""))
         if data is None:
             raise StepFailed(f"no answer for {task.name}: give it with 'with' or under 'answers'")
         cleaned = self._validated(data, task.form, f"the answer to {task.name}")
