@@ -35,3 +35,21 @@ def test_spiffworkflow_timers_read_the_scenario_clock_and_time_machine_outside_i
     travelled = datetime(2029, 1, 1, tzinfo=timezone.utc)
     with time_machine.travel(travelled, tick=False):
         assert spiff_datetime.now(timezone.utc) == travelled == now()
+
+
+def test_capabilities_that_touch_the_database_are_answered_by_the_scenario():
+    from app.scenarios.world import World
+
+    def start_process(name, data=None):
+        raise AssertionError("the real capability must not run in a scenario")
+
+    world = World({"after_sales": "engineer1"},
+                  base={"now_iso": lambda: "t", "pick_assignee": None, "has_open_task": None,
+                        "start_process": start_process})
+    helpers = world.helpers()
+    world.open_before = {"review_response"}
+    assert helpers["now_iso"]() == "t"
+    assert helpers["pick_assignee"]("after_sales", "handler") == "engineer1" and helpers["pick_assignee"]("x") is None
+    assert helpers["has_open_task"]("GD-1", "review_response") and not helpers["has_open_task"]("GD-1", "other")
+    assert helpers["start_process"]("satisfaction_survey", {"ticket_number": "GD-1"}) is True
+    assert world.calls == [("start_process", ("satisfaction_survey", {"ticket_number": "GD-1"}))]
