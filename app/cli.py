@@ -1,4 +1,4 @@
-"""Command-line entry points: `flask --app wsgi seed-demo | deploy | fire-timers`."""
+"""Command-line entry points: `flask --app wsgi seed-demo | deploy | test-flows | fire-timers`."""
 import click
 
 from app.extensions import db
@@ -39,6 +39,28 @@ def register_cli(app):
         for definition, created in results:
             state = "deployed" if created else "unchanged"
             click.echo(f"{definition.name} version {definition.version}: {state}")
+
+    @app.cli.command("test-flows")
+    @click.option("--file", "only", type=click.Path(exists=True, dir_okay=False),
+                  help="Run only this scenario file (default: every *.scenarios.yaml/.yml/.json under workflows/).")
+    def test_flows_command(only):
+        """Run the diagrams' scenario tests in memory (nothing is written to the database, no mail is sent).
+
+        Prints PASS or FAIL per scenario, a failure with its step and why; exits 1 when any fails.
+        """
+        from flask import current_app
+
+        from app.scenarios import run_directory
+
+        results = run_directory(current_app.config["WORKFLOWS_DIR"], current_app.config["FORMS_DIR"], only)
+        for result in results:
+            click.echo(str(result), err=not result.passed)
+        failed = sum(not r.passed for r in results)
+        click.echo(f"{len(results) - failed} passed, {failed} failed", err=bool(failed))
+        if failed or not results:
+            if not results:
+                click.echo("no scenario files found (name them <diagram>.scenarios.yaml)", err=True)
+            raise SystemExit(1)
 
     @app.cli.command("fire-timers")
     def fire_timers_command():

@@ -138,10 +138,14 @@ def deploy_rules():
 
 
 def deploy_workflows(*, deployed_by=None, replace_file=False):
-    """Validate and deploy workflows/ and forms/ in the caller's transaction; raises DeployError."""
+    """Validate workflows/ and forms/, then run the scenarios beside the diagrams against the batch, and deploy in
+    the caller's transaction; raises DeployError (validation problems, else one per failed scenario)."""
     from flask import current_app
 
     from app.engine import deploy_directory
+    from app.scenarios import batch_problems
 
-    return deploy_directory(current_app.config["WORKFLOWS_DIR"], current_app.config["FORMS_DIR"], deploy_rules(),
-                            deployed_by=deployed_by, replace_file=replace_file)
+    workflows_dir = current_app.config["WORKFLOWS_DIR"]
+    return deploy_directory(workflows_dir, current_app.config["FORMS_DIR"], deploy_rules(),
+                            deployed_by=deployed_by, replace_file=replace_file,
+                            check=lambda bundles: batch_problems(bundles, workflows_dir))

@@ -10,20 +10,27 @@ from .definitions import (
 )
 from .models import PendingTimer, ProcessInstance
 from .runtime import Engine, FinishedTask, ProcessError, ReadyTask, Step, WaitingTimer
+from .simulation import Model, Simulation, parse_model
 from .validation import Problem, Rules
 
 
-def deploy_directory(workflows_dir, forms_dir, rules, *, deployed_by=None, replace_file=False):
+def deploy_directory(workflows_dir, forms_dir, rules, *, deployed_by=None, replace_file=False, check=None):
     """Validate every diagram, decision table and form as one batch; deploy changed ones as new versions.
 
     `rules` is a validation.Rules (or the set of known roles). A file may not take over a process id another
     file deployed unless `replace_file`. Returns [(definition, created)]; raises DeployError listing every
     Problem (file, process, element, field, message), in which case nothing of the batch is deployed.
+    `check(bundles)`, when given, runs after a clean validation and returns further Problems (the application's
+    scenario tests); any refuses the batch too.
     """
     bundles, errors = read_bundles(workflows_dir, forms_dir, rules, deployed=deployed_files(),
                                    replace_file=replace_file)
     if errors:
         raise DeployError(errors)
+    if check is not None:
+        errors = check(bundles)
+        if errors:
+            raise DeployError(errors)
     return deploy_bundles(bundles, deployed_by=deployed_by)
 
 
@@ -38,6 +45,9 @@ __all__ = [
     "ProcessError",
     "ProcessInstance",
     "ReadyTask",
+    "Model",
+    "Simulation",
+    "parse_model",
     "Rules",
     "Step",
     "WaitingTimer",

@@ -24,6 +24,7 @@ from .definitions import FORM_PROPERTY, SpecCache, latest_definition_id
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
 from . import store
 from .sandbox import make_script_engine
+from . import timer_clock  # noqa: F401  SpiffWorkflow's timers read app.clock
 
 _instances = ProcessInstance.__table__
 _timers = PendingTimer.__table__
@@ -300,24 +301,7 @@ class Engine:
     # ------------------------------------------------------------ internals
 
     def _advance(self, workflow, action, finished=None):
-        """Run `action` then every engine step it releases; return the finished tasks in order."""
-        finished = [] if finished is None else finished
-        before = {}
-
-        def will_complete(task):
-            before[task.id] = dict(task.data)
-
-        def did_complete(task):
-            finished.append(_finished(task, before.pop(task.id, {})))
-
-        try:
-            action()
-            workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
-            retime.hold_new_timers(workflow)
-        except SpiffWorkflowException as exc:
-            raise ProcessError(_describe(exc)) from exc
-        compact(workflow)  # drop finished rounds: the state stays bounded whatever the number of loops
-        return finished
+        return advance(workflow, action, finished)
 
     def _load(self, instance_id, expected_version=None):
         """The live workflow at the instance's current version, its version and what it looked like.
@@ -395,6 +379,30 @@ class Engine:
             return  # a finished instance takes no more steps: do not let it crowd the cache
         entry = (workflow, _Before({t.id for t in step.ready}, {t.task_id: t.due_at for t in step.timers}, saved))
         db.session.info.setdefault("engine_live", []).append((self, (instance_id, version), entry))
+
+
+def advance(workflow, action, finished=None):
+    """Run `action` then every engine step it releases; return the finished tasks in order.
+
+    SpiffWorkflow errors become ProcessError; finished rounds of loops are dropped afterwards (compaction).
+    """
+    finished = [] if finished is None else finished
+    before = {}
+
+    def will_complete(task):
+        before[task.id] = dict(task.data)
+
+    def did_complete(task):
+        finished.append(_finished(task, before.pop(task.id, {})))
+
+    try:
+        action()
+        workflow.do_engine_steps(will_complete_task=will_complete, did_complete_task=did_complete)
+        retime.hold_new_timers(workflow)
+    except SpiffWorkflowException as exc:
+        raise ProcessError(_describe(exc)) from exc
+    compact(workflow)  # drop finished rounds: the state stays bounded whatever the number of loops
+    return finished
 
 
 def _waiting_for_message(workflow, name):

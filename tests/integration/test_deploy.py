@@ -480,6 +480,7 @@ def test_deploy_command_help_names_replace_file(app):
 def test_deploy_command_replace_file(app, tree):
     app.config.update(WORKFLOWS_DIR=str(tree / "workflows"), FORMS_DIR=str(tree / "forms"))
     (tree / "workflows" / "quick_response.bpmn").rename(tree / "workflows" / "renamed.bpmn")
+    (tree / "workflows" / "quick_response.scenarios.yaml").rename(tree / "workflows" / "renamed.scenarios.yaml")
     refused = app.test_cli_runner().invoke(args=["deploy"])
     assert refused.exit_code == 1 and "--replace-file" in refused.output
     done = app.test_cli_runner().invoke(args=["deploy", "--replace-file"])
