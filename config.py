@@ -56,6 +56,9 @@ class Config:
     LOGIN_MAX_FAILURES_PER_ACCOUNT = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5))
     LOGIN_MAX_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_MAX_FAILURES_PER_ADDRESS", 20))
     LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", 15 * 60))
+    # the public intake page (app/channels): online tickets one client address may open within the window
+    INTAKE_MAX_PER_ADDRESS = int(os.environ.get("INTAKE_MAX_PER_ADDRESS", 5))
+    INTAKE_WINDOW_SECONDS = int(os.environ.get("INTAKE_WINDOW_SECONDS", 3600))
     # cookies: never readable by scripts, not sent on cross-site posts; Secure once served over https
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

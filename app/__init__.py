@@ -76,6 +76,7 @@ def _import_models():
     """Import every models module so metadata (and Alembic) sees all tables."""
     import app.auth.models  # noqa: F401
     import app.calendar.models  # noqa: F401
+    import app.channels.models  # noqa: F401
     import app.customers.models  # noqa: F401
     import app.engine.models  # noqa: F401
     import app.notifications.models  # noqa: F401

@@ -47,6 +47,9 @@ def seed_reference_data():
             db.session.add(Department(code=code, name=name, name_en=name_en))
             added += 1
     db.session.flush()
+    from app.channels.service import INTAKE_USER, system_user
+
+    system_user(*INTAKE_USER)  # opens the tickets of the public intake page
     return added
 
 

@@ -5,6 +5,7 @@ naming it. The redispatch body is the deployed redispatch form with its current 
 app.forms_schema.schema_for), so the document lists the handlers and departments valid today.
 """
 from app.calendar import openapi as calendar_api
+from app.channels import openapi as channels_api
 from app.engine import ProcessDefinition, latest_definition_id
 from app.extensions import db
 from app.forms_schema import schema_for
@@ -354,8 +355,9 @@ def openapi_document():
             "`Authorization: Bearer <token>`. Roles: agent, handler, supervisor, owner, admin. "
             "Errors are {\"error\": message} (400, 401, 403, 404, 409, 429) or {\"errors\": {field: message}} (422).")},
         "servers": [{"url": "/api/v1"}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": {**_schemas(), **calendar_api.SCHEMAS}},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                           **channels_api.SECURITY_SCHEMES},
+                       "schemas": {**_schemas(), **calendar_api.SCHEMAS, **channels_api.schemas(ENUMS)}},
         "paths": {
             "/login": {"post": {"operationId": "login", "summary": "Exchange employee number and password for a token",
                                 "requestBody": body("Login"),
@@ -485,6 +487,7 @@ def openapi_document():
                 "responses": _responses(_ok("How many were marked; none are left unread", _ref("Unread")), "401")}},
             **calendar_api.paths(_responses, _ok, _ref),
             **_report_paths(),
+            **channels_api.paths(_responses, _ok, _ref, _page, LIMIT, AFTER, SECURED),
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
                                       "responses": {"200": {"description": "The OpenAPI document",
                                                             "content": {"application/json": {"schema": {"type": "object"}}}}}}},

@@ -135,11 +135,12 @@ def file_size(size):
     return f"{int(size)} B"
 
 
-def create_ticket(*, data, actor, files=()):
+def create_ticket(*, data, actor, files=(), commit=True):
     """Open a ticket for a customer, store its attachments, start its process; return the ticket number.
 
     Attachments must not be empty nor larger than MAX_UPLOAD_BYTES each (ValidationFailed on `attachments`).
-    Text is trimmed; text that is only spaces counts as empty.
+    Text is trimmed; text that is only spaces counts as empty. With `commit=False` the caller's use case commits
+    (a channel keeps its own rows in the same transaction).
     """
     errors, description, customer_number = _validate_new_ticket(data)
     files = list(files or ())
@@ -175,7 +176,8 @@ def create_ticket(*, data, actor, files=()):
     created = ("created", {"type": data["type"], "urgency": data["urgency"], "channel": data["channel"]})
     apply_step(TicketHead(ticket_id, number, None, None), step, actor=actor.username, events=[created],
                columns={"process_instance_id": step.instance_id})
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return number
 
 

@@ -215,6 +215,10 @@ def _ticket_form(customer, values, errors, status):
 @web_bp.errorhandler(RequestEntityTooLarge)
 def too_large(error):
     """A request over MAX_CONTENT_LENGTH cannot be read at all: the ticket form comes back saying why."""
+    if request.endpoint == "web.intake":  # the public request form comes back saying why
+        from app.channels.pages import too_large as intake_too_large
+
+        return intake_too_large()
     if request.endpoint != "web.ticket_new" or not (request.view_args or {}).get("number"):
         return error_page(413, _("The upload is too large."))
     customer = customers.get_customer(request.view_args["number"])

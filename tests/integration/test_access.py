@@ -38,6 +38,7 @@ PROCESS_OWNERS = frozenset({"owner1", "admin"})  # roles owner, admin: the studi
 TASK_WORKERS = frozenset({"engineer1"})  # a handler of that department (may_work)
 TASK_VIEWERS = TASK_WORKERS | SUPERVISORS  # ... and supervisors (may_view)
 ADMINS = frozenset({"admin"})  # role admin
+PARTNER_KEY = "partner key"  # X-Partner-Key only: anonymous and every logged-in user get 401
 
 ACCESS = {
     # pages
@@ -73,6 +74,14 @@ ACCESS = {
     ("web.survey_page", "GET"): PUBLIC,  # the customer's survey: its link's token is the only key
     ("web.survey_page", "POST"): PUBLIC,
     ("web.ticket_survey_send", "POST"): SUPERVISORS,
+    ("web.intake", "GET"): PUBLIC,  # the customer's request form
+    ("web.intake", "POST"): PUBLIC,
+    ("web.intake_done", "GET"): PUBLIC,
+    ("web.intake_status", "GET"): PUBLIC,  # number + secret are the key
+    ("web.intake_status", "POST"): PUBLIC,
+    ("web.partner_keys", "GET"): ADMINS,
+    ("web.partner_keys", "POST"): ADMINS,
+    ("web.partner_key_revoke", "POST"): ADMINS,
     ("web.calendar_edit", "GET"): ADMINS,
     ("web.calendar_hours", "POST"): ADMINS,
     ("web.calendar_day_add", "POST"): ADMINS,
@@ -139,6 +148,11 @@ ACCESS = {
     ("api.tickets_export", "GET"): SUPERVISORS,
     ("api.customers_export", "GET"): FRONT_DESK,
     ("api.customers_import", "POST"): FRONT_DESK,
+    ("api.partner_create_ticket", "POST"): PARTNER_KEY,
+    ("api.partner_tickets", "GET"): PARTNER_KEY,
+    ("api.list_partner_keys", "GET"): ADMINS,
+    ("api.create_partner_key", "POST"): ADMINS,
+    ("api.revoke_partner_key", "POST"): ADMINS,
 }
 
 
@@ -198,6 +212,13 @@ class World:
         db.session.commit()
         return token_of(db.session.scalar(select(Survey.nonce).order_by(Survey.id.desc())))
 
+    def partner_key(self):
+        """The id of a partner key (created anew for each route that takes one)."""
+        from app.channels import partners
+
+        admin = load_principal(db.session.scalar(select(User.id).where(User.username == "admin")))
+        return partners.create_key(actor=admin, partner="acme", name="Acme")[0].id
+
     def path_values(self, endpoint, rule):
         values = {}
         for name in rule.arguments:
@@ -228,6 +249,8 @@ class World:
                 values[name] = "xlsx"
             elif name == "preset":
                 values[name] = "monthly"
+            elif name == "key_id":
+                values[name] = self.partner_key()
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values
@@ -304,10 +327,12 @@ def test_every_route_as_anonymous_and_every_user(app):
 
 
 def _users(allowed):
-    return EVERYONE if allowed == PUBLIC else allowed
+    return EVERYONE if allowed == PUBLIC else frozenset() if allowed == PARTNER_KEY else allowed
 
 
 def _expected(allowed, user, api):
+    if allowed == PARTNER_KEY:
+        return "401"
     if allowed == PUBLIC or (user is not None and user in allowed):
         return "allowed"
     if user is None:

@@ -44,6 +44,10 @@ FORMS = {
     "web.ticket_confirm": ("engineer1", "/tickets/{resolved}"),  # engineer1 received it first
     "web.studio_rollback": ("owner1", "/studio/quick_response/versions"),
     "web.customers_import": ("agent1", "/customers/import"),
+    "web.intake": (None, "/intake"),  # the public request form, without a log-in
+    "web.intake_status": (None, "/intake/status"),
+    "web.partner_keys": ("admin", "/admin/partner-keys"),
+    "web.partner_key_revoke": ("admin", "/admin/partner-keys"),
 }
 # Endpoints a page's script calls with JSON: the token comes from the page's <meta name="csrf-token"> and goes in
 # the X-CSRFToken header. endpoint -> (method, who, the page that carries the token).
@@ -112,8 +116,13 @@ class Site:
 
         notification = db.session.scalar(select(Notification.id).order_by(Notification.id))
         closed, survey = self._closed_ticket_with_survey(customer, agent)
+        from app.channels import partners  # a key the admin's page offers to revoke
+
+        admin = load_principal(db.session.scalar(select(User.id).where(User.username == "admin")))
+        partner_key = partners.create_key(actor=admin, partner="acme", name="Acme")[0].id
         self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
-                       "closed_ticket": closed, "survey": survey, "resolved": self._resolved_ticket(customer, agent)}
+                       "closed_ticket": closed, "survey": survey, "resolved": self._resolved_ticket(customer, agent),
+                       "partner_key": partner_key}
 
     @staticmethod
     def _closed_ticket_with_survey(customer, agent):
@@ -190,6 +199,8 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                     values["number"] = site.values["resolved"]
             if "token" in rule.arguments:
                 values["token"] = site.values["survey"]
+            if "key_id" in rule.arguments:
+                values["key_id"] = site.values["partner_key"]
             if "name" in rule.arguments:
                 values.update(name="quick_response", version=1)
             actions[endpoint] = url_for(endpoint, **values)
