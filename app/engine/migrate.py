@@ -11,6 +11,9 @@ library leaves "is it safe?" to its users; the rules here (`blockers`):
 - a ready user task that changed (its title, lane, form or assignment): its open task row would not match it;
   a waiting event other than a timer that changed (a message it waits for may be renamed).
 
+The tree forgets the finished rounds of loops (compaction), so the caller also names the elements the instance
+completed by its own records (the ticket's completed task rows, its fired timers).
+
 A waiting timer may change (e.g. a 30-minute acceptance window becoming 15): the moved instance keeps the due
 time it was armed with (the reset would arm it again from now; `migrate` puts its data back), the new value
 applies the next time it is armed. Predicted (future) tasks may change or go: they are predicted again.
@@ -18,7 +21,7 @@ applies the next time it is armed. Predicted (future) tasks may change or go: th
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, diff_workflow, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 
 from sqlalchemy import bindparam, update
@@ -97,10 +100,30 @@ def _compare(old, new):
     return [key for key, value in first.items() if second.get(key) != value]
 
 
-def blockers(workflow, spec, subprocess_specs):
-    """Why `workflow` cannot move to `spec` (with `subprocess_specs`): a list of Blockers, empty when it can."""
+def _recorded_blockers(workflow, spec, completed):
+    """Blockers for the elements the instance completed by its own record (`completed`: BPMN ids; compaction
+    drops the finished rounds of loops from the tree, so the tree alone forgets them)."""
+    spec_diff = SpecDiff(SERIALIZER.registry, workflow.spec, spec)
+    removed = {s.name for s in spec_diff.removed}
+    changed = {s.name: set(attrs) for s, attrs in spec_diff.changed.items()}
+    found = []
+    for element in sorted(set(completed)):
+        old = workflow.spec.task_specs.get(element)
+        if old is None:
+            continue
+        label = (element, getattr(old, "bpmn_name", None) or "")
+        if element in removed:
+            found.append(Blocker("removed_completed", *label))
+        elif changed.get(element, set()) - REWIRING:
+            found.append(Blocker("changed_completed", *label))
+    return found
+
+
+def blockers(workflow, spec, subprocess_specs, completed=()):
+    """Why `workflow` cannot move to `spec` (with `subprocess_specs`): a list of Blockers, empty when it can.
+    `completed` names further elements (BPMN ids) the instance completed, from the caller's records."""
     top, subs = _diffs(workflow, spec, subprocess_specs)
-    found = _flow_blockers(top, _changed_attributes(top))
+    found = _flow_blockers(top, _changed_attributes(top)) + _recorded_blockers(workflow, spec, completed)
     for sub_id, diff in subs.items():
         sub = workflow.subprocesses[sub_id]
         if diff is None:
@@ -129,12 +152,12 @@ def _kept(workflow):
     return kept
 
 
-def migrate(workflow, spec, subprocess_specs):
+def migrate(workflow, spec, subprocess_specs, completed=()):
     """Move `workflow` to `spec` in place, after `blockers` found nothing (Conflict naming the first otherwise).
 
     The ready and waiting tasks keep their ids, data and internal data (a waiting timer its due time); tasks
     predicted from the old diagram are predicted again from the new one."""
-    found = blockers(workflow, spec, subprocess_specs)
+    found = blockers(workflow, spec, subprocess_specs, completed)
     if found:
         raise MigrationRefused(found)
     kept = _kept(workflow)
@@ -176,24 +199,25 @@ _SET_DEFINITION = update(ProcessInstance.__table__).where(
     ProcessInstance.__table__.c.id == bindparam("instance_id")).values(definition_id=bindparam("definition_id"))
 
 
-def check_instance(engine, instance_id, definition_id):
-    """The Blockers that keep stored instance `instance_id` from moving to definition version `definition_id`."""
+def check_instance(engine, instance_id, definition_id, completed=()):
+    """The Blockers that keep stored instance `instance_id` from moving to definition version `definition_id`
+    (`completed`: see `blockers`)."""
     workflow, version, before = engine._load(instance_id)
     try:
         spec, subprocess_specs = engine.specs.get(engine._definition(definition_id))
-        return blockers(workflow, spec, subprocess_specs)
+        return blockers(workflow, spec, subprocess_specs, completed)
     finally:
         engine.live.put((instance_id, version), (workflow, before))  # untouched: keep it warm
 
 
-def move_instance(engine, instance_id, definition_id):
+def move_instance(engine, instance_id, definition_id, completed=()):
     """Move stored instance `instance_id` to definition version `definition_id` in the caller's transaction:
     its state is written whole (a snapshot) at the next version, its definition id changes, its waiting timers
     keep their rows and due times. Returns the engine Step (the same ready tasks and timers as before).
     MigrationRefused (nothing written) when it is not safe; Conflict when someone stepped it meanwhile."""
     workflow, version, before = engine._load(instance_id)
     spec, subprocess_specs = engine.specs.get(engine._definition(definition_id))
-    migrate(workflow, spec, subprocess_specs)  # the workflow came out of the cache: a refusal just drops it
+    migrate(workflow, spec, subprocess_specs, completed)  # the workflow came out of the cache: a refusal just drops it
     completed = workflow.is_completed()
     saved = store.save(instance_id, version, workflow, None, "completed" if completed else "running", now())
     db.session.execute(_SET_DEFINITION, {"instance_id": instance_id, "definition_id": definition_id})

@@ -16,7 +16,8 @@ from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.i18n import _, _l
 from app.tickets import flow
-from app.tickets.models import Ticket
+from app.tasks.models import HumanTask
+from app.tickets.models import Ticket, TicketEvent
 
 from .service import require_owner, version_of
 
@@ -48,6 +49,22 @@ _CANDIDATES = (
 )
 
 
+_DONE_TASKS = select(HumanTask.__table__.c.name).where(
+    HumanTask.__table__.c.instance_id == bindparam("instance_id"), HumanTask.__table__.c.state == "completed")
+_FIRED = select(TicketEvent.__table__.c.detail).join(_tickets, _tickets.c.id == TicketEvent.__table__.c.ticket_id).where(
+    _tickets.c.process_instance_id == bindparam("instance_id"), TicketEvent.__table__.c.action == "timer_fired")
+
+
+def completed_elements(instance_id):
+    """The elements (BPMN ids) instance `instance_id` completed by the records: its completed task rows and the
+    timers that fired on its ticket (the engine's tree forgets finished rounds of loops)."""
+    params = {"instance_id": instance_id}
+    done = set(db.session.scalars(_DONE_TASKS, params))
+    done.update((d or {}).get("timer") for d in db.session.scalars(_FIRED, params))
+    done.discard(None)
+    return done
+
+
 def reason_text(blocker):
     """A Blocker (or a reason code) in words, naming its element."""
     code = getattr(blocker, "reason", blocker)
@@ -77,7 +94,7 @@ def preview(user, name, version):
     engine = flow.engine()
     items = []
     for row in db.session.execute(_CANDIDATES, {"name": name, "version": version}):
-        found = check_instance(engine, row.instance_id, target.id)
+        found = check_instance(engine, row.instance_id, target.id, completed_elements(row.instance_id))
         items.append({"instance_id": row.instance_id, "ticket": row.ticket, "version": row.version,
                       "movable": not found, "reasons": _reasons(found)})
     return {"name": name, "version": version, "items": items,
@@ -133,7 +150,7 @@ def _move_one(username, name, target, instance_id):
             raise MigrationRefused([_code("not_older")])
         if row.status != "running":
             raise MigrationRefused([_code("not_running")])
-        step = move_instance(flow.engine(), instance_id, target.id)
+        step = move_instance(flow.engine(), instance_id, target.id, completed_elements(instance_id))
         head = flow.ticket_head(instance_id=instance_id)
         if head is not None:
             flow.apply_step(head, step, actor=username, events=[
