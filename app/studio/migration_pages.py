@@ -9,6 +9,7 @@ from app.web.auth import me
 
 from . import migration
 from .pages import _body, json_endpoint
+from .service import require_owner
 
 
 @web_bp.get("/studio/<name>/versions/<int:version>/migration")
@@ -21,6 +22,7 @@ def studio_migration(name, version):
 def studio_migration_run(name, version):
     """The page form: `instance` (repeated) names the chosen instances; `all=1` moves every movable one."""
     user = me()
+    require_owner(user)
     if request.form.get("all") == "1":
         chosen = None
     else:
@@ -45,5 +47,6 @@ def studio_migration_preview(name, version):
 @web_bp.post("/studio/<name>/versions/<int:version>/migrate")
 @json_endpoint
 def studio_migrate(name, version):
-    body = _body()
-    return jsonify(migration.migrate(me(), name, version, body.get("instances")))
+    user = me()
+    require_owner(user)
+    return jsonify(migration.migrate(user, name, version, _body().get("instances")))
