@@ -30,6 +30,7 @@ class ProcessInstance(db.Model):
     `snapshot_version`; the InstanceDelta rows after it bring it to `version` (see engine.store)."""
 
     __tablename__ = "process_instances"
+    __table_args__ = (db.Index("ix_process_instances_definition_status", "definition_id", "status"),)  # live diagram
     id = db.Column(db.Integer, primary_key=True)
     definition_id = db.Column(db.Integer, db.ForeignKey("process_definitions.id"), nullable=False, index=True)
     state = db.Column(db.Text, nullable=False)

@@ -13,6 +13,7 @@ class HumanTask(db.Model):
         db.Index("ix_human_tasks_queue", "state", "role", "department_id", "assignee_id", "created_at"),
         db.Index("ix_human_tasks_role_queue", "state", "role", "assignee_id", "created_at"),
         db.Index("ix_human_tasks_state_due", "state", "due_at"),
+        db.Index("ix_human_tasks_instance_state", "instance_id", "state"),  # the live diagram's heatmap
     )
     id = db.Column(db.String(36), primary_key=True)  # the SpiffWorkflow task id
     instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), nullable=False, index=True)

@@ -12,3 +12,4 @@ from app.calendar import pages as calendar_pages  # noqa: E402,F401  (the admin'
 from app.studio import pages as studio_pages  # noqa: E402,F401  (the process owner studio)
 from app.reports import pages as reports_pages  # noqa: E402,F401  (reports, exports, customer import)
 from app.channels import pages as channel_pages  # noqa: E402,F401  (the public intake page, partner keys)
+from app.studio import migration_pages, live_pages  # noqa: E402,F401  (moving tickets, the live diagram)

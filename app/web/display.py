@@ -32,6 +32,7 @@ ACTIONS = {
     "clock_paused": _l("Clock paused while waiting for the customer"),
     "clock_resumed": _l("Clock resumed; deadlines moved by the paused working time"),
     "deadlines_recomputed": _l("Deadlines recomputed after a calendar change"),
+    "migrated": _l("Moved to a newer process version"),
 }
 
 SURVEY_STATES = {

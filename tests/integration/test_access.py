@@ -104,6 +104,13 @@ ACCESS = {
     ("web.studio_decisions", "GET"): PROCESS_OWNERS,
     ("web.studio_compare", "GET"): PROCESS_OWNERS,
     ("web.studio_decision_draft", "PUT"): PROCESS_OWNERS,
+    ("web.studio_migration", "GET"): PROCESS_OWNERS,
+    ("web.studio_migration_run", "POST"): PROCESS_OWNERS,
+    ("web.studio_migration_preview", "GET"): PROCESS_OWNERS,
+    ("web.studio_migrate", "POST"): PROCESS_OWNERS,
+    ("web.studio_live", "GET"): PROCESS_OWNERS,
+    ("web.studio_heatmap", "GET"): PROCESS_OWNERS,
+    ("web.ticket_diagram", "GET"): EVERYONE,  # whoever may see the ticket (every logged-in user today)
     ("web.reports", "GET"): SUPERVISORS,
     ("web.report_preset", "GET"): SUPERVISORS,
     ("web.report_export", "GET"): SUPERVISORS,

@@ -48,6 +48,7 @@ FORMS = {
     "web.intake_status": (None, "/intake/status"),
     "web.partner_keys": ("admin", "/admin/partner-keys"),
     "web.partner_key_revoke": ("admin", "/admin/partner-keys"),
+    "web.studio_migration_run": ("owner1", "/studio/quick_response/versions/2/migration"),  # tickets on version 1
 }
 # Endpoints a page's script calls with JSON: the token comes from the page's <meta name="csrf-token"> and goes in
 # the X-CSRFToken header. endpoint -> (method, who, the page that carries the token).
@@ -56,6 +57,7 @@ SCRIPT_CALLS = {
     "web.studio_validate": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_deploy": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_decision_draft": ("PUT", "owner1", "/studio/quick_response/decisions"),
+    "web.studio_migrate": ("POST", "owner1", "/studio/quick_response/versions/2/migration"),
 }
 
 
@@ -202,7 +204,7 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
             if "key_id" in rule.arguments:
                 values["key_id"] = site.values["partner_key"]
             if "name" in rule.arguments:
-                values.update(name="quick_response", version=1)
+                values.update(name="quick_response", version=2 if "migrat" in endpoint else 1)
             actions[endpoint] = url_for(endpoint, **values)
 
     for endpoint, (user, page) in FORMS.items():
@@ -223,7 +225,8 @@ def test_script_calls_need_the_token_of_their_page_in_a_header(csrf_app):
             from flask import url_for
 
             url = url_for(endpoint, name="quick_response", **(
-                {"filename": "sla_by_urgency.dmn"} if endpoint == "web.studio_decision_draft" else {}))
+                {"filename": "sla_by_urgency.dmn"} if endpoint == "web.studio_decision_draft" else
+                {"version": 2} if endpoint == "web.studio_migrate" else {}))
         client = site.client_for(user)
         with csrf_app.app_context():
             refused = client.open(url, method=method, json={})
