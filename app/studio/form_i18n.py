@@ -34,7 +34,6 @@ def form_script_messages():
         "removeField": _("Remove field"),
         "moveUp": _("Up"),
         "moveDown": _("Down"),
-        "newField": _("new_field"),
         "duplicateName": _("Another field is already named {name}."),
         "badName": _("A field name is letters, digits and _ and starts with a letter."),
         "rawInvalid": _("The JSON is not valid: {error}. Fix it to go back to the fields."),

@@ -52,7 +52,17 @@ SCRIPT_CALLS = {
     "web.studio_validate": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_deploy": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_decision_draft": ("PUT", "owner1", "/studio/quick_response/decisions"),
+    "web.studio_lint": ("POST", "owner1", "/studio/quick_response"),
+    "web.studio_form_draft": ("PUT", "owner1", "/studio/forms/accept_ticket.json"),
+    "web.studio_form_preview": ("POST", "owner1", "/studio/forms/accept_ticket.json"),
+    "web.studio_form_validate": ("POST", "owner1", "/studio/forms/accept_ticket.json"),
+    "web.studio_form_deploy": ("POST", "owner1", "/studio/forms/accept_ticket.json"),
 }
+PATH_VALUES = {"web.studio_decision_draft": {"name": "quick_response", "filename": "sla_by_urgency.dmn"},
+               "web.studio_form_draft": {"filename": "accept_ticket.json"},
+               "web.studio_form_preview": {"filename": "accept_ticket.json"},
+               "web.studio_form_validate": {"filename": "accept_ticket.json"},
+               "web.studio_form_deploy": {"filename": "accept_ticket.json"}}
 
 
 @pytest.fixture
@@ -211,8 +221,7 @@ def test_script_calls_need_the_token_of_their_page_in_a_header(csrf_app):
         with csrf_app.test_request_context():
             from flask import url_for
 
-            url = url_for(endpoint, name="quick_response", **(
-                {"filename": "sla_by_urgency.dmn"} if endpoint == "web.studio_decision_draft" else {}))
+            url = url_for(endpoint, **PATH_VALUES.get(endpoint, {"name": "quick_response"}))
         client = site.client_for(user)
         with csrf_app.app_context():
             refused = client.open(url, method=method, json={})

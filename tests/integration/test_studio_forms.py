@@ -90,7 +90,7 @@ def test_a_saved_draft_is_what_the_editor_opens_and_discard_drops_it(owner):
 def test_a_draft_that_is_not_a_json_object_is_refused_with_a_field_message(owner):
     response = owner.put("/studio/forms/accept_ticket.json/draft", json={"text": '{"type": "object",'})
     assert response.status_code == 422
-    assert "line 1" in response.get_json()["errors"]["text"]
+    assert "第 1 行" in response.get_json()["errors"]["text"]
     assert owner.put("/studio/forms/accept_ticket.json/draft", json={"text": "[1]"}).status_code == 422
     assert db.session.get(StudioFormDraft, "accept_ticket.json") is None
 

@@ -295,7 +295,7 @@
     });
     var add = el("button", { type: "button", "class": "btn", id: "form-add-field", text: M.addField });
     add.addEventListener("click", function () {
-      var base = M.newField.replace(/[^A-Za-z0-9_]/g, "_") || "new_field", name = base, n = 1;
+      var base = "new_field", name = base, n = 1;
       while (name in properties()) { n += 1; name = base + "_" + n; }
       properties()[name] = { type: "string", title: "" };
       changed(); renderFields();
