@@ -144,7 +144,8 @@
     } else {
       control.value = value === undefined || value === null ? "" : value;
     }
-    control.addEventListener(type === "checkbox" || type === "select" ? "change" : "input", function () {
+    var event = type === "checkbox" || type === "select" || (extra && extra.onChange) ? "change" : "input";
+    control.addEventListener(event, function () {
       apply(type === "checkbox" ? control.checked : control.value, control);
     });
     var wrap = el("div", { "class": "fe-item" + (type === "checkbox" ? " fe-check" : "") });
@@ -222,7 +223,7 @@
       renderFields();
       var again = fieldsEl.querySelector('fieldset[data-field="' + v + '"] input[data-key="name"]');
       if (again) { again.focus(); }
-    }, "text", { name: "name" }));
+    }, "text", { name: "name", onChange: true }));
     box.appendChild(input(M.title, prop.title, function (v) { setOrDelete(prop, "title", v); changed(); },
                           "text", { name: "title" }));
     box.appendChild(input(M.titleEn, prop["x-title-en"], function (v) { setOrDelete(prop, "x-title-en", v); changed(); },
