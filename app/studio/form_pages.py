@@ -94,7 +94,7 @@ def studio_form_deploy(filename):
     require_owner(user)
     try:
         definitions = forms_editor.deploy(user, filename, _body().get("comment"))
-    except forms_editor.DeployRefused as exc:
+    except forms_editor.FormDeployRefused as exc:
         exc.errors = forms_editor.field_errors(exc.problems)
         raise
     return jsonify(versions=[{"process": d.name, "version": d.version, "deployed_by": d.deployed_by,

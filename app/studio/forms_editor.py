@@ -43,6 +43,15 @@ _NEWEST_FORMS = (
 
 # ------------------------------------------------------------------------------------------------ reading
 
+class FormDeployRefused(DeployRefused):
+    """The form (or a process with it in place) has validation problems: nothing was deployed."""
+
+    def __init__(self, problems):
+        super().__init__(problems)
+        self.message = _("The form has %(n)s problem(s): nothing was deployed.", n=len(problems))
+        self.args = (self.message,)
+
+
 def _deployed():
     """{form file: (schema, [process names])}: each form as the newest versions of the processes deploy it (the
     one deployed last wins when they differ) and the processes whose newest version shows it."""
@@ -248,7 +257,7 @@ def deploy(user, filename, comment):
                          name=filename))
     bundles, problems = _check(filename, draft.text)
     if problems:
-        raise DeployRefused(problems)
+        raise FormDeployRefused(problems)
     changed = [b for b in bundles if b.content_hash != newest(b.name).content_hash]
     if not changed:
         raise Conflict(_("The draft is the same as the deployed form: nothing to deploy."))

@@ -94,14 +94,16 @@ def bpmnlint(xml):
     modules = Path(current_app.config.get("NODE_MODULES_DIR") or NODE_MODULES)
     if node is None or not (modules / "bpmnlint").is_dir():
         raise LintUnavailable(_("The lint rules are not installed (node and npm packages: run scripts/setup.sh)."))
+    result, failure = None, ""
     try:
         done = subprocess.run([node, str(HERE / "lint.cjs"), str(modules), str(HERE / "bpmnlintrc.json")],
                               input=xml.encode("utf-8"), capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+        failure = done.stderr.decode("utf-8", "replace")[-2000:]
         result = json.loads(done.stdout or b"null") if done.returncode == 0 else None
-    except (subprocess.TimeoutExpired, ValueError):
-        result = None
+    except (subprocess.TimeoutExpired, ValueError) as exc:
+        failure = str(exc)
     if not isinstance(result, dict):
-        current_app.logger.warning("bpmnlint failed: %s", (locals().get("done") and done.stderr[-2000:]) or "")
+        current_app.logger.warning("bpmnlint failed: %s", failure)
         raise LintUnavailable(_("The lint rules could not run; the deploy validation still works."))
     if "error" in result:
         return [Issue("", "xml", "error", _("Not readable as BPMN: %(error)s", error=result["error"]))]

@@ -210,7 +210,7 @@ def test_deploy_refuses_an_invalid_form_and_deploys_nothing(owner):
     response = owner.post("/studio/forms/accept_ticket.json/deploy", json={"comment": "坏的引用"})
     assert response.status_code == 422
     body = response.get_json()
-    assert "unknown kind 'customer'" in body["errors"]["contact_note"]
+    assert "表单有" in body["error"] and "unknown kind 'customer'" in body["errors"]["contact_note"]
     assert body["problems"][0]["field"] == "properties.contact_note.x-ref"
     db.session.expire_all()
     assert newest().version == before and db.session.get(StudioFormDraft, "accept_ticket.json") is not None
