@@ -82,5 +82,6 @@ def _import_models():
     import app.notifications.models  # noqa: F401
     import app.surveys.models  # noqa: F401
     import app.studio.models  # noqa: F401
+    import app.studio.form_models  # noqa: F401
     import app.tasks.models  # noqa: F401
     import app.tickets.models  # noqa: F401

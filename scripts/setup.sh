@@ -13,7 +13,8 @@ if [ ! -f "$STAMP" ]; then
   "$ROOT/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$ROOT/$REQS"
   touch "$STAMP"
 fi
-# Browser libraries (bpmn-js, dmn-js, ECharts) from npm, exactly as package-lock.json pins them
+# Browser libraries (bpmn-js, dmn-js, ECharts) and the studio's lint rules (bpmnlint, run with node) from npm,
+# exactly as package-lock.json pins them
 if [ -f "$ROOT/package-lock.json" ]; then
   if ! command -v npm >/dev/null 2>&1; then
     echo "installing Debian packages: nodejs npm"

@@ -229,11 +229,12 @@ def discard_draft(user, name):
 
 def _current_texts(latest):
     """The decision tables and forms a studio deploy takes, as texts: the newest version's tables with the draft
-    tables in place of theirs (the studio edits what is deployed), and the forms in forms/ (the panel offers them)."""
+    tables in place of theirs (the studio edits what is deployed), and the forms in forms/ (the panel offers them)
+    as the processes deploy them, so a form deployed by the form editor stays (forms_editor.current_form_texts)."""
+    from .forms_editor import current_form_texts
+
     dmn = {**latest.dmn_xml, **_draft_tables(latest.name)}
-    forms = Path(current_app.config["FORMS_DIR"])
-    form_texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(forms.glob("*.json"))}
-    return dmn, form_texts
+    return dmn, current_form_texts()
 
 
 def _check(name, filename, xml, dmn, form_texts):

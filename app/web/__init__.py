@@ -10,6 +10,7 @@ from app.notifications import pages  # noqa: E402,F401  (the bell and the notifi
 from app.surveys import pages as survey_pages  # noqa: E402,F401  (the public survey page, the manual send)
 from app.calendar import pages as calendar_pages  # noqa: E402,F401  (the admin's calendar page)
 from app.studio import pages as studio_pages  # noqa: E402,F401  (the process owner studio)
+from app.studio import form_pages as studio_form_pages  # noqa: E402,F401  (its form editor and lint)
 from app.reports import pages as reports_pages  # noqa: E402,F401  (reports, exports, customer import)
 from app.channels import pages as channel_pages  # noqa: E402,F401  (the public intake page, partner keys)
 from app.studio import migration_pages, live_pages  # noqa: E402,F401  (moving tickets, the live diagram)

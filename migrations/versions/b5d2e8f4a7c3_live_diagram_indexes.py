@@ -2,7 +2,7 @@
 instances through these indexes
 
 Revision ID: b5d2e8f4a7c3
-Revises: f3b8d1c6a2e5
+Revises: c8e2f4a7b1d3
 Create Date: 2026-12-04 21:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b5d2e8f4a7c3'
-down_revision = 'f3b8d1c6a2e5'
+down_revision = 'c8e2f4a7b1d3'
 branch_labels = None
 depends_on = None
 

@@ -111,6 +111,14 @@ ACCESS = {
     ("web.studio_live", "GET"): PROCESS_OWNERS,
     ("web.studio_heatmap", "GET"): PROCESS_OWNERS,
     ("web.ticket_diagram", "GET"): EVERYONE,  # whoever may see the ticket (every logged-in user today)
+    ("web.studio_forms", "GET"): PROCESS_OWNERS,
+    ("web.studio_form_editor", "GET"): PROCESS_OWNERS,
+    ("web.studio_form_draft", "PUT"): PROCESS_OWNERS,
+    ("web.studio_form_draft", "DELETE"): PROCESS_OWNERS,
+    ("web.studio_form_preview", "POST"): PROCESS_OWNERS,
+    ("web.studio_form_validate", "POST"): PROCESS_OWNERS,
+    ("web.studio_form_deploy", "POST"): PROCESS_OWNERS,
+    ("web.studio_lint", "POST"): PROCESS_OWNERS,
     ("web.reports", "GET"): SUPERVISORS,
     ("web.report_preset", "GET"): SUPERVISORS,
     ("web.report_export", "GET"): SUPERVISORS,
@@ -239,7 +247,7 @@ class World:
                 values[name] = self.notification()
             elif name == "filename":
                 values[name] = {"web.vendor": "echarts.min.js", "web.studio_decision_draft": "sla_by_urgency.dmn"}.get(
-                    endpoint, "app.css")
+                    endpoint, "accept_ticket.json" if endpoint.startswith("web.studio_form") else "app.css")
             elif name == "package":
                 values[name] = "echarts"
             elif name == "token":

@@ -58,7 +58,18 @@ SCRIPT_CALLS = {
     "web.studio_deploy": ("POST", "owner1", "/studio/quick_response"),
     "web.studio_decision_draft": ("PUT", "owner1", "/studio/quick_response/decisions"),
     "web.studio_migrate": ("POST", "owner1", "/studio/quick_response/versions/2/migration"),
+    "web.studio_lint": ("POST", "owner1", "/studio/quick_response"),
+    "web.studio_form_draft": ("PUT", "owner1", "/studio/forms/accept_ticket.json"),
+    "web.studio_form_preview": ("POST", "owner1", "/studio/forms/accept_ticket.json"),
+    "web.studio_form_validate": ("POST", "owner1", "/studio/forms/accept_ticket.json"),
+    "web.studio_form_deploy": ("POST", "owner1", "/studio/forms/accept_ticket.json"),
 }
+PATH_VALUES = {"web.studio_decision_draft": {"name": "quick_response", "filename": "sla_by_urgency.dmn"},
+               "web.studio_form_draft": {"filename": "accept_ticket.json"},
+               "web.studio_form_preview": {"filename": "accept_ticket.json"},
+               "web.studio_form_validate": {"filename": "accept_ticket.json"},
+               "web.studio_form_deploy": {"filename": "accept_ticket.json"},
+               "web.studio_migrate": {"name": "quick_response", "version": 2}}
 
 
 @pytest.fixture
@@ -224,9 +235,7 @@ def test_script_calls_need_the_token_of_their_page_in_a_header(csrf_app):
         with csrf_app.test_request_context():
             from flask import url_for
 
-            url = url_for(endpoint, name="quick_response", **(
-                {"filename": "sla_by_urgency.dmn"} if endpoint == "web.studio_decision_draft" else
-                {"version": 2} if endpoint == "web.studio_migrate" else {}))
+            url = url_for(endpoint, **PATH_VALUES.get(endpoint, {"name": "quick_response"}))
         client = site.client_for(user)
         with csrf_app.app_context():
             refused = client.open(url, method=method, json={})

@@ -1,0 +1,66 @@
+"""The form editor's and the lint script's labels and messages, in the page's language (the scripts show only these)."""
+from app.i18n import _
+
+
+def form_script_messages():
+    return {
+        "fields": _("Fields"),
+        "raw": _("JSON"),
+        "formTitle": _("Form title (Chinese)"),
+        "formTitleEn": _("Form title (English)"),
+        "formHelp": _("Description (Chinese)"),
+        "formHelpEn": _("Description (English)"),
+        "name": _("Field name (what diagrams read)"),
+        "title": _("Label (Chinese)"),
+        "titleEn": _("Label (English)"),
+        "type": _("Type"),
+        "required": _("Required"),
+        "readOnly": _("Shown only (from the task's data)"),
+        "widget": _("Widget"),
+        "widgetDefault": _("(by type)"),
+        "ref": _("Reference"),
+        "refNone": _("(none)"),
+        "role": _("Only users with role"),
+        "anyRole": _("(any role)"),
+        "minLength": _("Min. length"),
+        "maxLength": _("Max. length"),
+        "choices": _("Choices"),
+        "choiceValue": _("Value"),
+        "choiceTitle": _("Label (Chinese)"),
+        "choiceTitleEn": _("Label (English)"),
+        "addChoice": _("Add choice"),
+        "removeChoice": _("Remove"),
+        "addField": _("Add field"),
+        "removeField": _("Remove field"),
+        "moveUp": _("Up"),
+        "moveDown": _("Down"),
+        "duplicateName": _("Another field is already named {name}."),
+        "badName": _("A field name is letters, digits and _ and starts with a letter."),
+        "rawInvalid": _("The JSON is not valid: {error}. Fix it to go back to the fields."),
+        "previewEmpty": _("The form cannot be shown until it is a valid JSON Schema."),
+        "loading": _("Loading…"),
+        "saved": _("Draft saved."),
+        "discarded": _("Draft discarded; the deployed form is shown."),
+        "confirmDiscard": _("Discard your draft of this form?"),
+        "valid": _("No problems: the form can be deployed."),
+        "problems": _("{n} problem(s): fix them before deploying."),
+        "deployed": _("Deployed: {versions}."),
+        "versionOf": _("{process} version {version}"),
+        "noComment": _("Say in a comment what the new version changes."),
+        "expired": _("The page has expired. Reload it and try again."),
+        "failed": _("The request failed ({status})."),
+        "problemAt": _("{where}: {message}"),
+        "wholeForm": _("the form"),
+    }
+
+
+def lint_script_messages():
+    return {
+        "lint": _("Lint"),
+        "lintNone": _("No lint findings."),
+        "lintCount": _("{n} lint finding(s) (advice; they do not stop a deploy)."),
+        "lintFailed": _("Lint is not available: {error}"),
+        "error": _("error"),
+        "warn": _("warning"),
+        "info": _("note"),
+    }
