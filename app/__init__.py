@@ -79,6 +79,7 @@ def _import_models():
     import app.customers.models  # noqa: F401
     import app.engine.models  # noqa: F401
     import app.notifications.models  # noqa: F401
+    import app.progress.models  # noqa: F401
     import app.surveys.models  # noqa: F401
     import app.studio.models  # noqa: F401
     import app.tasks.models  # noqa: F401

@@ -7,3 +7,4 @@ from app.api import errors, routes  # noqa: E402,F401
 from app.notifications import api  # noqa: E402,F401  (the notification endpoints)
 from app.calendar import api as calendar_api  # noqa: E402,F401  (the calendar endpoints)
 from app.reports import api as reports_api  # noqa: E402,F401  (reports, exports, customer import)
+from app.progress import api as progress_api  # noqa: E402,F401  (a request's progress table)

@@ -5,6 +5,7 @@ naming it. The redispatch body is the deployed redispatch form with its current 
 app.forms_schema.schema_for), so the document lists the handlers and departments valid today.
 """
 from app.calendar import openapi as calendar_api
+from app.progress import openapi as progress_api
 from app.engine import ProcessDefinition, latest_definition_id
 from app.extensions import db
 from app.forms_schema import schema_for
@@ -57,10 +58,11 @@ AFTER = {"name": "after", "in": "query", "schema": {"type": "integer", "minimum"
 SECURED = [{"bearer": []}]
 DATE_OR_EMPTY = {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]}  # empty: no bound
 STATUS_CODES = ["new", "pending_accept", "processing", "awaiting_customer", "awaiting_review", "feedback", "reopened",
-                "closed"]
+                "closed", "pending_dispatch", "pending_close"]
 ENUMS = {
-    "type": ["consultation", "complaint", "requirement_change", "after_sales_support"],
-    "urgency": ["high", "medium", "low"],
+    "type": ["consultation", "complaint", "requirement_change", "after_sales_support", "suggestion", "technical_support",
+             "handling"],
+    "urgency": ["high", "medium", "low", "normal", "urgent", "critical"],
     "channel": ["phone", "online", "email", "branch", "partner"],
     "industry": ["manufacturing", "finance", "retail", "it", "healthcare", "education", "energy", "logistics",
                  "government", "other"],
@@ -355,7 +357,7 @@ def openapi_document():
             "Errors are {\"error\": message} (400, 401, 403, 404, 409, 429) or {\"errors\": {field: message}} (422).")},
         "servers": [{"url": "/api/v1"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                       "schemas": {**_schemas(), **calendar_api.SCHEMAS}},
+                       "schemas": {**_schemas(), **calendar_api.SCHEMAS, **progress_api.SCHEMAS}},
         "paths": {
             "/login": {"post": {"operationId": "login", "summary": "Exchange employee number and password for a token",
                                 "requestBody": body("Login"),
@@ -484,6 +486,7 @@ def openapi_document():
                 "summary": "Mark every unread notification of the caller read",
                 "responses": _responses(_ok("How many were marked; none are left unread", _ref("Unread")), "401")}},
             **calendar_api.paths(_responses, _ok, _ref),
+            **progress_api.paths(_responses, _ok, _ref),
             **_report_paths(),
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
                                       "responses": {"200": {"description": "The OpenAPI document",

@@ -11,3 +11,4 @@ from app.surveys import pages as survey_pages  # noqa: E402,F401  (the public su
 from app.calendar import pages as calendar_pages  # noqa: E402,F401  (the admin's calendar page)
 from app.studio import pages as studio_pages  # noqa: E402,F401  (the process owner studio)
 from app.reports import pages as reports_pages  # noqa: E402,F401  (reports, exports, customer import)
+from app.progress import pages as progress_pages  # noqa: E402,F401  (a request's progress table)
