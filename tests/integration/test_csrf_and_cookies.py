@@ -44,6 +44,8 @@ FORMS = {
     "web.ticket_confirm": ("engineer1", "/tickets/{resolved}"),  # engineer1 received it first
     "web.studio_rollback": ("owner1", "/studio/quick_response/versions"),
     "web.customers_import": ("agent1", "/customers/import"),
+    "web.progress_add": ("engineer1", "/tickets/{ticket}"),  # the ticket's handler keeps its progress table
+    "web.progress_update": ("engineer1", "/tickets/{ticket}"),
 }
 # Endpoints a page's script calls with JSON: the token comes from the page's <meta name="csrf-token"> and goes in
 # the X-CSRFToken header. endpoint -> (method, who, the page that carries the token).
@@ -112,7 +114,12 @@ class Site:
 
         notification = db.session.scalar(select(Notification.id).order_by(Notification.id))
         closed, survey = self._closed_ticket_with_survey(customer, agent)
-        self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
+        from app.progress.service import add_entry
+
+        engineer = load_principal(db.session.scalar(select(User.id).where(User.username == "engineer1")))
+        entry = add_entry(number=ticket, actor=engineer, data={"stage": "资料审核", "note": "审核中",
+                                                                "planned_date": "2999-12-31"})
+        self.values = {"progress_entry": entry["id"], "customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
                        "closed_ticket": closed, "survey": survey, "resolved": self._resolved_ticket(customer, agent)}
 
     @staticmethod
@@ -192,6 +199,8 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                 values["token"] = site.values["survey"]
             if "name" in rule.arguments:
                 values.update(name="quick_response", version=1)
+            if "entry_id" in rule.arguments:
+                values["entry_id"] = site.values["progress_entry"]
             actions[endpoint] = url_for(endpoint, **values)
 
     for endpoint, (user, page) in FORMS.items():
