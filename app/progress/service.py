@@ -183,7 +183,7 @@ def update_entry(*, number, entry_id, actor, data):
     stamp = now()
     db.session.execute(update(_entries).where(_entries.c.id == entry.id),
                        {**values, "updated_by_id": actor.id, "updated_at": stamp})
-    _history(ticket, actor, "progress_updated", entry.id, values, stamp)
+    _history(ticket, actor, "progress_updated", entry.id, {"stage": entry.stage, **values}, stamp)
     db.session.commit()
     return _one(ticket, entry.id)
 
