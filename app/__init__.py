@@ -80,6 +80,7 @@ def _import_models():
     import app.customers.models  # noqa: F401
     import app.engine.models  # noqa: F401
     import app.notifications.models  # noqa: F401
+    import app.progress.models  # noqa: F401
     import app.surveys.models  # noqa: F401
     import app.studio.models  # noqa: F401
     import app.studio.form_models  # noqa: F401

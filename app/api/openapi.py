@@ -6,6 +6,7 @@ app.forms_schema.schema_for), so the document lists the handlers and departments
 """
 from app.calendar import openapi as calendar_api
 from app.channels import openapi as channels_api
+from app.progress import openapi as progress_api
 from app.engine import ProcessDefinition, latest_definition_id
 from app.extensions import db
 from app.forms_schema import schema_for
@@ -58,10 +59,11 @@ AFTER = {"name": "after", "in": "query", "schema": {"type": "integer", "minimum"
 SECURED = [{"bearer": []}]
 DATE_OR_EMPTY = {"type": "string", "anyOf": [{"format": "date"}, {"maxLength": 0}]}  # empty: no bound
 STATUS_CODES = ["new", "pending_accept", "processing", "awaiting_customer", "awaiting_review", "feedback", "reopened",
-                "closed"]
+                "closed", "pending_dispatch", "pending_close"]
 ENUMS = {
-    "type": ["consultation", "complaint", "requirement_change", "after_sales_support"],
-    "urgency": ["high", "medium", "low"],
+    "type": ["consultation", "complaint", "requirement_change", "after_sales_support", "suggestion", "technical_support",
+             "handling"],
+    "urgency": ["high", "medium", "low", "normal", "urgent", "critical"],
     "channel": ["phone", "online", "email", "branch", "partner"],
     "industry": ["manufacturing", "finance", "retail", "it", "healthcare", "education", "energy", "logistics",
                  "government", "other"],
@@ -357,7 +359,8 @@ def openapi_document():
         "servers": [{"url": "/api/v1"}],
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                            **channels_api.SECURITY_SCHEMES},
-                       "schemas": {**_schemas(), **calendar_api.SCHEMAS, **channels_api.schemas(ENUMS)}},
+                       "schemas": {**_schemas(), **calendar_api.SCHEMAS, **channels_api.schemas(ENUMS),
+                                   **progress_api.SCHEMAS}},
         "paths": {
             "/login": {"post": {"operationId": "login", "summary": "Exchange employee number and password for a token",
                                 "requestBody": body("Login"),
@@ -486,6 +489,7 @@ def openapi_document():
                 "summary": "Mark every unread notification of the caller read",
                 "responses": _responses(_ok("How many were marked; none are left unread", _ref("Unread")), "401")}},
             **calendar_api.paths(_responses, _ok, _ref),
+            **progress_api.paths(_responses, _ok, _ref),
             **_report_paths(),
             **channels_api.paths(_responses, _ok, _ref, _page, LIMIT, AFTER, SECURED),
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",

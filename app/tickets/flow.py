@@ -113,8 +113,10 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
     changes["current_step"] = _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
     if ticket.accepted_at is None and changes.get("accepted_at") is not None and "responded_at" not in changes:
         changes["responded_at"] = changes["accepted_at"]  # process versions that do not set responded_at
-    if ticket.first_responded_at is None and changes.get("accepted_at", ticket.accepted_at) is not None:
-        changes["first_responded_at"] = changes.get("accepted_at", ticket.accepted_at)
+    if ticket.first_responded_at is None and changes.get("responded_at") is not None:
+        # the first response: the acceptance (quick_response), or a later first contact when the diagram sets
+        # responded_at itself (service_request)
+        changes["first_responded_at"] = changes["responded_at"]
     follow = sla.after_step(ticket, step, stamp=stamp, changes=changes)
     _UPDATE_TICKET.execute({**changes, "ticket_row_id": ticket.id})
     if history:

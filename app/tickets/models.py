@@ -9,11 +9,20 @@ TICKET_TYPES = {
     "complaint": ("投诉", "Complaint"),
     "requirement_change": ("需求变更", "Requirement change"),
     "after_sales_support": ("售后支持", "After-sales support"),
+    # the service-request flow's types (R2-1, R3-3; workflows/service_request.bpmn)
+    "suggestion": ("建议", "Suggestion"),
+    "technical_support": ("技术支持", "Technical support"),
+    "handling": ("办理", "Handling"),
 }
 URGENCIES = {
     "high": ("高", "High"),
     "medium": ("中", "Medium"),
     "low": ("低", "Low"),
+    # service requests (R2-1, R3-3): "normal" takes the type's default priority (service_request_priority.dmn);
+    # "critical" (system outage, a key customer's business down) takes the emergency path
+    "normal": ("普通", "Normal"),
+    "urgent": ("紧急", "Urgent"),
+    "critical": ("特急", "Critical"),
 }
 CHANNELS = {
     "phone": ("电话", "Phone"),
@@ -31,6 +40,8 @@ STATUSES = {
     "feedback": ("待反馈", "Awaiting feedback"),
     "reopened": ("已重开", "Reopened"),
     "closed": ("已完成", "Completed"),
+    "pending_dispatch": ("待分派", "Pending dispatch"),  # a new service request (R2-1)
+    "pending_close": ("待关闭", "Pending close"),  # a service request whose result the customer accepted
 }
 
 

@@ -135,9 +135,11 @@ def file_size(size):
     return f"{int(size)} B"
 
 
-def create_ticket(*, data, actor, files=(), commit=True):
+def create_ticket(*, data, actor, files=(), commit=True, process=None):
     """Open a ticket for a customer, store its attachments, start its process; return the ticket number.
 
+    `process` names the process to start (e.g. "service_request"); None starts PROCESS_NAME (quick_response).
+    The ticket number follows the pattern configured for that process (TICKET_NUMBER_PATTERNS).
     Attachments must not be empty nor larger than MAX_UPLOAD_BYTES each (ValidationFailed on `attachments`).
     Text is trimmed; text that is only spaces counts as empty. With `commit=False` the caller's use case commits
     (a channel keeps its own rows in the same transaction).
@@ -154,10 +156,11 @@ def create_ticket(*, data, actor, files=(), commit=True):
             errors["customer_number"] = _("No customer with this number; create the customer first.")
     if errors:
         raise ValidationFailed(errors)
-    definition_id = latest_definition_id(PROCESS_NAME)
+    process = process or PROCESS_NAME
+    definition_id = latest_definition_id(process)
     if definition_id is None:
-        raise Conflict(_("The process '%(name)s' is not deployed.", name=PROCESS_NAME))
-    number = ticket_number(PROCESS_NAME, data["channel"])
+        raise Conflict(_("The process '%(name)s' is not deployed.", name=process))
+    number = ticket_number(process, data["channel"])
     ticket_id = _INSERT_TICKET.execute({
         "number": number, "customer_id": customer.id, "type": data["type"], "urgency": data["urgency"],
         "channel": data["channel"], "description": description, "status": "new", "created_by_id": actor.id,

@@ -33,6 +33,8 @@ ACTIONS = {
     "clock_resumed": _l("Clock resumed; deadlines moved by the paused working time"),
     "deadlines_recomputed": _l("Deadlines recomputed after a calendar change"),
     "migrated": _l("Moved to a newer process version"),
+    "progress_added": _l("Progress entry added"),
+    "progress_updated": _l("Progress entry updated"),
 }
 
 SURVEY_STATES = {
@@ -47,12 +49,21 @@ TIMERS = {
     "response_timer": _l("Response deadline passed"),
     "resolution_timer": _l("Resolution deadline passed"),
     "next_update_due": _l("Promised next update is due"),
+    # workflows/service_request.bpmn
+    "emergency_due": _l("Emergency response not started within 10 minutes"),
+    "contact_due_accept": _l("First-contact window passed"),
+    "contact_due_contact": _l("First-contact window passed"),
+    "plan_overdue": _l("No handling plan within 1 working day"),
+    "update_due_timer": _l("Handling has taken more than 2 working days"),
 }
 
 URGENCY_HINTS = {
     "high": _l("System failure or major complaint"),
     "medium": _l("Routine change"),
     "low": _l("Information query"),
+    "normal": _l("Service request: the type's default priority"),
+    "urgent": _l("Money at risk or system down: first contact within 10 minutes"),
+    "critical": _l("Outage or a key customer's business down: emergency response within 10 minutes"),
 }
 
 

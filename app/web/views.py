@@ -19,6 +19,7 @@ from app.tickets import search as ticket_search
 from app.surveys import service as surveys
 from app.tickets import service as tickets
 from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
+from app.progress.pages import progress_panel
 from app.web import display, web_bp
 from app.web.auth import me, safe_next
 from app.web.context import is_supervisor
@@ -289,6 +290,11 @@ def _timeline(ticket, history):
                      (_("Earlier round: resolved"), display.localtime(previous.get("resolved_at"))),
                      (_("New response due"), display.localtime(detail.get("response_due_at"))),
                      (_("New resolution due"), display.localtime(detail.get("resolution_due_at")))]
+        elif event.action in ("progress_added", "progress_updated"):
+            title = detail.get("stage") or ""
+            lines = [(label_, str(detail[key])) for key, label_ in (
+                ("planned_date", _("Planned date")), ("actual_date", _("Actual date")), ("note", _("Progress note")),
+                ("remarks", _("Remarks"))) if detail.get(key)]
         elif event.action == "timer_fired":
             timer = detail.get("timer") or ""
             if is_english():
@@ -329,7 +335,7 @@ def ticket_list():
 
 @web_bp.route("/tickets/<number>")
 def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status=200, survey_reason=None,
-                  survey_errors=None):
+                  survey_errors=None, progress_form=None):
     ticket = tickets.get_ticket(number)
     redispatch = None
     if is_supervisor(me()) and tickets.can_redispatch(ticket):
@@ -351,6 +357,7 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket), redispatch=redispatch,
         round_restarted=any(e.action == "new_round" for e in history),
         survey=_survey_panel(ticket, survey_reason, survey_errors),
+        progress=progress_panel(ticket, progress_form),
         sla=window_outcomes(ticket), sla_label=lambda code: label(OUTCOMES[code]) if code else display.DASH,
     ), status
 

@@ -39,6 +39,8 @@ TASK_WORKERS = frozenset({"engineer1"})  # a handler of that department (may_wor
 TASK_VIEWERS = TASK_WORKERS | SUPERVISORS  # ... and supervisors (may_view)
 ADMINS = frozenset({"admin"})  # role admin
 PARTNER_KEY = "partner key"  # X-Partner-Key only: anonymous and every logged-in user get 401
+# the world's ticket's progress table: kept by its assignee (engineer1, the complaint's handler) and supervisors
+PROGRESS_KEEPERS = frozenset({"engineer1"}) | SUPERVISORS
 
 ACCESS = {
     # pages
@@ -128,6 +130,8 @@ ACCESS = {
     ("web.customers_export", "GET"): FRONT_DESK,
     ("web.customers_import", "GET"): FRONT_DESK,
     ("web.customers_import", "POST"): FRONT_DESK,
+    ("web.progress_add", "POST"): PROGRESS_KEEPERS,
+    ("web.progress_update", "POST"): PROGRESS_KEEPERS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -168,6 +172,9 @@ ACCESS = {
     ("api.list_partner_keys", "GET"): ADMINS,
     ("api.create_partner_key", "POST"): ADMINS,
     ("api.revoke_partner_key", "POST"): ADMINS,
+    ("api.get_progress", "GET"): EVERYONE,
+    ("api.add_progress", "POST"): PROGRESS_KEEPERS,
+    ("api.update_progress", "PUT"): PROGRESS_KEEPERS,
 }
 
 
@@ -216,6 +223,18 @@ class World:
         from app.notifications.models import Notification
 
         return db.session.scalar(select(Notification.id).order_by(Notification.id))
+
+    def progress_entry(self):
+        """The id of a row of the world's ticket's progress table."""
+        from app.progress.models import ProgressEntry
+        from app.tickets.models import Ticket
+
+        ticket = db.session.scalar(select(Ticket).where(Ticket.number == self.ticket))
+        entry = ProgressEntry(ticket_id=ticket.id, stage="资料审核", owner_id=ticket.assignee_id,
+                              planned_date=ticket.created_at.date(), note="审核中", created_by_id=ticket.assignee_id)
+        db.session.add(entry)
+        db.session.commit()
+        return entry.id
 
     def survey_token(self):
         """The link token of a survey sent for the world's ticket."""
@@ -266,6 +285,8 @@ class World:
                 values[name] = "monthly"
             elif name == "key_id":
                 values[name] = self.partner_key()
+            elif name == "entry_id":
+                values[name] = self.progress_entry()
             else:
                 pytest.fail(f"{endpoint}: no value for <{name}>; teach World.path_values one")
         return values

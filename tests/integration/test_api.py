@@ -63,7 +63,7 @@ def test_customer_profile_lists_tickets(api):
 
 
 def test_ticket_validation_and_roles(api):
-    bad = api.post("/tickets", "agent1", json={"customer_number": "C0", "type": "x", "urgency": "urgent",
+    bad = api.post("/tickets", "agent1", json={"customer_number": "C0", "type": "x", "urgency": "extreme",
                                                "description": "", "channel": "fax"})
     assert bad.status_code == 422
     assert set(bad.get_json()["errors"]) == {"customer_number", "type", "urgency", "description", "channel"}

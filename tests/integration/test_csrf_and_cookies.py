@@ -49,6 +49,8 @@ FORMS = {
     "web.partner_keys": ("admin", "/admin/partner-keys"),
     "web.partner_key_revoke": ("admin", "/admin/partner-keys"),
     "web.studio_migration_run": ("owner1", "/studio/quick_response/versions/2/migration"),  # tickets on version 1
+    "web.progress_add": ("engineer1", "/tickets/{ticket}"),  # the ticket's handler keeps its progress table
+    "web.progress_update": ("engineer1", "/tickets/{ticket}"),
 }
 # Endpoints a page's script calls with JSON: the token comes from the page's <meta name="csrf-token"> and goes in
 # the X-CSRFToken header. endpoint -> (method, who, the page that carries the token).
@@ -133,7 +135,12 @@ class Site:
 
         admin = load_principal(db.session.scalar(select(User.id).where(User.username == "admin")))
         partner_key = partners.create_key(actor=admin, partner="acme", name="Acme")[0].id
-        self.values = {"customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
+        from app.progress.service import add_entry
+
+        engineer = load_principal(db.session.scalar(select(User.id).where(User.username == "engineer1")))
+        entry = add_entry(number=ticket, actor=engineer, data={"stage": "资料审核", "note": "审核中",
+                                                                "planned_date": "2999-12-31"})
+        self.values = {"progress_entry": entry["id"], "customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
                        "closed_ticket": closed, "survey": survey, "resolved": self._resolved_ticket(customer, agent),
                        "partner_key": partner_key}
 
@@ -216,6 +223,8 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                 values["key_id"] = site.values["partner_key"]
             if "name" in rule.arguments:
                 values.update(name="quick_response", version=2 if "migrat" in endpoint else 1)
+            if "entry_id" in rule.arguments:
+                values["entry_id"] = site.values["progress_entry"]
             actions[endpoint] = url_for(endpoint, **values)
 
     for endpoint, (user, page) in FORMS.items():

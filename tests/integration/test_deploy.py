@@ -75,9 +75,12 @@ def test_shipped_diagrams_and_forms_are_valid(tree):
     assert problems == []
     by_name = {bundle.name: bundle for bundle in bundles}
     assert {(b.name, b.filename) for b in bundles} == {("quick_response", "quick_response.bpmn"),
-                                                       ("satisfaction_survey", "survey.bpmn")}
+                                                       ("satisfaction_survey", "survey.bpmn"),
+                                                       ("service_request", "service_request.bpmn")}
     assert set(by_name["satisfaction_survey"].forms) == {"survey.json"}  # named by its send task
-    assert set(by_name["quick_response"].forms) | {"survey.json"} == {p.name for p in (ROOT / "forms").glob("*.json")}
+    assert "redispatch.json" in by_name["service_request"].forms  # its message form, shared with quick_response
+    assert set(by_name["quick_response"].forms) | set(by_name["service_request"].forms) | {"survey.json"} == {
+        p.name for p in (ROOT / "forms").glob("*.json")}
 
 
 def quick_response(results):
@@ -205,8 +208,10 @@ def test_form_x_ref_to_an_unknown_kind(tree):
 
 def test_form_of_a_message_is_checked_on_the_catching_event(tree):
     edit_form(tree, "redispatch.json", lambda s: s["properties"]["assignee"].update({"x-role": "boss"}))
-    problem = only(tree)
-    assert where([problem]) == [(BPMN, "quick_response", "redispatch_requested", "properties.assignee.x-role")]
+    problems = problems_of(tree)  # both processes that catch the redispatch message
+    assert sorted(where(problems)) == [
+        (BPMN, "quick_response", "redispatch_requested", "properties.assignee.x-role"),
+        ("workflows/service_request.bpmn", "service_request", "redispatch_requested", "properties.assignee.x-role")]
 
 
 def test_user_task_form_file_missing(tree):
@@ -457,7 +462,8 @@ def test_a_broken_file_refuses_the_whole_batch(app, tree):
         (ROOT / "workflows" / "quick_response.bpmn").read_text(encoding="utf-8"), encoding="utf-8")
     results = deploy_directory(tree / "workflows", tree / "forms", deploy_rules())
     assert sorted((d.name, created) for d, created in results) == [("minimal", True), ("quick_response", False),
-                                                                      ("satisfaction_survey", False)]
+                                                                      ("satisfaction_survey", False),
+                                                                      ("service_request", False)]
 
 
 def test_deploy_command_prints_problems_and_deploys_nothing(app, tree):

@@ -31,7 +31,7 @@ def page_error(page, field):
 def deployed_forms():
     """Every form of the newest deployed version of each shipped process."""
     forms = {}
-    for process in ("quick_response", "satisfaction_survey"):
+    for process in ("quick_response", "satisfaction_survey", "service_request"):
         forms.update(db.session.get(ProcessDefinition, latest_definition_id(process)).forms)
     return forms
 
@@ -96,8 +96,9 @@ def test_every_form_refuses_blank_required_text_trims_and_refuses_unknown_fields
             with pytest.raises(ValidationFailed) as refused:
                 validate_submission(schema, {**base, "bogus": 1}, context)
             assert refused.value.errors == {"bogus": UNKNOWN}
-    assert walked == 9  # contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan,
-    # review comment
+    assert walked == 18  # contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan,
+    # review comment; service requests: acceptance note (duplicate), 2 contact notes, emergency measures, plan, action,
+    # update message, customer's comment (not accepted), final result
 
 
 def test_every_format_a_form_uses_is_checked_and_named(app):
