@@ -7,14 +7,50 @@ mode) which is then sent in chunks and deleted.
 import csv
 import io
 import os
+import re
 import tempfile
 
 from flask import Response, stream_with_context
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 FORMATS = ("csv", "xlsx")
 CHUNK = 64 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+_NUMBER = re.compile(r"[+-]?[\d\s().-]*")
+
+
+def _safe_text(value):
+    """Text a spreadsheet shows as text: control characters a worksheet cannot hold are dropped, and text that
+    a spreadsheet would run as a formula (=, @, or + / - not followed by a number such as a phone) gets a leading
+    apostrophe (CSV) — the Excel writer stores such text as a string cell instead."""
+    if not isinstance(value, str):
+        return value
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
+def _is_formula_like(text):
+    return bool(text) and (text[0] in "=@\t\r" or (text[0] in "+-" and not _NUMBER.fullmatch(text)))
+
+
+def _csv_cell(value):
+    value = _safe_text(value)
+    return "'" + value if isinstance(value, str) and _is_formula_like(value) else value
+
+
+def _xlsx_row(sheet, row):
+    cells = []
+    for value in row:
+        value = _safe_text(value)
+        if isinstance(value, str) and _is_formula_like(value):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"  # text, never a formula
+            value = cell
+        cells.append(value)
+    return cells
 
 
 def csv_chunks(header, rows):
@@ -24,7 +60,7 @@ def csv_chunks(header, rows):
     buffer.write("\ufeff")
     writer.writerow(header)
     for row in rows:
-        writer.writerow(row)
+        writer.writerow([_csv_cell(value) for value in row])
         if buffer.tell() >= CHUNK:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -39,7 +75,7 @@ def write_xlsx(path, sheets):
         sheet = workbook.create_sheet(title=title[:31])
         sheet.append(list(header))
         for row in rows:
-            sheet.append(list(row))
+            sheet.append(_xlsx_row(sheet, row))
     workbook.save(path)
 
 
