@@ -141,6 +141,14 @@ def create_ticket(*, data, actor, files=()):
     Attachments must not be empty nor larger than MAX_UPLOAD_BYTES each (ValidationFailed on `attachments`).
     Text is trimmed; text that is only spaces counts as empty.
     """
+    number = open_ticket(data=data, actor=actor, files=files)
+    db.session.commit()
+    return number
+
+
+def open_ticket(*, data, actor, files=()):
+    """`create_ticket` in the caller's transaction (no commit), e.g. a care task of a customer process opening a
+    ticket as part of its step."""
     errors, description, customer_number = _validate_new_ticket(data)
     files = list(files or ())
     problem = attachment_error(files)
@@ -175,7 +183,6 @@ def create_ticket(*, data, actor, files=()):
     created = ("created", {"type": data["type"], "urgency": data["urgency"], "channel": data["channel"]})
     apply_step(TicketHead(ticket_id, number, None, None), step, actor=actor.username, events=[created],
                columns={"process_instance_id": step.instance_id})
-    db.session.commit()
     return number
 
 
