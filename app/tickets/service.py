@@ -46,6 +46,7 @@ TICKET_ROW_COLUMNS = (
     _tickets.c.escalated_at, _tickets.c.reopen_count, _tickets.c.solution, _tickets.c.satisfaction,
     _tickets.c.process_instance_id,
     _customers.c.number.label("customer_number"), _customers.c.name.label("customer_name"),
+    _customers.c.status.label("customer_status"),
     _departments.c.code.label("department_code"), _departments.c.name.label("department_name"),
     _departments.c.name_en.label("department_name_en"),
     _assignees.c.username.label("assignee_username"), _assignees.c.display_name.label("assignee_display_name"),
@@ -186,18 +187,23 @@ def open_ticket(*, data, actor, files=()):
     return number
 
 
-def _store_attachments(ticket_id, files, actor):
+def store_upload(storage):
+    """Save an uploaded file under UPLOAD_DIR with a unique name; return (stored name, size in bytes)."""
     folder = Path(current_app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = f"{uuid.uuid4().hex}_{secure_filename(storage.filename) or 'file'}"
+    path = folder / stored
+    storage.save(path)
+    return stored, os.path.getsize(path)
+
+
+def _store_attachments(ticket_id, files, actor):
     for storage in files:
         if not storage or not storage.filename:
             continue
-        folder.mkdir(parents=True, exist_ok=True)
-        stored = f"{uuid.uuid4().hex}_{secure_filename(storage.filename) or 'file'}"
-        path = folder / stored
-        storage.save(path)
+        stored, size = store_upload(storage)
         db.session.add(Attachment(ticket_id=ticket_id, filename=storage.filename[:255], stored_name=stored,
-                                  content_type=storage.mimetype, size=os.path.getsize(path),
-                                  uploaded_by_id=actor.id))
+                                  content_type=storage.mimetype, size=size, uploaded_by_id=actor.id))
 
 
 REDISPATCH = "redispatch"  # the BPMN message a supervisor sends to move a ticket awaiting acceptance

@@ -17,26 +17,22 @@ depends_on = None
 
 
 def upgrade():
-    # existing customers are active: the server default fills their rows
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status', sa.String(length=16), nullable=False, server_default='active'))
-        batch_op.add_column(sa.Column('status_reason', sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column('profile', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('delivery_date', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('purchase_date', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('contract_start', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('contract_end', sa.Date(), nullable=True))
-        batch_op.add_column(sa.Column('onboarding_instance_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('care_instance_id', sa.Integer(), nullable=True))
-        batch_op.create_index('ix_customers_onboarding_instance_id', ['onboarding_instance_id'], unique=False)
-        batch_op.create_index('ix_customers_care_instance_id', ['care_instance_id'], unique=False)
-        batch_op.create_foreign_key('fk_customers_onboarding_instance', 'process_instances',
-                                    ['onboarding_instance_id'], ['id'])
-        batch_op.create_foreign_key('fk_customers_care_instance', 'process_instances', ['care_instance_id'], ['id'])
-    with op.batch_alter_table('human_tasks', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('customer_id', sa.Integer(), nullable=True))
-        batch_op.create_index('ix_human_tasks_customer_id', ['customer_id'], unique=False)
-        batch_op.create_foreign_key('fk_human_tasks_customer', 'customers', ['customer_id'], ['id'])
+    # plain ADD COLUMN: a batch copy of customers would drop its search-index triggers, and of human_tasks fails
+    # while other tables reference it; existing customers are active (the server default fills their rows)
+    op.add_column('customers', sa.Column('status', sa.String(length=16), nullable=False, server_default='active'))
+    op.add_column('customers', sa.Column('status_reason', sa.String(length=500), nullable=True))
+    op.add_column('customers', sa.Column('profile', sa.JSON(), nullable=True))
+    for column in ('delivery_date', 'purchase_date', 'contract_start', 'contract_end'):
+        op.add_column('customers', sa.Column(column, sa.Date(), nullable=True))
+    op.execute('ALTER TABLE customers ADD COLUMN onboarding_instance_id INTEGER '
+               'CONSTRAINT fk_customers_onboarding_instance REFERENCES process_instances (id)')
+    op.execute('ALTER TABLE customers ADD COLUMN care_instance_id INTEGER '
+               'CONSTRAINT fk_customers_care_instance REFERENCES process_instances (id)')
+    op.create_index('ix_customers_onboarding_instance_id', 'customers', ['onboarding_instance_id'])
+    op.create_index('ix_customers_care_instance_id', 'customers', ['care_instance_id'])
+    op.execute('ALTER TABLE human_tasks ADD COLUMN customer_id INTEGER '
+               'CONSTRAINT fk_human_tasks_customer REFERENCES customers (id)')
+    op.create_index('ix_human_tasks_customer_id', 'human_tasks', ['customer_id'])
     op.create_table(
         'customer_documents',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -58,15 +54,10 @@ def upgrade():
 def downgrade():
     op.drop_index('ix_customer_documents_customer_id', table_name='customer_documents')
     op.drop_table('customer_documents')
-    with op.batch_alter_table('human_tasks', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_human_tasks_customer', type_='foreignkey')
-        batch_op.drop_index('ix_human_tasks_customer_id')
-        batch_op.drop_column('customer_id')
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_customers_care_instance', type_='foreignkey')
-        batch_op.drop_constraint('fk_customers_onboarding_instance', type_='foreignkey')
-        batch_op.drop_index('ix_customers_care_instance_id')
-        batch_op.drop_index('ix_customers_onboarding_instance_id')
-        for column in ('care_instance_id', 'onboarding_instance_id', 'contract_end', 'contract_start',
-                       'purchase_date', 'delivery_date', 'profile', 'status_reason', 'status'):
-            batch_op.drop_column(column)
+    op.drop_index('ix_human_tasks_customer_id', table_name='human_tasks')
+    op.execute('ALTER TABLE human_tasks DROP COLUMN customer_id')
+    op.drop_index('ix_customers_care_instance_id', table_name='customers')
+    op.drop_index('ix_customers_onboarding_instance_id', table_name='customers')
+    for column in ('care_instance_id', 'onboarding_instance_id', 'contract_end', 'contract_start',
+                   'purchase_date', 'delivery_date', 'profile', 'status_reason', 'status'):
+        op.execute(f'ALTER TABLE customers DROP COLUMN {column}')
