@@ -91,7 +91,10 @@ def _schemas():
                 "true registers a new customer with onboarding: status `onboarding` and the onboarding process "
                 "(qualification review, profile, service agreement) starts; false: active at once")}),
         "CustomerUpdate": _customer_input(number={
-            "type": "string", "description": "Optional; if sent it must be the customer's number, which never changes"}),
+            "type": "string", "description": "Optional; if sent it must be the customer's number, which never changes"},
+            status={"type": "string", "description": "Optional and read-only: if sent it must be the current status "
+                                                     "(the onboarding process sets it)"},
+            status_reason={"type": ["string", "null"], "description": "Read-only; ignored"}),
         "DuplicateCustomer": {"type": "object", "required": ["error", "existing"], "properties": {
             "error": {"type": "string"},
             "existing": {"type": "string", "description": "Number of the customer with the same name and phone"}}},

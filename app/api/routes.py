@@ -195,7 +195,7 @@ def get_customer(number):
 @login_required
 @roles_required(*access.FRONT_DESK)
 def update_customer(number):
-    body = json_body(customers.FIELDS + SERVICE_DATES + ("number",))
+    body = json_body(customers.FIELDS + SERVICE_DATES + ("number", "status", "status_reason"))
     return jsonify(customer_json(customers.update_customer(number=number, data=body, actor=g.user)))
 
 

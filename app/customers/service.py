@@ -168,6 +168,8 @@ def update_customer(*, number, data, actor=None):
     clean, errors = validate_customer(data)
     dates, date_errors = validate_service_dates(data, customer)
     errors.update(date_errors)
+    if "status" in data and data["status"] != customer.status:  # sent back as read: accepted unchanged only
+        errors["status"] = _("The status is set by the onboarding process; it cannot be edited.")
     if errors:
         raise ValidationFailed(errors)
     for field, value in clean.items():
