@@ -123,6 +123,16 @@ def expire_survey(survey_id):
     return expire(survey_id)
 
 
+def _customer_capabilities():
+    """The customer processes' capabilities (onboarding and care, see app/customers/processes.py)."""
+    from app.customers import processes
+
+    return {"set_customer_status": processes.set_customer_status,
+            "save_customer_profile": processes.save_customer_profile,
+            "has_agreement": processes.has_agreement, "service_dates": processes.service_dates,
+            "care_due": processes.care_due, "open_ticket": processes.open_ticket}
+
+
 def _parse(value):
     from datetime import datetime
 
@@ -131,4 +141,4 @@ def _parse(value):
 
 HELPERS = {"deadline": deadline, "working_deadline": working_deadline, "now_iso": now_iso, "pick_assignee": pick_assignee,
            "has_open_task": has_open_task, "start_process": start_process, "send_survey": send_survey,
-           "expire_survey": expire_survey}
+           "expire_survey": expire_survey, **_customer_capabilities()}

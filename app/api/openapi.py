@@ -70,6 +70,9 @@ ENUMS = {
 }
 
 
+SERVICE_DATE_NAMES = ("delivery_date", "purchase_date", "contract_start", "contract_end")
+
+
 def _schemas():
     nullable_str = {"type": ["string", "null"]}
     nullable_time = {"type": ["string", "null"], "format": "date-time"}
@@ -86,9 +89,15 @@ def _schemas():
                 "department": nullable_str}}}},
         "CustomerInput": _customer_input(allow_duplicate={"type": "boolean", "default": False, "description": (
             "true creates the customer even when one with the same name and phone exists "
-            "(otherwise 409 names the existing customer)")}),
+            "(otherwise 409 names the existing customer)")}, onboarding={
+            "type": "boolean", "default": False, "description": (
+                "true registers a new customer with onboarding: status `onboarding` and the onboarding process "
+                "(qualification review, profile, service agreement) starts; false: active at once")}),
         "CustomerUpdate": _customer_input(number={
-            "type": "string", "description": "Optional; if sent it must be the customer's number, which never changes"}),
+            "type": "string", "description": "Optional; if sent it must be the customer's number, which never changes"},
+            status={"type": "string", "description": "Optional and read-only: if sent it must be the current status "
+                                                     "(the onboarding process sets it)"},
+            status_reason={"type": ["string", "null"], "description": "Read-only; ignored"}),
         "DuplicateCustomer": {"type": "object", "required": ["error", "existing"], "properties": {
             "error": {"type": "string"},
             "existing": {"type": "string", "description": "Number of the customer with the same name and phone"}}},
@@ -98,7 +107,14 @@ def _schemas():
             "name": {"type": "string"}, "industry": {"type": "string"},
             "cooperation_start": {"type": "string", "format": "date"}, "contact_person": {"type": "string"},
             "phone": {"type": "string"}, "email": nullable_str, "created_at": nullable_time,
+            "status": {"type": "string", "enum": ["onboarding", "active", "refused"],
+                       "description": "onboarding until the onboarding process activates or refuses the customer"},
+            "status_reason": {**nullable_str, "description": "Why the onboarding refused the customer"},
+            **{name: {"type": ["string", "null"], "format": "date"} for name in SERVICE_DATE_NAMES},
             "tickets": {"type": "array", "items": _ref("Ticket")}}},
+        "Document": {"type": "object", "required": ["id", "filename", "size", "uploaded_at"], "properties": {
+            "id": {"type": "integer"}, "filename": {"type": "string"}, "size": {"type": "integer"},
+            "uploaded_at": {"type": "string", "format": "date-time"}}},
         "TicketInput": {"type": "object", "required": ["customer_number", "type", "urgency", "description", "channel"],
                         "additionalProperties": False, "properties": {
             "customer_number": {"type": "string", "pattern": "\\S"},
@@ -111,6 +127,8 @@ def _schemas():
                  "properties": {
             "id": {"type": "string"}, "name": {"type": "string", "description": "The BPMN element id"},
             "title": {"type": "string"}, "ticket_number": nullable_str,
+            "customer_number": {**nullable_str, "description": "The customer of an onboarding or care task (these "
+                                                               "have no ticket)"},
             "role": {"type": "string", "description": "The diagram lane: the role that works the task"},
             "assignee": nullable_str, "state": {"type": "string", "enum": ["open", "completed", "cancelled"]},
             "created_at": {"type": "string", "format": "date-time"},
@@ -126,6 +144,8 @@ def _schemas():
             "number": {"type": "string"}, "status": {"type": "string", "description": "closed once the customer is satisfied"},
             "type": {"type": "string"}, "urgency": {"type": "string"}, "channel": {"type": "string"},
             "customer_number": {"type": "string"}, "description": {"type": "string"},
+            "customer_status": {**nullable_str, "description": "The customer's status: `onboarding` while its "
+                                                               "onboarding is not finished"},
             "assignee": nullable_str, "department": nullable_str, "current_step": nullable_str,
             "created_at": nullable_time, "response_due_at": nullable_time, "resolution_due_at": nullable_time,
             "next_update_at": nullable_time, "accepted_at": nullable_time, "resolved_at": nullable_time,
@@ -199,6 +219,12 @@ def _customer_input(**extra):
         "email": {"anyOf": [{"type": "string", "format": "email", "maxLength": 200},
                             {"type": "string", "pattern": "^\\s*$"}, {"type": "null"}],
                   "description": "An e-mail address; empty or null for none"},
+        **{name: {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "pattern": "^\\s*$"},
+                            {"type": "null"}],
+                  "description": "Service date YYYY-MM-DD (1900-01-01 to 2199-12-31; the contract may not end before "
+                                 "it starts); empty or null clears it, absent keeps it. Proactive care is timed from "
+                                 "these dates; a change re-times the care reminders still waiting"}
+           for name in SERVICE_DATE_NAMES},
         **extra}}
 
 
@@ -314,6 +340,15 @@ def _report_paths():
             "summary": "Every customer as Excel in the customer table's layout (客户编号, 客户名称, 行业类型, 合作起始时间, "
                        "联系人, 联系方式, 邮箱) (agent, supervisor, admin)",
             "responses": _responses(XLSX, "401", "403")}},
+        "/customers/{number}/agreement": {"post": {
+            "operationId": "uploadCustomerAgreement", "security": SECURED,
+            "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "summary": "Upload the customer's signed service agreement (agent, supervisor, admin): PDF, JPEG or PNG, "
+                       "not empty, at most MAX_UPLOAD_BYTES; the onboarding's upload step checks that one is on file",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "The signed agreement"}}}}}},
+            "responses": _responses(_ok("Uploaded", _ref("Document"), "201"), "401", "403", "404", "422")}},
         "/imports/customers": {"post": {
             "operationId": "importCustomers", "security": SECURED,
             "summary": "Import customers from Excel in the export's layout (agent, supervisor, admin): a row without a "
@@ -470,7 +505,10 @@ def openapi_document():
                                                    "summary": "Submit the task's form; completing an unassigned task claims it. "
                                                               "409 when the task is no longer open",
                                                    "requestBody": body("Completion"),
-                                                   "responses": _responses(_ok("The ticket after the step", _ref("Ticket")),
+                                                   "responses": _responses(_ok(
+                                                       "The ticket after the step (the customer, for a task of an "
+                                                       "onboarding or care process)",
+                                                       {"oneOf": [_ref("Ticket"), _ref("Customer")]}),
                                                                            "400", "401", "403", "404", "409", "422")}},
             "/notifications": {"get": {
                 "operationId": "listNotifications", "security": SECURED,

@@ -5,10 +5,11 @@ from flask import g, jsonify, request, url_for
 
 from app.api import api_bp
 from app.api.openapi import openapi_document
-from app.api.serialize import customer_json, task_json, ticket_json, ticket_row_json
+from app.api.serialize import customer_json, iso, task_json, ticket_json, ticket_row_json
 from app.auth import access
 from app.auth import service as auth
 from app.customers import service as customers
+from app.customers.models import SERVICE_DATES
 from app.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from app.forms_schema import schema_for
 from app.i18n import _
@@ -175,8 +176,9 @@ def list_customers():
 @login_required
 @roles_required(*access.FRONT_DESK)
 def create_customer():
-    body = json_body(customers.FIELDS + ("allow_duplicate",))
-    customer = customers.create_customer(data=body, allow_duplicate=body.get("allow_duplicate", False))
+    body = json_body(customers.FIELDS + SERVICE_DATES + ("allow_duplicate", "onboarding"))
+    customer = customers.create_customer(data=body, allow_duplicate=body.get("allow_duplicate", False),
+                                         onboarding=body.get("onboarding", False), actor=g.user)
     return jsonify(customer_json(customer)), 201
 
 
@@ -193,7 +195,18 @@ def get_customer(number):
 @login_required
 @roles_required(*access.FRONT_DESK)
 def update_customer(number):
-    return jsonify(customer_json(customers.update_customer(number=number, data=json_body(customers.FIELDS + ("number",)))))
+    body = json_body(customers.FIELDS + SERVICE_DATES + ("number", "status", "status_reason"))
+    return jsonify(customer_json(customers.update_customer(number=number, data=body, actor=g.user)))
+
+
+@api_bp.post("/customers/<number>/agreement")
+@login_required
+@roles_required(*access.FRONT_DESK)
+def upload_customer_agreement(number):
+    """The signed service agreement of the customer's onboarding (multipart field `file`)."""
+    document = customers.upload_agreement(number=number, file=request.files.get("file"), actor=g.user)
+    return jsonify({"id": document.id, "filename": document.filename, "size": document.size,
+                    "uploaded_at": iso(document.uploaded_at)}), 201
 
 
 @api_bp.post("/tickets")
@@ -348,4 +361,6 @@ def complete_task(task_id):
     if not isinstance(data, dict):
         raise ValidationFailed({"data": _("Must be an object of form fields.")})
     number = tasks.complete_task(task_id=task_id, user=g.user, data=data)
+    if number is None:  # a task of a customer process (onboarding, care): answer the customer
+        return jsonify(customer_json(customers.customer_row(tasks.task_row(task_id).task_customer_number)))
     return jsonify(_ticket_detail(number))

@@ -8,6 +8,7 @@ from operator import attrgetter, itemgetter
 
 from sqlalchemy import Row
 
+from app.customers.models import SERVICE_DATES
 from app.tasks.service import TASK_ROW_KEYS
 from app.calendar.outcome import window_outcomes
 from app.tickets.flow import engine
@@ -33,7 +34,14 @@ def customer_json(customer):
         "phone": customer.phone,
         "email": customer.email,
         "created_at": iso(customer.created_at),
+        "status": customer.status,
+        "status_reason": customer.status_reason,
+        **{name: _day(getattr(customer, name)) for name in SERVICE_DATES},
     }
+
+
+def _day(value):
+    return value.isoformat() if value is not None else None
 
 
 # a task row's values by position (one C call per row: reading nine attributes of a Row by name costs more)
@@ -48,7 +56,17 @@ _TASK_ATTRIBUTES = attrgetter(
 def task_json(task):
     """A task row (see tasks.service.task_row: its columns begin with TASK_ROW_KEYS), or an object with those
     attributes, as JSON."""
-    return _task_body(*(_TASK_VALUES(task) if isinstance(task, Row) else _TASK_ATTRIBUTES(task)))
+    if isinstance(task, Row):
+        body = _task_body(*_TASK_VALUES(task))
+        body["customer_number"] = task[_CUSTOMER_INDEX]
+    else:
+        body = _task_body(*_TASK_ATTRIBUTES(task))
+        body["customer_number"] = getattr(task, "task_customer_number", None)
+    return body
+
+
+# a task of a customer process (onboarding, care) names its customer instead of a ticket
+_CUSTOMER_INDEX = TASK_ROW_KEYS.index("task_customer_number")
 
 
 def _task_body(task_id, name, title, ticket_number, role, assignee, state, created_at, due_at):
@@ -77,6 +95,8 @@ def ticket_json(ticket, brief=False, open_tasks=()):
         "urgency": ticket.urgency,
         "channel": ticket.channel,
         "customer_number": ticket.customer_number,
+        # "onboarding" while the customer's onboarding runs (the ticket page shows a banner), else its status
+        "customer_status": getattr(ticket, "customer_status", None),
         "description": ticket.description,
         "assignee": ticket.assignee_username,
         "owner": ticket.owner_username,

@@ -1,6 +1,7 @@
 """Customer use cases: fuzzy search, create with a generated immutable number, edit (R0-2, R0-8)."""
 import re
 from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -13,12 +14,13 @@ from app.formats import EMAIL
 from app.i18n import _
 from app.numbering import customer_number
 
-from . import search_index
-from .models import INDUSTRIES, Customer
+from . import processes, search_index
+from .models import INDUSTRIES, SERVICE_DATES, Customer, CustomerDocument
 
 PHONE = re.compile(r"^1[0-9]{10}$")
 FIELDS = ("name", "industry", "cooperation_start", "contact_person", "phone", "email")
 EARLIEST_START = date(1900, 1, 1)
+LATEST_SERVICE_DATE = date(2199, 12, 31)  # service dates may lie ahead (a contract's end), not absurdly far
 
 
 class DuplicateCustomer(Conflict):
@@ -88,23 +90,63 @@ def validate_customer(data):
     return clean, errors
 
 
-def create_customer(*, data, allow_duplicate=False):
+def validate_service_dates(data, current=None):
+    """(clean dates, errors) for the service dates present in `data` (YYYY-MM-DD or empty to clear): each within
+    EARLIEST_START..LATEST_SERVICE_DATE, the contract's end not before its start (`current` gives the dates kept
+    when one of the pair is not sent)."""
+    errors, clean = {}, {}
+    for field in SERVICE_DATES:
+        if field not in data:
+            continue
+        value = data[field]
+        if value is None or (isinstance(value, str) and not value.strip()):
+            clean[field] = None
+            continue
+        try:
+            if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
+                raise ValueError
+            clean[field] = date.fromisoformat(value.strip())
+        except ValueError:
+            errors[field] = _("Enter a date as YYYY-MM-DD.")
+            continue
+        if not EARLIEST_START <= clean[field] <= LATEST_SERVICE_DATE:
+            errors[field] = _("Enter a date from %(first)s to %(last)s.", first=EARLIEST_START.isoformat(),
+                              last=LATEST_SERVICE_DATE.isoformat())
+    start = clean.get("contract_start", getattr(current, "contract_start", None))
+    end = clean.get("contract_end", getattr(current, "contract_end", None))
+    if start and end and "contract_start" not in errors and "contract_end" not in errors and end < start:
+        errors["contract_end"] = _("The contract cannot end before it starts (%(start)s).", start=start.isoformat())
+    return clean, errors
+
+
+def create_customer(*, data, allow_duplicate=False, onboarding=False, actor=None):
     """Create a customer with a generated number (e.g. C2026001); raise ValidationFailed per field.
 
     A customer with the same name (ignoring case) and phone raises DuplicateCustomer naming it, unless
-    `allow_duplicate` is True (the person confirmed it is a different customer).
+    `allow_duplicate` is True (the person confirmed it is a different customer). With `onboarding` the customer
+    starts in status "onboarding" and the onboarding process (workflows/onboarding.bpmn) starts for it, acted by
+    `actor`; otherwise it is active at once. Service dates given start the care process.
     """
     clean, errors = validate_customer(data)
+    dates, date_errors = validate_service_dates(data)
+    errors.update(date_errors)
     if not isinstance(allow_duplicate, bool):
         errors["allow_duplicate"] = _("Must be true or false.")
+    if not isinstance(onboarding, bool):
+        errors["onboarding"] = _("Must be true or false.")
     if errors:
         raise ValidationFailed(errors)
     if not allow_duplicate:
         existing = find_duplicate(name=clean["name"], phone=clean["phone"])
         if existing is not None:
             raise DuplicateCustomer(existing)
-    customer = Customer(number=customer_number(), **clean)
+    customer = Customer(number=customer_number(), status="onboarding" if onboarding else "active", **clean, **dates)
     db.session.add(customer)
+    db.session.flush()
+    if onboarding:
+        processes.start_onboarding(customer, actor)
+    if actor is not None:
+        processes.sync_care(customer, [k for k, v in dates.items() if v], actor.username)
     db.session.commit()
     return customer
 
@@ -117,24 +159,77 @@ def find_duplicate(*, name, phone):
     )
 
 
-def update_customer(*, number, data):
-    """Edit a customer's details; the number never changes."""
+def update_customer(*, number, data, actor=None):
+    """Edit a customer's details; the number never changes. Service dates sent (absent ones are kept) re-time the
+    care process's waiting timers, or start it (see processes.sync_care)."""
     customer = get_customer(number)
     if "number" in data and data["number"] not in (None, customer.number):
         raise ValidationFailed({"number": _("The customer number cannot be changed.")})
     clean, errors = validate_customer(data)
+    dates, date_errors = validate_service_dates(data, customer)
+    errors.update(date_errors)
+    if "status" in data and data["status"] != customer.status:  # sent back as read: accepted unchanged only
+        errors["status"] = _("The status is set by the onboarding process; it cannot be edited.")
     if errors:
         raise ValidationFailed(errors)
     for field, value in clean.items():
         setattr(customer, field, value)
+    changed = [field for field, value in dates.items() if getattr(customer, field) != value]
+    for field in changed:
+        setattr(customer, field, dates[field])
+    db.session.flush()
+    if actor is not None:
+        processes.sync_care(customer, changed, actor.username)
     db.session.commit()
     return customer
+
+
+AGREEMENT_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+
+def upload_agreement(*, number, file, actor):
+    """Keep the customer's signed service agreement (PDF, JPEG or PNG, at most MAX_UPLOAD_BYTES, not empty, the
+    same limits as ticket attachments); ValidationFailed on `file`. Returns the CustomerDocument."""
+    from app.tickets.service import attachment_error, store_upload
+
+    customer = get_customer(number)
+    if file is None or not file.filename:
+        raise ValidationFailed({"file": _("Choose the file of the signed service agreement.")})
+    suffix = Path(file.filename).suffix.lower()
+    if suffix not in AGREEMENT_TYPES:
+        raise ValidationFailed({"file": _("The agreement must be a PDF, JPEG or PNG file.")})
+    problem = attachment_error([file])
+    if problem:
+        raise ValidationFailed({"file": problem})
+    stored, size = store_upload(file)
+    document = CustomerDocument(customer_id=customer.id, kind="agreement", filename=file.filename[:255],
+                                stored_name=stored, content_type=AGREEMENT_TYPES[suffix], size=size,
+                                uploaded_by_id=actor.id)
+    db.session.add(document)
+    db.session.commit()
+    return document
+
+
+def customer_documents(customer):
+    """The customer's documents, newest first."""
+    return db.session.scalars(select(CustomerDocument).where(CustomerDocument.customer_id == customer.id)
+                              .order_by(CustomerDocument.uploaded_at.desc(), CustomerDocument.id.desc())).all()
+
+
+def get_document(customer, document_id):
+    """(document, path of its file); NotFound for another customer's or an unknown id."""
+    document = db.session.get(CustomerDocument, document_id) if 0 < document_id < 2**53 else None
+    if document is None or document.customer_id != customer.id:
+        raise NotFound(_("No such document."))
+    return document, Path(current_app.config["UPLOAD_DIR"]) / document.stored_name
 
 
 _customers = Customer.__table__
 CUSTOMER_COLUMNS = (
     _customers.c.id, _customers.c.number, _customers.c.name, _customers.c.industry, _customers.c.cooperation_start,
     _customers.c.contact_person, _customers.c.phone, _customers.c.email, _customers.c.created_at,
+    _customers.c.status, _customers.c.status_reason, _customers.c.delivery_date, _customers.c.purchase_date,
+    _customers.c.contract_start, _customers.c.contract_end,
 )
 _CUSTOMER_ROW = select(*CUSTOMER_COLUMNS).where(_customers.c.number == bindparam("number"))
 _CUSTOMERS_BY_IDS = (select(*CUSTOMER_COLUMNS).where(_customers.c.id.in_(bindparam("ids", expanding=True)))

@@ -2,6 +2,7 @@
 from app.auth.models import User
 from app.clock import now
 from app.extensions import db
+from app.customers.models import Customer
 from app.tickets.models import Ticket
 
 
@@ -18,6 +19,8 @@ class HumanTask(db.Model):
     id = db.Column(db.String(36), primary_key=True)  # the SpiffWorkflow task id
     instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), nullable=False, index=True)
     ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"), index=True)
+    # a task of a customer process (onboarding, care) has no ticket: it names its customer instead
+    customer_id = db.Column(db.Integer, db.ForeignKey("customers.id"), index=True)
     name = db.Column(db.String(100), nullable=False)
     title = db.Column(db.String(200), nullable=False)
     role = db.Column(db.String(32), nullable=False)
@@ -34,4 +37,5 @@ class HumanTask(db.Model):
     form_data = db.Column(db.Text)
 
     ticket = db.relationship(Ticket)
+    customer = db.relationship(Customer)
     assignee = db.relationship(User, foreign_keys=[assignee_id])

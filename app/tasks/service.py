@@ -2,7 +2,7 @@
 import json
 from types import SimpleNamespace
 
-from sqlalchemy import and_, bindparam, insert, or_, select, union_all, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, union_all, update
 from sqlalchemy.orm import joinedload
 
 from app.auth.models import User
@@ -24,14 +24,18 @@ _tasks = HumanTask.__table__
 # The completion path reads and closes the task row with statements built once (see engine.runtime): one read
 # brings the task, what the step needs of its ticket, and the instance version its engine step starts from.
 _tickets, _instances = Ticket.__table__, ProcessInstance.__table__
+# a task of a customer process (onboarding, care) names its customer instead of a ticket
+_task_customers = Customer.__table__.alias("task_customer")
 _READ_TASK = FastStatement(
     select(
         _tasks.c.id, _tasks.c.instance_id, _tasks.c.ticket_id, _tasks.c.name, _tasks.c.title, _tasks.c.role,
         _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state,
         _tickets.c.number.label("ticket_number"), _tickets.c.accepted_at, _tickets.c.first_responded_at,
         _tickets.c.status.label("ticket_status"), _instances.c.version.label("instance_version"),
+        _tasks.c.customer_id, _task_customers.c.number.label("task_customer_number"),
     )
-    .select_from(_tasks.join(_tickets, _tickets.c.id == _tasks.c.ticket_id)
+    .select_from(_tasks.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
+                 .outerjoin(_task_customers, _task_customers.c.id == _tasks.c.customer_id)
                  .join(_instances, _instances.c.id == _tasks.c.instance_id))
     .where(_tasks.c.id == bindparam("task_id"))
 )
@@ -51,10 +55,12 @@ _TASK_ROW_COLUMNS = (
     _tasks.c.id, _tasks.c.instance_id, _tasks.c.ticket_id, _tasks.c.name, _tasks.c.title, _tasks.c.role,
     _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state, _tasks.c.created_at,
     _tasks.c.due_at, _tickets.c.number.label("ticket_number"), _assignees.c.username.label("assignee_username"),
+    _task_customers.c.number.label("task_customer_number"),
 )
 TASK_ROW_KEYS = tuple(column.key for column in _TASK_ROW_COLUMNS)  # every task row begins with these columns
 _TASK_ROW_FROM = (_tasks.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
-                  .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id))
+                  .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id)
+                  .outerjoin(_task_customers, _task_customers.c.id == _tasks.c.customer_id))
 _TASK_ROW = select(*_TASK_ROW_COLUMNS).select_from(_TASK_ROW_FROM).where(_tasks.c.id == bindparam("task_id"))
 # the detail also brings the data its form shows (stored when the task opened): the read never touches the engine
 _TASK_DETAIL_ROW = (select(*_TASK_ROW_COLUMNS, _tasks.c.form_data).select_from(_TASK_ROW_FROM)
@@ -62,7 +68,8 @@ _TASK_DETAIL_ROW = (select(*_TASK_ROW_COLUMNS, _tasks.c.form_data).select_from(_
 # lists also show the customer's name, the ticket's urgency and the assignee's display name
 _customers = Customer.__table__
 _LIST_ROW_COLUMNS = _TASK_ROW_COLUMNS + (
-    _customers.c.name.label("customer_name"), _tickets.c.urgency.label("ticket_urgency"),
+    func.coalesce(_customers.c.name, _task_customers.c.name).label("customer_name"),
+    _tickets.c.urgency.label("ticket_urgency"),
     _assignees.c.display_name.label("assignee_display_name"),
 )
 _LIST_ROW_FROM = _TASK_ROW_FROM.outerjoin(_customers, _customers.c.id == _tickets.c.customer_id)
@@ -246,7 +253,8 @@ def claim_task(*, task_id, user):
 
 
 def complete_task(*, task_id, user, data):
-    """Validate `data` against the task's form, complete the task and run the process on; return the ticket number.
+    """Validate `data` against the task's form, complete the task and run the process on; return the ticket number
+    (None for a task of a customer process, which has no ticket).
 
     Completing an unclaimed task claims it. Conflict when the task is no longer open (someone was faster).
     """
@@ -266,12 +274,19 @@ def complete_task(*, task_id, user, data):
     if closed != 1:
         db.session.rollback()
         raise Conflict(_("This task is no longer open."))
-    ticket = TicketHead(task.ticket_id, task.ticket_number, task.accepted_at, task.first_responded_at,
-                        task.ticket_status)
     try:
         # every completion tells the diagram who did it (`completed_by`), e.g. to make the acceptor the assignee
         step = engine().complete_task(task.instance_id, task.id, {**cleaned, "completed_by": user.username},
                                       expected_version=task.instance_version)
+        if task.ticket_id is None and task.customer_id is not None:  # a customer process's task
+            from app.customers.processes import CustomerHead, apply_customer_step
+
+            apply_customer_step(CustomerHead(task.customer_id, task.task_customer_number), step,
+                                actor=user.username, completed_task_id=task.id)
+            db.session.commit()
+            return None
+        ticket = TicketHead(task.ticket_id, task.ticket_number, task.accepted_at, task.first_responded_at,
+                            task.ticket_status)
         apply_step(ticket, step, actor=user.username, completed_task_id=task.id,
                    events=[("task_completed", {"task": task.name, "title": task.title, "data": cleaned})])
         db.session.commit()
@@ -281,6 +296,16 @@ def complete_task(*, task_id, user, data):
     return ticket.number
 
 
+def open_tasks_of_customer(customer_id):
+    """The open tasks of a customer's own processes (onboarding, care), oldest first."""
+    return db.session.scalars(
+        select(HumanTask).where(HumanTask.customer_id == customer_id, HumanTask.state == "open")
+        .order_by(HumanTask.created_at, HumanTask.id)
+    ).all()
+
+
 def _history(task, user, action, detail):
+    if task.ticket_id is None:
+        return  # a customer process's task: there is no ticket history to write
     db.session.connection().execute(_INSERT_EVENT, {
         "ticket_id": task.ticket_id, "at": now(), "actor": user.username, "action": action, "detail": detail})

@@ -46,6 +46,7 @@ TICKET_ROW_COLUMNS = (
     _tickets.c.escalated_at, _tickets.c.reopen_count, _tickets.c.solution, _tickets.c.satisfaction,
     _tickets.c.process_instance_id,
     _customers.c.number.label("customer_number"), _customers.c.name.label("customer_name"),
+    _customers.c.status.label("customer_status"),
     _departments.c.code.label("department_code"), _departments.c.name.label("department_name"),
     _departments.c.name_en.label("department_name_en"),
     _assignees.c.username.label("assignee_username"), _assignees.c.display_name.label("assignee_display_name"),
@@ -144,6 +145,15 @@ def create_ticket(*, data, actor, files=(), commit=True, process=None):
     Text is trimmed; text that is only spaces counts as empty. With `commit=False` the caller's use case commits
     (a channel keeps its own rows in the same transaction).
     """
+    number = open_ticket(data=data, actor=actor, files=files, process=process)
+    if commit:
+        db.session.commit()
+    return number
+
+
+def open_ticket(*, data, actor, files=(), process=None):
+    """`create_ticket` in the caller's transaction (no commit), e.g. a care task of a customer process opening a
+    ticket as part of its step."""
     errors, description, customer_number = _validate_new_ticket(data)
     files = list(files or ())
     problem = attachment_error(files)
@@ -179,23 +189,26 @@ def create_ticket(*, data, actor, files=(), commit=True, process=None):
     created = ("created", {"type": data["type"], "urgency": data["urgency"], "channel": data["channel"]})
     apply_step(TicketHead(ticket_id, number, None, None), step, actor=actor.username, events=[created],
                columns={"process_instance_id": step.instance_id})
-    if commit:
-        db.session.commit()
     return number
 
 
-def _store_attachments(ticket_id, files, actor):
+def store_upload(storage):
+    """Save an uploaded file under UPLOAD_DIR with a unique name; return (stored name, size in bytes)."""
     folder = Path(current_app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = f"{uuid.uuid4().hex}_{secure_filename(storage.filename) or 'file'}"
+    path = folder / stored
+    storage.save(path)
+    return stored, os.path.getsize(path)
+
+
+def _store_attachments(ticket_id, files, actor):
     for storage in files:
         if not storage or not storage.filename:
             continue
-        folder.mkdir(parents=True, exist_ok=True)
-        stored = f"{uuid.uuid4().hex}_{secure_filename(storage.filename) or 'file'}"
-        path = folder / stored
-        storage.save(path)
+        stored, size = store_upload(storage)
         db.session.add(Attachment(ticket_id=ticket_id, filename=storage.filename[:255], stored_name=stored,
-                                  content_type=storage.mimetype, size=os.path.getsize(path),
-                                  uploaded_by_id=actor.id))
+                                  content_type=storage.mimetype, size=size, uploaded_by_id=actor.id))
 
 
 REDISPATCH = "redispatch"  # the BPMN message a supervisor sends to move a ticket awaiting acceptance

@@ -13,6 +13,7 @@ from app.clock import as_utc, now
 from app.engine import PendingTimer
 from app.errors import Conflict
 from app.extensions import db
+from app.customers.processes import apply_customer_step, customer_head
 from app.tickets.flow import apply_step, engine, ticket_head
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,12 @@ def _claim_next(cursor):
 
 def _fire(instance_id):
     ticket = ticket_head(instance_id=instance_id)
+    customer = customer_head(instance_id=instance_id) if ticket is None else None
     step = engine().fire_timers(instance_id)
     if ticket is not None:
         apply_step(ticket, step, actor="system")
+    elif customer is not None:  # an onboarding or care instance: its tasks name the customer
+        apply_customer_step(customer, step, actor="system")
     return True
 
 

@@ -9,7 +9,7 @@ from app.calendar.outcome import OUTCOMES, window_outcomes
 from app.auth import service as auth
 from app.clock import as_utc, now
 from app.customers import service as customers
-from app.customers.models import INDUSTRIES
+from app.customers.models import CUSTOMER_STATUSES, INDUSTRIES, SERVICE_DATES
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.forms_schema import coerce_form
@@ -29,6 +29,7 @@ from app.web.schema_form import build_fields, general_errors
 
 PAGE = 50
 CUSTOMER_FIELDS = ("name", "industry", "cooperation_start", "contact_person", "phone", "email")
+CUSTOMER_FORM_FIELDS = CUSTOMER_FIELDS + SERVICE_DATES  # the service dates are edited on the same form
 TICKET_FIELDS = ("description", "type", "urgency", "channel")
 
 
@@ -120,35 +121,69 @@ def _customer_form(template_values, errors, status, customer=None, duplicate=Non
     return render_template("customers/form.html", values=template_values, errors=errors, customer=customer,
                            industries=_choices(INDUSTRIES), duplicate=duplicate,
                            today=customers.today().isoformat(), earliest=customers.EARLIEST_START.isoformat(),
-                           general=[str(m) for k, m in errors.items() if k not in CUSTOMER_FIELDS]), status
+                           onboarding=request.form.get("onboarding") in ("1", "on", "true"),
+                           general=[str(m) for k, m in errors.items() if k not in CUSTOMER_FORM_FIELDS]), status
 
 
 @web_bp.route("/customers/new", methods=["GET", "POST"])
 def customer_new():
     access.require_role(me(), access.FRONT_DESK)
     if request.method == "GET":
-        values = dict.fromkeys(CUSTOMER_FIELDS, "")
+        values = dict.fromkeys(CUSTOMER_FORM_FIELDS, "")
         values["name"] = (request.args.get("name") or "").strip()
         return _customer_form(values, {}, 200)
-    values = _form_values(CUSTOMER_FIELDS)
+    values = _form_values(CUSTOMER_FORM_FIELDS)
     confirmed = request.form.get("allow_duplicate") in ("1", "on", "true")
+    onboarding = request.form.get("onboarding") in ("1", "on", "true")
     try:
-        customer = customers.create_customer(data=values, allow_duplicate=confirmed)
+        customer = customers.create_customer(data=values, allow_duplicate=confirmed, onboarding=onboarding,
+                                             actor=me())
     except ValidationFailed as exc:
         db.session.rollback()
         return _customer_form(values, exc.errors, 422)
     except customers.DuplicateCustomer as exc:
         db.session.rollback()
         return _customer_form(values, {}, 409, duplicate=exc.existing)
-    flash(_("Customer %(number)s created.", number=customer.number), "success")
+    flash(_("Customer %(number)s registered; its onboarding has started.", number=customer.number) if onboarding
+          else _("Customer %(number)s created.", number=customer.number), "success")
     return redirect(url_for("web.customer_detail", number=customer.number))
 
 
 @web_bp.route("/customers/<number>")
-def customer_detail(number):
+def customer_detail(number, upload_error=None, status=200):
     customer = customers.get_customer(number)
+    open_tasks = tasks.open_tasks_of_customer(customer.id)
     return render_template("customers/detail.html", customer=customer,
-                           tickets=customers.customer_tickets(customer))
+                           tickets=customers.customer_tickets(customer), open_tasks=open_tasks,
+                           titles=_titles_for(open_tasks), documents=customers.customer_documents(customer),
+                           status_label=label(CUSTOMER_STATUSES.get(customer.status, (customer.status,) * 2)),
+                           limit_text=display.filesize(current_app.config["MAX_UPLOAD_BYTES"]),
+                           upload_error=upload_error), status
+
+
+@web_bp.route("/customers/<number>/agreement", methods=["POST"])
+def customer_agreement(number):
+    """Upload the signed service agreement (the onboarding's upload step checks that one is on file)."""
+    access.require_role(me(), access.FRONT_DESK)
+    try:
+        customers.upload_agreement(number=number, file=request.files.get("file"), actor=me())
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return customer_detail(number, upload_error=exc.errors.get("file"), status=422)
+    flash(_("The service agreement was uploaded."), "success")
+    return redirect(url_for("web.customer_detail", number=number))
+
+
+@web_bp.route("/customers/<number>/documents/<int:document_id>")
+def customer_document(number, document_id):
+    customer = customers.get_customer(number)
+    item, path = customers.get_document(customer, document_id)
+    if not path.is_file():
+        raise NotFound(_("The attachment file is missing."))
+    response = send_file(path, mimetype=item.content_type or "application/octet-stream", as_attachment=True,
+                         download_name=item.filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @web_bp.route("/customers/<number>/edit", methods=["GET", "POST"])
@@ -163,14 +198,15 @@ def customer_edit(number):
             "contact_person": customer.contact_person,
             "phone": customer.phone,
             "email": customer.email or "",
+            **{name: getattr(customer, name).isoformat() if getattr(customer, name) else "" for name in SERVICE_DATES},
         }
         return _customer_form(values, {}, 200, customer)
-    values = _form_values(CUSTOMER_FIELDS)
+    values = _form_values(CUSTOMER_FORM_FIELDS)
     data = dict(values)
     if "number" in request.form:  # never editable; the service refuses a different number
         data["number"] = request.form["number"]
     try:
-        customers.update_customer(number=number, data=data)
+        customers.update_customer(number=number, data=data, actor=me())
     except ValidationFailed as exc:
         db.session.rollback()
         return _customer_form(values, exc.errors, 422, customers.get_customer(number))
@@ -356,6 +392,7 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         attachments=tickets.ticket_attachments(ticket), open_tasks=open_tasks, titles=titles,
         deadlines=display.deadlines(ticket), overdue=tickets.is_overdue(ticket), redispatch=redispatch,
         round_restarted=any(e.action == "new_round" for e in history),
+        onboarding=ticket.customer.status == "onboarding",
         survey=_survey_panel(ticket, survey_reason, survey_errors),
         progress=progress_panel(ticket, progress_form),
         sla=window_outcomes(ticket), sla_label=lambda code: label(OUTCOMES[code]) if code else display.DASH,
@@ -427,6 +464,9 @@ def task_page(task_id):
             db.session.rollback()
             conflict, status = exc.message, 409
         else:
+            if number is None:  # a task of a customer process (onboarding, care)
+                flash(_("“%(title)s” completed.", title=_titles_for([task])[task.id]), "success")
+                return redirect(url_for("web.customer_detail", number=task.customer.number))
             ticket = tickets.get_ticket(number)
             flash(_("“%(title)s” completed. Ticket %(number)s is now: %(status)s.",
                     title=_titles_for([task])[task.id], number=number,
@@ -438,7 +478,7 @@ def task_page(task_id):
     fields = build_fields(schema, submitted=submitted, errors=errors, data=tasks.task_data(task) if is_open else {})
     ticket = task.ticket
     return render_template(
-        "tasks/detail.html", task=task, ticket=ticket, title=_titles_for([task])[task.id],
+        "tasks/detail.html", task=task, ticket=ticket, customer=task.customer, title=_titles_for([task])[task.id],
         form_title=schema_title(schema), form_help=schema_title(schema, "description"),
         fields=fields, general=general_errors(errors, fields), conflict=conflict, is_open=is_open,
         can_work=can_work, can_claim=can_work and task.assignee_id is None,

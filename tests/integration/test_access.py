@@ -60,6 +60,8 @@ ACCESS = {
     ("web.customer_detail", "GET"): EVERYONE,
     ("web.customer_edit", "GET"): FRONT_DESK,
     ("web.customer_edit", "POST"): FRONT_DESK,
+    ("web.customer_agreement", "POST"): FRONT_DESK,
+    ("web.customer_document", "GET"): EVERYONE,
     ("web.ticket_new", "GET"): FRONT_DESK,
     ("web.ticket_new", "POST"): FRONT_DESK,
     ("web.ticket_list", "GET"): FRONT_DESK,
@@ -139,6 +141,7 @@ ACCESS = {
     ("api.create_customer", "POST"): FRONT_DESK,
     ("api.get_customer", "GET"): EVERYONE,
     ("api.update_customer", "PUT"): FRONT_DESK,
+    ("api.upload_customer_agreement", "POST"): FRONT_DESK,
     ("api.create_ticket", "POST"): FRONT_DESK,
     ("api.list_tickets", "GET"): FRONT_DESK,
     ("api.get_ticket", "GET"): EVERYONE,
@@ -204,6 +207,10 @@ class World:
         upload = FileStorage(io.BytesIO(b"contract"), filename="contract.txt", content_type="text/plain")
         self.ticket = self.new_ticket(files=[upload])
         self.attachment = tickets.ticket_attachments(tickets.get_ticket(self.ticket))[0].id
+        from app.customers.service import upload_agreement
+
+        agreement = FileStorage(io.BytesIO(b"%PDF signed"), filename="agreement.pdf", content_type="application/pdf")
+        self.document = upload_agreement(number=self.customer, file=agreement, actor=self.agent).id
 
     def new_ticket(self, files=()):
         return tickets.create_ticket(data={
@@ -260,6 +267,8 @@ class World:
                 values[name] = self.customer if "/customers/<number>" in rule.rule else self.ticket
             elif name == "attachment_id":
                 values[name] = self.attachment
+            elif name == "document_id":
+                values[name] = self.document
             elif name == "task_id":
                 values[name] = self.fresh_task()
             elif name == "notification_id":

@@ -30,6 +30,7 @@ FORMS = {
     "web.task_page": ("engineer1", "/tasks/{task}"),
     "web.customer_new": ("agent1", "/customers/new"),
     "web.customer_edit": ("agent1", "/customers/{customer}/edit"),
+    "web.customer_agreement": ("agent1", "/customers/{customer}"),
     "web.ticket_new": ("agent1", "/customers/{customer}/tickets/new"),
     "web.ticket_redispatch": ("supervisor1", "/tickets/{ticket}"),
     "web.notification_read": ("engineer1", "/notifications"),  # before read-all: the form shows while unread
