@@ -76,11 +76,12 @@ def test_shipped_diagrams_and_forms_are_valid(tree):
     by_name = {bundle.name: bundle for bundle in bundles}
     assert {(b.name, b.filename) for b in bundles} == {("quick_response", "quick_response.bpmn"),
                                                        ("satisfaction_survey", "survey.bpmn"),
-                                                       ("service_request", "service_request.bpmn")}
+                                                       ("service_request", "service_request.bpmn"),
+                                                       ("customer_onboarding", "onboarding.bpmn"),
+                                                       ("customer_care", "care.bpmn")}
     assert set(by_name["satisfaction_survey"].forms) == {"survey.json"}  # named by its send task
     assert "redispatch.json" in by_name["service_request"].forms  # its message form, shared with quick_response
-    assert set(by_name["quick_response"].forms) | set(by_name["service_request"].forms) | {"survey.json"} == {
-        p.name for p in (ROOT / "forms").glob("*.json")}
+    assert set().union(*(b.forms for b in bundles)) == {p.name for p in (ROOT / "forms").glob("*.json")}
 
 
 def quick_response(results):
@@ -461,9 +462,9 @@ def test_a_broken_file_refuses_the_whole_batch(app, tree):
     (tree / "workflows" / "quick_response.bpmn").write_text(
         (ROOT / "workflows" / "quick_response.bpmn").read_text(encoding="utf-8"), encoding="utf-8")
     results = deploy_directory(tree / "workflows", tree / "forms", deploy_rules())
-    assert sorted((d.name, created) for d, created in results) == [("minimal", True), ("quick_response", False),
-                                                                      ("satisfaction_survey", False),
-                                                                      ("service_request", False)]
+    assert sorted((d.name, created) for d, created in results) == [
+        ("customer_care", False), ("customer_onboarding", False), ("minimal", True), ("quick_response", False),
+        ("satisfaction_survey", False), ("service_request", False)]
 
 
 def test_deploy_command_prints_problems_and_deploys_nothing(app, tree):

@@ -31,12 +31,16 @@ def page_error(page, field):
 def deployed_forms():
     """Every form of the newest deployed version of each shipped process."""
     forms = {}
-    for process in ("quick_response", "satisfaction_survey", "service_request"):
+    for process in ("quick_response", "satisfaction_survey", "service_request", "customer_onboarding", "customer_care"):
         forms.update(db.session.get(ProcessDefinition, latest_definition_id(process)).forms)
     return forms
 
 
 # ------------------------------------------------------------------------------ every form, generically
+
+PATTERN_SAMPLES = {"^[0-9A-HJ-NPQRTUWXY]{18}$": "91310000MA1FL8XQ3B",  # a unified social credit code
+                   "^1[0-9]{10}$": "13800138000"}  # a mobile number
+
 
 def filled(schema, context):
     """A valid submission of `schema`: the first choice of each list, text long enough, a time tomorrow."""
@@ -56,6 +60,12 @@ def filled(schema, context):
             data[name] = prop["oneOf"][0]["const"]
         elif prop.get("format") == "date-time":
             data[name] = (now() + timedelta(days=1)).isoformat()
+        elif prop.get("format") == "date":
+            data[name] = now().date().isoformat()
+        elif prop.get("examples"):
+            data[name] = prop["examples"][0]
+        elif prop.get("pattern") in PATTERN_SAMPLES:
+            data[name] = PATTERN_SAMPLES[prop["pattern"]]
         else:
             data[name] = "合格的内容".ljust(prop.get("minLength", 1), "好")
     return data
@@ -66,7 +76,7 @@ def required_texts(schema):
     found = [(name, {}) for name in schema.get("required", [])]
     condition = schema.get("if", {})
     first = condition.get("anyOf", [condition])[0].get("properties", {})  # one branch that makes `then` apply
-    when = {k: v["const"] for k, v in first.items() if "const" in v}
+    when = {k: v["const"] if "const" in v else v["enum"][0] for k, v in first.items() if "const" in v or "enum" in v}
     found += [(name, when) for name in schema.get("then", {}).get("required", [])]
     otherwise = {k: not v for k, v in when.items() if isinstance(v, bool)}
     found += [(name, otherwise) for name in schema.get("else", {}).get("required", [])]
@@ -84,7 +94,8 @@ def test_every_form_refuses_blank_required_text_trims_and_refuses_unknown_fields
             assert validate_submission(schema, base, context), filename
             for field, when in required_texts(schema):
                 prop = schema["properties"][field]
-                free_text = not any(k in prop for k in ("x-ref", "oneOf", "enum", "format"))
+                free_text = not any(k in prop for k in ("x-ref", "oneOf", "enum", "format")) \
+                    and prop.get("pattern", "\\S") == "\\S"  # a shaped code (credit code, phone) is no free text
                 walked += free_text
                 for blank in ("   ", "\t\n ", "\u3000"):  # ideographic space too
                     with pytest.raises(ValidationFailed) as refused:
@@ -96,7 +107,7 @@ def test_every_form_refuses_blank_required_text_trims_and_refuses_unknown_fields
             with pytest.raises(ValidationFailed) as refused:
                 validate_submission(schema, {**base, "bogus": 1}, context)
             assert refused.value.errors == {"bogus": UNKNOWN}
-    assert walked == 18  # contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan,
+    assert walked == 26  # onboarding and care: 8 (comments, reasons, notes, profile texts); contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan,
     # review comment; service requests: acceptance note (duplicate), 2 contact notes, emergency measures, plan, action,
     # update message, customer's comment (not accepted), final result
 
