@@ -62,7 +62,7 @@ STATUS_CODES = ["new", "pending_accept", "processing", "awaiting_customer", "awa
                 "closed", "pending_dispatch", "pending_close"]
 ENUMS = {
     "type": ["consultation", "complaint", "requirement_change", "after_sales_support", "suggestion", "technical_support",
-             "handling"],
+             "handling", "product_fault"],
     "urgency": ["high", "medium", "low", "normal", "urgent", "critical"],
     "channel": ["phone", "online", "email", "branch", "partner"],
     "industry": ["manufacturing", "finance", "retail", "it", "healthcare", "education", "energy", "logistics",

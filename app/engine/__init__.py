@@ -8,6 +8,7 @@ from .definitions import (
     Bundle, DeployError, ProcessDefinition, check_texts, deploy_bundles, deploy_version, deployed_files,
     latest_definition_id, read_bundles,
 )
+from .decisions import DecisionError
 from .models import PendingTimer, ProcessInstance
 from .runtime import Engine, FinishedTask, ProcessError, ReadyTask, Step, WaitingTimer
 from .simulation import Model, Simulation, parse_model
@@ -36,6 +37,7 @@ def deploy_directory(workflows_dir, forms_dir, rules, *, deployed_by=None, repla
 
 __all__ = [
     "Bundle",
+    "DecisionError",
     "DeployError",
     "Engine",
     "FinishedTask",

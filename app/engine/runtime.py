@@ -20,6 +20,7 @@ from app.fast_statements import FastStatement
 
 from . import retime
 from .compaction import compact
+from .decisions import Decisions
 from .definitions import FORM_PROPERTY, SpecCache, latest_definition_id
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
 from . import store
@@ -161,6 +162,7 @@ class Engine:
         self.specs = SpecCache()
         self.live = _Lru(cache_size)
         self.script_engine = make_script_engine(helpers or {})
+        self.decisions = Decisions(self.script_engine)
         self._definitions = {}
         self._instance_definitions = _Lru(100_000)
 
@@ -293,6 +295,11 @@ class Engine:
     def form(self, instance_id, name):
         """The JSON Schema `name` as deployed with the instance's definition version."""
         return (self.definition_of(instance_id).forms or {}).get(name)
+
+    def decide(self, decision_id, data):
+        """The outputs of the newest deployed decision table `decision_id` for `data` (first matching rule; {} when
+        none matches), or None when no deployed version has that table. DecisionError when it cannot be evaluated."""
+        return self.decisions.decide(decision_id, data)
 
     def evaluate(self, expression, data):
         """Evaluate a diagram expression (a task property) against `data` in the sandbox."""

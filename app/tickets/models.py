@@ -13,6 +13,8 @@ TICKET_TYPES = {
     "suggestion": ("建议", "Suggestion"),
     "technical_support": ("技术支持", "Technical support"),
     "handling": ("办理", "Handling"),
+    # the after-sales flow's type (R1-1, R1-2; workflows/aftersales.bpmn classifies it further: hardware / software)
+    "product_fault": ("产品故障", "Product fault"),
 }
 URGENCIES = {
     "high": ("高", "High"),

@@ -10,7 +10,7 @@ from werkzeug.utils import secure_filename
 from app.auth.models import Department, User
 from app.clock import as_utc, now
 from app.customers.models import Customer
-from app.engine import latest_definition_id
+from app.engine import DecisionError, latest_definition_id
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.forms_schema import validate_submission
 from app.extensions import db
@@ -23,7 +23,8 @@ from app.tasks.models import HumanTask
 from .flow import TicketHead, apply_step, engine
 from .models import CHANNELS, TICKET_TYPES, URGENCIES, Attachment, Ticket, TicketEvent
 
-PROCESS_NAME = "quick_response"
+PROCESS_NAME = "quick_response"  # what a new ticket starts when the flow-selection table decides nothing
+FLOW_DECISION = "flow_by_ticket"  # workflows/flow_by_ticket.dmn: ticket type and channel -> the process to start
 MAX_DESCRIPTION = 4000
 INPUT_FIELDS = ("customer_number", "type", "urgency", "description", "channel")  # what a new ticket is made of
 
@@ -139,7 +140,8 @@ def file_size(size):
 def create_ticket(*, data, actor, files=(), commit=True, process=None):
     """Open a ticket for a customer, store its attachments, start its process; return the ticket number.
 
-    `process` names the process to start (e.g. "service_request"); None starts PROCESS_NAME (quick_response).
+    `process` names the process to start (e.g. "service_request"); None lets the decision table FLOW_DECISION
+    pick it from the ticket's type and channel (see `flow_for`).
     The ticket number follows the pattern configured for that process (TICKET_NUMBER_PATTERNS).
     Attachments must not be empty nor larger than MAX_UPLOAD_BYTES each (ValidationFailed on `attachments`).
     Text is trimmed; text that is only spaces counts as empty. With `commit=False` the caller's use case commits
@@ -166,7 +168,7 @@ def open_ticket(*, data, actor, files=(), process=None):
             errors["customer_number"] = _("No customer with this number; create the customer first.")
     if errors:
         raise ValidationFailed(errors)
-    process = process or PROCESS_NAME
+    process = process or flow_for(data["type"], data["channel"])
     definition_id = latest_definition_id(process)
     if definition_id is None:
         raise Conflict(_("The process '%(name)s' is not deployed.", name=process))
@@ -190,6 +192,17 @@ def open_ticket(*, data, actor, files=(), process=None):
     apply_step(TicketHead(ticket_id, number, None, None), step, actor=actor.username, events=[created],
                columns={"process_instance_id": step.instance_id})
     return number
+
+
+def flow_for(ticket_type, channel):
+    """The process a new ticket of this type and channel starts: the newest deployed flow_by_ticket.dmn decides
+    (a table edit and a deploy change it); PROCESS_NAME when no table is deployed or no rule names a process."""
+    try:
+        decided = engine().decide(FLOW_DECISION, {"ticket_type": ticket_type, "channel": channel})
+    except DecisionError as exc:
+        raise Conflict(_("The flow-selection table cannot be evaluated: %(problem)s", problem=str(exc))) from exc
+    process = (decided or {}).get("process")
+    return process if isinstance(process, str) and process else PROCESS_NAME
 
 
 def store_upload(storage):
