@@ -78,7 +78,8 @@ def test_shipped_diagrams_and_forms_are_valid(tree):
                                                        ("satisfaction_survey", "survey.bpmn"),
                                                        ("service_request", "service_request.bpmn"),
                                                        ("customer_onboarding", "onboarding.bpmn"),
-                                                       ("customer_care", "care.bpmn")}
+                                                       ("customer_care", "care.bpmn"),
+                                                       ("after_sales", "aftersales.bpmn")}
     assert set(by_name["satisfaction_survey"].forms) == {"survey.json"}  # named by its send task
     assert "redispatch.json" in by_name["service_request"].forms  # its message form, shared with quick_response
     assert set().union(*(b.forms for b in bundles)) == {p.name for p in (ROOT / "forms").glob("*.json")}
@@ -202,15 +203,18 @@ def test_form_required_in_a_branch_is_checked_too(tree):
 
 def test_form_x_ref_to_an_unknown_kind(tree):
     edit_form(tree, "reassign_ticket.json", lambda s: s["properties"]["department"].update({"x-ref": "departments"}))
-    problem = only(tree)
-    assert where([problem]) == [(BPMN, "quick_response", "reassign_ticket", "properties.department.x-ref")]
-    assert "unknown kind 'departments'" in problem.message and "department, user" in problem.message
+    problems = problems_of(tree)  # both processes whose reassign task uses the form
+    assert sorted(where(problems)) == [
+        ("workflows/aftersales.bpmn", "after_sales", "reassign_ticket", "properties.department.x-ref"),
+        (BPMN, "quick_response", "reassign_ticket", "properties.department.x-ref")]
+    assert all("unknown kind 'departments'" in p.message and "department, user" in p.message for p in problems)
 
 
 def test_form_of_a_message_is_checked_on_the_catching_event(tree):
     edit_form(tree, "redispatch.json", lambda s: s["properties"]["assignee"].update({"x-role": "boss"}))
-    problems = problems_of(tree)  # both processes that catch the redispatch message
+    problems = problems_of(tree)  # every process that catches the redispatch message
     assert sorted(where(problems)) == [
+        ("workflows/aftersales.bpmn", "after_sales", "redispatch_requested", "properties.assignee.x-role"),
         (BPMN, "quick_response", "redispatch_requested", "properties.assignee.x-role"),
         ("workflows/service_request.bpmn", "service_request", "redispatch_requested", "properties.assignee.x-role")]
 
@@ -463,7 +467,7 @@ def test_a_broken_file_refuses_the_whole_batch(app, tree):
         (ROOT / "workflows" / "quick_response.bpmn").read_text(encoding="utf-8"), encoding="utf-8")
     results = deploy_directory(tree / "workflows", tree / "forms", deploy_rules())
     assert sorted((d.name, created) for d, created in results) == [
-        ("customer_care", False), ("customer_onboarding", False), ("minimal", True), ("quick_response", False),
+        ("after_sales", False), ("customer_care", False), ("customer_onboarding", False), ("minimal", True), ("quick_response", False),
         ("satisfaction_survey", False), ("service_request", False)]
 
 

@@ -31,7 +31,8 @@ def page_error(page, field):
 def deployed_forms():
     """Every form of the newest deployed version of each shipped process."""
     forms = {}
-    for process in ("quick_response", "satisfaction_survey", "service_request", "customer_onboarding", "customer_care"):
+    for process in ("quick_response", "satisfaction_survey", "service_request", "customer_onboarding", "customer_care",
+                    "after_sales"):
         forms.update(db.session.get(ProcessDefinition, latest_definition_id(process)).forms)
     return forms
 
@@ -107,7 +108,9 @@ def test_every_form_refuses_blank_required_text_trims_and_refuses_unknown_fields
             with pytest.raises(ValidationFailed) as refused:
                 validate_submission(schema, {**base, "bogus": 1}, context)
             assert refused.value.errors == {"bogus": UNKNOWN}
-    assert walked == 26  # onboarding and care: 8 (comments, reasons, notes, profile texts); contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan,
+    assert walked == 40  # after-sales: 14 (product model, place, symptom, contact note, on-the-spot solution, cause,
+    # investigation, proposal, action, solution, progress message, unsatisfied reason, improvement plan, final result);
+    # onboarding and care: 8 (comments, reasons, notes, profile texts); contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan,
     # review comment; service requests: acceptance note (duplicate), 2 contact notes, emergency measures, plan, action,
     # update message, customer's comment (not accepted), final result
 

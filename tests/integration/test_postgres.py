@@ -110,7 +110,7 @@ def test_three_processes_starting_together_migrate_and_deploy_once(pg_url):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
         assert sorted(conn.execute(text("SELECT name, version FROM process_definitions")).all()) == [
-            ("customer_care", 1), ("customer_onboarding", 1), ("quick_response", 1), ("satisfaction_survey", 1),
+            ("after_sales", 1), ("customer_care", 1), ("customer_onboarding", 1), ("quick_response", 1), ("satisfaction_survey", 1),
             ("service_request", 1)]
         assert conn.execute(text("SELECT count(*) FROM roles")).scalar() == 5
     engine.dispose()
