@@ -4,8 +4,8 @@ Only the capabilities that compute from their arguments and the clock are the ap
 read app.clock, which the scenario moves). Every other capability reads or writes the database, so the scenario
 answers it instead, and a scenario never depends on (or touches) the rows of the database it runs next to:
 
-- `pick_assignee(department, ...)`: the user the scenario's `staff` names for the department, else None
-  (in the application: the department's least-loaded available handler);
+- `pick_assignee(department, role)`: the user the scenario's `staff` names for "department:role", else for the
+  department, else None (in the application: the least-loaded available member of the department with the role);
 - `has_open_task(ticket_number, task_name)`: whether a user task `task_name` was waiting before the current
   step began (in the application: an open task row of the ticket, written with the previous step);
 - any other (e.g. one that starts another process or sends a survey): the call is recorded in `calls`
@@ -30,7 +30,9 @@ class World:
         return {name: self.base[name] if name in PURE else answered.get(name) or self._recorder(name)
                 for name in self.base}
 
-    def pick_assignee(self, department, *_rest):
+    def pick_assignee(self, department, role=None, *_rest):
+        if role and f"{department}:{role}" in self.staff:
+            return self.staff[f"{department}:{role}"]
         return self.staff.get(department)
 
     def has_open_task(self, ticket_number, task_name):
