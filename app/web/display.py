@@ -13,7 +13,9 @@ from app.tickets.service import file_size
 DASH = "—"
 
 SATISFACTION = {
+    "very_satisfied": _l("Very satisfied"),  # after_sales (seed 001): four levels
     "satisfied": _l("Satisfied"),
+    "average": _l("Average"),
     "needs_adjustment": _l("Needs adjustment"),
     "unsatisfied": _l("Unsatisfied"),
 }
@@ -55,6 +57,10 @@ TIMERS = {
     "contact_due_contact": _l("First-contact window passed"),
     "plan_overdue": _l("No handling plan within 1 working day"),
     "update_due_timer": _l("Handling has taken more than 2 working days"),
+    # workflows/aftersales.bpmn (accept_timeout and the first-contact timers above are shared)
+    "analysis_overdue": _l("No initial analysis report within 24 hours"),
+    "improvement_overdue": _l("No improvement plan within 24 hours"),
+    "progress_timer": _l("Progress update for the customer is due"),
 }
 
 URGENCY_HINTS = {
