@@ -53,13 +53,13 @@ def report_sheets(result):
     by_group += [[group_label(group, g)] + figure_cells(g) for g in result["groups"]]
     series = [[s["key"]] + figure_cells(s) for s in result["series"]]
     types = [[str(display.ticket_type(t["type"])), t["tickets"]] for t in result["top_types"]]
-    satisfaction = [[d["dimension"], str(display.satisfaction(value)) if d["dimension"] == "opinion" else value, n]
-                    for d in result["satisfaction"] for value, n in d["counts"].items()]
+    satisfaction = [[str(d["title"]), str(d["labels"][value]), d["counts"][value]]
+                    for d in result["satisfaction"] for value in d["scale"]]
     return [
         (_("By group"), [_(GROUP_TITLES[group])] + figure_header(), by_group),
         (_("By period"), [_("Period")] + figure_header(), series),
         (_("Problem types"), [_("Type"), _("Tickets")], types),
-        (_("Satisfaction"), [_("Dimension"), _("Answer"), _("Tickets")], satisfaction),
+        (_("Satisfaction"), [_("Dimension"), _("Answer"), _("Answers")], satisfaction),
     ]
 
 

@@ -76,8 +76,33 @@ def build_tickets():
     conn.execute(insert(TicketEvent.__table__), [
         {"ticket_id": tid, "at": utc(6, 0), "actor": "supervisor1", "action": action, "detail": detail}
         for tid, action, detail in history])
+    build_surveys(ids)
     db.session.commit()
     return departments
+
+
+def build_surveys(ids):
+    """Completed surveys (1-5 scores) for R1 and R4 in the week, R0 outside it; R2's survey left out of `overall`
+    and `resolution` (an older form without them still counts what it has).
+
+    R1: attitude 5, response_speed 4, resolution 5, overall 5;  R4: attitude 4, response_speed 2, overall 3;
+    R0 (outside the week): attitude 1, overall 1.
+    """
+    from app.engine import latest_definition_id
+    from app.surveys.models import Survey, SurveyScore
+
+    definition = latest_definition_id("satisfaction_survey")
+    answers = {"R1": {"attitude": 5, "response_speed": 4, "resolution": 5, "overall": 5},
+               "R4": {"attitude": 4, "response_speed": 2, "overall": 3}, "R0": {"attitude": 1, "overall": 1}}
+    conn = db.session.connection()
+    for n, (number, given) in enumerate(answers.items()):
+        survey_id = conn.execute(insert(Survey.__table__).returning(Survey.__table__.c.id), {
+            "ticket_id": ids[number], "definition_id": definition, "nonce": f"n{n}", "token_hash": f"h{n}",
+            "status": "completed", "sent_at": utc(6, 0), "expires_at": utc(13, 0), "completed_at": utc(6, 1),
+            "answers": given, "sent_by": "system"}).scalar_one()
+        conn.execute(insert(SurveyScore.__table__), [
+            {"survey_id": survey_id, "ticket_id": ids[number], "dimension": k, "value": str(v)}
+            for k, v in given.items()])
 
 
 def week_params(**args):
@@ -100,8 +125,17 @@ def check_week_figures():
             medium["reopens"]) == (1, 1, 0, 1, 1)
     assert result["top_types"] == [{"type": "complaint", "tickets": 2}, {"type": "consultation", "tickets": 2},
                                    {"type": "after_sales_support", "tickets": 1}]
-    assert result["satisfaction"] == [{"dimension": "opinion", "scale": ["satisfied", "needs_adjustment", "unsatisfied"],
-                                       "counts": {"satisfied": 2, "needs_adjustment": 0, "unsatisfied": 1}}]
+    opinion, *survey = result["satisfaction"]
+    assert (opinion["dimension"], opinion["scale"], opinion["counts"], opinion["average"]) == (
+        "opinion", ["satisfied", "needs_adjustment", "unsatisfied"],
+        {"satisfied": 2, "needs_adjustment": 0, "unsatisfied": 1}, None)
+    scale = ["5", "4", "3", "2", "1"]
+    assert [(d["dimension"], d["scale"], d["answers"], d["average"]) for d in survey] == [
+        ("attitude", scale, 2, 4.5), ("response_speed", scale, 2, 3.0), ("resolution", scale, 1, 5.0),
+        ("overall", scale, 2, 4.0)]
+    assert survey[0]["counts"] == {"5": 1, "4": 1, "3": 0, "2": 0, "1": 0}
+    assert survey[1]["counts"] == {"5": 0, "4": 1, "3": 0, "2": 1, "1": 0}
+    assert survey[0]["title"] == "服务态度" and survey[0]["labels"]["5"] == "5 非常满意"
     weekly = service.report(week_params(granularity="week"))
     assert [(s["key"], s["tickets"], s["transfers"]) for s in weekly["series"]] == [("2026-03-02", 5, 2)]
     monthly = service.report(service.parse_params({"start": "2026-03-01", "end": "2026-03-31", "granularity": "month"}))
@@ -129,6 +163,8 @@ def test_figures_match_the_hand_computed_week(app):
     assert numbers("reopened") == ["R2", "R4"]
     assert numbers("unresolved") == ["R2", "R3", "R6"]
     assert numbers("satisfaction", answer="opinion:unsatisfied") == ["R2"]
+    assert numbers("satisfaction", answer="response_speed:2") == ["R4"]
+    assert numbers("satisfaction", answer="attitude:1") == []  # R0 lies outside the week
     assert numbers("tickets", bucket="2026-03-03") == ["R3"]
     assert numbers("tickets", group="urgency", value="high") == ["R1", "R4"]
 
