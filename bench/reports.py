@@ -77,6 +77,8 @@ def fill(count, first=0, month_start=MONTH_START):
                 "first_responded_at": responded, "responded_at": responded, "accepted_at": responded,
                 "resolved_at": resolved, "closed_at": closed, "reopen_count": 1 if i % 11 == 0 else 0,
                 "satisfaction": OPINIONS[i % 6] if closed else None,
+                "response_working_seconds": int((responded - created).total_seconds() * 0.6) if responded else None,
+                "resolution_working_seconds": int((resolved - created).total_seconds() * 0.4) if resolved else None,
             })
         conn.execute(insert(Ticket.__table__), rows)
         ids = [r[0] for r in conn.execute(select(Ticket.id).where(Ticket.number >= f"BR{start:09d}",

@@ -27,13 +27,15 @@ def _rate(value):
 def figure_header():
     return [_("Tickets"), _("Closed"), _("Resolved"), _("Resolution rate (%)"), _("First responses due"),
             _("First responses on time"), _("On-time first-response rate (%)"), _("Average first response (h)"),
-            _("Average resolution (h)"), _("Reopened tickets"), _("Reopens"), _("Transfers")]
+            _("Average resolution (h)"), _("Average first response, working time (h)"),
+            _("Average resolution, working time (h)"), _("Reopened tickets"), _("Reopens"), _("Transfers")]
 
 
 def figure_cells(f):
     return [f["tickets"], f["closed"], f["resolved"], _rate(f["resolution_rate"]), f["response_due"],
             f["responded_on_time"], _rate(f["on_time_response_rate"]), _hours(f["avg_response_seconds"]),
-            _hours(f["avg_resolution_seconds"]), f["reopened"], f["reopens"], f["transfers"]]
+            _hours(f["avg_resolution_seconds"]), _hours(f["avg_response_working_seconds"]),
+            _hours(f["avg_resolution_working_seconds"]), f["reopened"], f["reopens"], f["transfers"]]
 
 
 def group_label(group, row):

@@ -37,6 +37,9 @@ def build_tickets():
        satisfied, reopened twice.
     T6 03-04 08:00 local, after_sales_support/low/partner: no response deadline, open.
     Outside: one at 03-01 23:59 local, one at 03-09 00:00 local.
+    Working time (as the flow measured it in each ticket's calendar): T1 responded after 30 min and resolved after
+    4 h; T2 responded after 1 h (its 3 h fell mostly outside working hours); T4 responded after 10 min, resolved
+    after 2 h (a pause waiting for the customer left out).
     """
     conn = db.session.connection()
     customer = db.session.scalar(select(Customer.id).order_by(Customer.id).limit(1))
@@ -45,19 +48,23 @@ def build_tickets():
     after_sales = next(iter(departments.values()))
     base = {"customer_id": customer, "created_by_id": agent, "description": "设备故障，无法启动", "status": "processing",
             "reopen_count": 0, "department_id": after_sales, "response_due_at": None, "first_responded_at": None,
-            "resolved_at": None, "closed_at": None, "satisfaction": None}
+            "resolved_at": None, "closed_at": None, "satisfaction": None,
+            "response_working_seconds": None, "resolution_working_seconds": None}
     rows = [
         dict(number="R1", type="complaint", urgency="high", channel="phone", created_at=utc(2, 1),
              response_due_at=utc(2, 3), first_responded_at=utc(2, 1, 30), resolved_at=utc(2, 5), closed_at=utc(2, 6),
-             satisfaction="satisfied", status="closed"),
+             satisfaction="satisfied", status="closed", response_working_seconds=1800,
+             resolution_working_seconds=14400),
         dict(number="R2", type="complaint", urgency="medium", channel="online", created_at=utc(2, 15, 30),
              response_due_at=utc(2, 17, 30), first_responded_at=utc(2, 18, 30), reopen_count=1,
+             response_working_seconds=3600,
              satisfaction="unsatisfied", department_id=None),
         dict(number="R3", type="consultation", urgency="low", channel="phone", created_at=utc(2, 16, 30),
              response_due_at=utc(3, 16, 30)),
         dict(number="R4", type="consultation", urgency="high", channel="email", created_at=utc(5, 2),
              response_due_at=utc(5, 4), first_responded_at=utc(5, 2, 10), resolved_at=utc(5, 8), closed_at=utc(5, 9),
-             satisfaction="satisfied", reopen_count=2, status="closed"),
+             satisfaction="satisfied", reopen_count=2, status="closed", response_working_seconds=600,
+             resolution_working_seconds=7200),
         dict(number="R6", type="after_sales_support", urgency="low", channel="partner", created_at=utc(4, 0)),
         dict(number="R0", type="complaint", urgency="high", channel="phone", created_at=utc(1, 15, 59)),
         dict(number="R9", type="complaint", urgency="high", channel="phone", created_at=utc(8, 16)),
@@ -114,7 +121,8 @@ def check_week_figures():
     assert result["summary"] == {
         "tickets": 5, "closed": 2, "resolved": 2, "response_due": 4, "responded_on_time": 2,
         "on_time_response_rate": 0.5, "resolution_rate": 0.4, "avg_response_seconds": 4400,
-        "avg_resolution_seconds": 18000, "reopened": 2, "reopens": 3, "transfers": 2}
+        "avg_resolution_seconds": 18000, "avg_response_working_seconds": 2000,
+        "avg_resolution_working_seconds": 10800, "reopened": 2, "reopens": 3, "transfers": 2}
     assert [(s["key"], s["tickets"]) for s in result["series"]] == [
         ("2026-03-02", 2), ("2026-03-03", 1), ("2026-03-04", 1), ("2026-03-05", 1)]
     high = next(g for g in result["groups"] if g["key"] == "high")
