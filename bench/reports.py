@@ -1,7 +1,7 @@
 """Reports at scale: the monthly report over TICKETS tickets (target ≤ 1 s) on SQLite and PostgreSQL, and the
 Excel export of EXPORT_ROWS tickets with the peak RSS of the process that streams it.
 
-Tickets are bulk-inserted (executemany in batches) with measured times, satisfaction, reopens and transfer
+Tickets are bulk-inserted (executemany in batches) with measured times, satisfaction, survey scores, reopens and transfer
 history, all in one month, so the monthly report aggregates every one of them. The export runs in a fresh
 child process (GET /reports/tickets/export.xlsx through the test client, the body read chunk by chunk and
 dropped) so its peak RSS is the export's alone; it is measured for a tenth of the rows too, to show the memory
@@ -32,7 +32,9 @@ from app import create_app  # noqa: E402
 from app.auth.models import Department, User  # noqa: E402
 from app.customers.models import Customer  # noqa: E402
 from app.extensions import db  # noqa: E402
+from app.engine import latest_definition_id  # noqa: E402
 from app.seed import seed_demo  # noqa: E402
+from app.surveys.models import Survey, SurveyScore  # noqa: E402
 from app.tickets.models import Ticket, TicketEvent  # noqa: E402
 from config import Config, normalise_database_url  # noqa: E402
 
@@ -42,6 +44,7 @@ MONTH_SECONDS = 30 * 86400
 TYPES = ("consultation", "complaint", "requirement_change", "after_sales_support")
 URGENCIES = (("high", 2), ("medium", 8), ("low", 24))
 CHANNELS = ("phone", "online", "email", "branch", "partner")
+SURVEY_DIMENSIONS = ("attitude", "response_speed", "resolution", "overall")
 OPINIONS = ("satisfied", "satisfied", "satisfied", "needs_adjustment", "unsatisfied", None)
 
 
@@ -56,6 +59,7 @@ def fill(count, first=0, month_start=MONTH_START):
     customer = conn.execute(select(Customer.id).order_by(Customer.id).limit(1)).scalar_one()
     agent = conn.execute(select(User.id).where(User.username == "agent1")).scalar_one()
     departments = [row[0] for row in conn.execute(select(Department.id))]
+    survey_definition = latest_definition_id("satisfaction_survey")
     for start in range(first, first + count, BATCH):
         size = min(BATCH, first + count - start)
         rows = []
@@ -73,6 +77,8 @@ def fill(count, first=0, month_start=MONTH_START):
                 "first_responded_at": responded, "responded_at": responded, "accepted_at": responded,
                 "resolved_at": resolved, "closed_at": closed, "reopen_count": 1 if i % 11 == 0 else 0,
                 "satisfaction": OPINIONS[i % 6] if closed else None,
+                "response_working_seconds": int((responded - created).total_seconds() * 0.6) if responded else None,
+                "resolution_working_seconds": int((resolved - created).total_seconds() * 0.4) if resolved else None,
             })
         conn.execute(insert(Ticket.__table__), rows)
         ids = [r[0] for r in conn.execute(select(Ticket.id).where(Ticket.number >= f"BR{start:09d}",
@@ -88,8 +94,27 @@ def fill(count, first=0, month_start=MONTH_START):
                 history.append({"ticket_id": ticket_id, "at": month_start, "actor": "supervisor1",
                                 "action": "task_completed", "detail": {"task": "reassign_ticket"}})
         conn.execute(insert(TicketEvent.__table__), history)
+        _surveys(conn, ids, start, survey_definition)
         db.session.commit()
         conn = db.session.connection()
+
+
+def _surveys(conn, ids, first, definition):
+    """A completed survey (four 1-5 scores) for every third ticket of the batch that was closed."""
+    closed = {r[0] for r in conn.execute(select(Ticket.id).where(Ticket.id.in_(ids), Ticket.closed_at.is_not(None)))}
+    rng = random.Random(first + 1)
+    for n, ticket_id in enumerate(ids):
+        if n % 3 or ticket_id not in closed:
+            continue
+        answers = {k: rng.choice((5, 5, 4, 4, 3, 2, 1)) for k in SURVEY_DIMENSIONS}
+        survey_id = conn.execute(insert(Survey.__table__).returning(Survey.__table__.c.id), {
+            "ticket_id": ticket_id, "definition_id": definition, "nonce": f"b{ticket_id}",
+            "token_hash": f"bench{ticket_id}", "status": "completed", "sent_at": MONTH_START,
+            "expires_at": MONTH_START, "completed_at": MONTH_START, "answers": answers, "sent_by": "system"}
+        ).scalar_one()
+        conn.execute(insert(SurveyScore.__table__), [
+            {"survey_id": survey_id, "ticket_id": ticket_id, "dimension": k, "value": str(v)}
+            for k, v in answers.items()])
 
 
 def time_monthly_report(app, rounds=3):

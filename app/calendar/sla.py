@@ -82,6 +82,7 @@ def after_step(ticket, step, *, stamp, changes):
     Returns None, or a Follow the caller applies through the engine (app/tickets/flow.py does)."""
     data = step.finished[-1].data if step.finished else {}
     code = data.get("sla_calendar") or None
+    _measure_working(ticket, changes, code)
     set_by_diagram = {v for f in step.finished for v in f.changed if v in WINDOWS}
     if set_by_diagram:  # deadlines this module moved keep the window they were set from
         _record_windows(ticket, changes, code, stamp, set_by_diagram)
@@ -94,6 +95,39 @@ def after_step(ticket, step, *, stamp, changes):
     if old in paused and new not in paused:
         return _resume(ticket, data, code, stamp, step)
     return None
+
+
+# a measured time -> the column that keeps the working time from the ticket's creation to it
+MEASURED = {"first_responded_at": "response_working_seconds", "resolved_at": "resolution_working_seconds"}
+_WINDOW_OF_MEASURE = {"response_working_seconds": "response_due", "resolution_working_seconds": "resolution_due"}
+
+
+def _measure_working(ticket, changes, code):
+    """Set the working-time columns for the first response and the resolution this step records: the time from
+    the ticket's creation in the calendar of the window it meets (else `code`; the wall clock without one), the
+    clock's pauses left out."""
+    met = {column: as_utc(changes[m]) for m, column in MEASURED.items() if changes.get(m) is not None}
+    if not met:
+        return
+    from app.tickets.models import Ticket
+
+    conn = db.session.connection()
+    created = conn.execute(select(Ticket.__table__.c.created_at).where(Ticket.__table__.c.id == ticket.id)).scalar()
+    if created is None:
+        return
+    created = as_utc(created)
+    windows = {r.variable: r.calendar_code for r in conn.execute(_WINDOWS_OF, {"t_id": ticket.id})}
+    pauses = [(as_utc(s), as_utc(e) if e is not None else None) for s, e in conn.execute(_PAUSES_OF, {"t_id": ticket.id})]
+    for column, at in met.items():
+        # the calendar of the window this time meets, as the diagram chose it; else the process's sla_calendar
+        window = _WINDOW_OF_MEASURE[column]
+        calendar = calendar_of(windows[window] if window in windows else code)
+        working = calendar.between(created, at)
+        for began, ended in pauses:
+            began, ended = max(began, created), min(ended or at, at)
+            if began < ended:
+                working -= calendar.between(began, ended)
+        changes[column] = max(int(working.total_seconds()), 0)
 
 
 def _record_windows(ticket, changes, code, stamp, variables):

@@ -79,9 +79,8 @@ def _chart_data(result):
                    "tickets": [g["tickets"] for g in result["groups"]],
                    "resolved": [g["resolved"] for g in result["groups"]]},
         "types": [{"name": str(display.ticket_type(t["type"])), "value": t["tickets"]} for t in result["top_types"]],
-        "satisfaction": [{"dimension": d["dimension"],
-                          "labels": [str(display.satisfaction(v)) if d["dimension"] == "opinion" else str(v)
-                                     for v in d["scale"]],
+        "satisfaction": [{"dimension": d["dimension"], "title": d["title"],
+                          "labels": [str(d["labels"][v]) for v in d["scale"]],
                           "counts": [d["counts"][v] for v in d["scale"]]} for d in result["satisfaction"]],
         "labels": {"tickets": _("Tickets"), "resolved": _("Resolved"), "on_time": _("On-time first-response rate (%)")},
     }

@@ -27,9 +27,8 @@ REASSIGN_TASK = "reassign_ticket"  # the supervisor's task after a lapsed accept
 def duration_seconds(dialect, start, end):
     """Seconds from `start` to `end` as a SQL expression (NULL when either is NULL).
 
-    Wall-clock time today. This is the one place a working-time calendar plugs in: replace the expression by
-    one that counts only working seconds (e.g. a SQL function or a join on a working-minutes table); every
-    average in the report goes through here.
+    Wall-clock time. The working-time averages read the tickets' `response_working_seconds` and
+    `resolution_working_seconds` instead, measured in each ticket's calendar when the time was recorded.
     """
     if dialect == "postgresql":
         return func.extract("epoch", end - start)
@@ -113,6 +112,10 @@ def cube(conn, scope, group):
         func.count(T.c.first_responded_at).label("responses"),
         func.sum(scope.duration(T.c.created_at, T.c.first_responded_at)).label("response_seconds"),
         func.sum(scope.duration(T.c.created_at, T.c.resolved_at)).label("resolution_seconds"),
+        func.sum(T.c.response_working_seconds).label("response_working_seconds"),
+        func.count(T.c.response_working_seconds).label("working_responses"),
+        func.sum(T.c.resolution_working_seconds).label("resolution_working_seconds"),
+        func.count(T.c.resolution_working_seconds).label("working_resolutions"),
         func.sum(case((T.c.reopen_count > 0, 1), else_=0)).label("reopened"),
         func.sum(T.c.reopen_count).label("reopens"),
     ).where(*scope.conditions()).group_by(*keys)

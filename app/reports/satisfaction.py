@@ -1,19 +1,33 @@
 """Satisfaction figures of a ticket set, behind one small interface the report reads.
 
-`distribution(conn, scope)` answers a list of dimensions, each `{"dimension", "scale", "counts"}` where `scale`
-lists the possible values in order and `counts` maps each value to how many tickets gave it. Today the only
-source is the customer's opinion recorded at the feedback step (ticket column `satisfaction`: satisfied /
-needs_adjustment / unsatisfied), one dimension named "opinion".
-
-A survey with 1-5 scores per dimension plugs in by adding a source to SOURCES: a function (conn, scope) ->
-list of dimensions that groups the survey rows of the scope's tickets per dimension and score (scale
-[1, 2, 3, 4, 5]) in SQL; the page, API and exports show every dimension a source returns.
+`distribution(conn, scope)` answers a list of dimensions, each `{"dimension", "title", "scale", "labels",
+"counts", "answers", "average"}`: `scale` lists the possible values in order, `labels` maps each to what a person
+reads, `counts` maps each value to how many answers gave it, `average` is the mean of a numeric scale (else
+None). Two sources:
+- the customer's opinion recorded at the feedback step (ticket column `satisfaction`), dimension "opinion";
+- the satisfaction survey (R2-5, R3-6): every choice question of the survey form (e.g. attitude, response
+  speed, resolution, overall, scored 1-5), counted from `survey_scores` in SQL. The questions, their order and
+  titles come from the newest deployed survey form, so seed 003's variant (excellent / good / fair / poor) is a
+  form change only; answers to questions an older form had still count.
 """
-from sqlalchemy import func, select
+import re
+
+from flask import current_app
+from sqlalchemy import exists, func, literal, select
+
+from app.engine import latest_definition_id
+from app.i18n import _, _l
+from app.surveys.models import SurveyScore
+from app.surveys.scores import dimension_labels
+from app.surveys.service import FORM_NAME, PROCESS_NAME
 
 from .queries import T
 
+S = SurveyScore.__table__
 OPINIONS = ("satisfied", "needs_adjustment", "unsatisfied")
+OPINION_LABELS = {"satisfied": _l("Satisfied"), "needs_adjustment": _l("Needs adjustment"),
+                  "unsatisfied": _l("Unsatisfied")}
+_DIMENSION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
 def opinion_dimension(conn, scope):
@@ -22,10 +36,46 @@ def opinion_dimension(conn, scope):
              .group_by(T.c.satisfaction))
     counts = dict.fromkeys(OPINIONS, 0)
     counts.update({row.satisfaction: row.n for row in conn.execute(query)})
-    return [{"dimension": "opinion", "scale": list(OPINIONS), "counts": counts}]
+    return [_dimension("opinion", str(_("Customer opinion")), list(OPINIONS),
+                       {k: str(v) for k, v in OPINION_LABELS.items()}, counts)]
 
 
-SOURCES = [opinion_dimension]
+def survey_dimensions(conn, scope):
+    """Each choice question of the survey with its answers per value (one GROUP BY over the scope's scores)."""
+    query = (select(S.c.dimension, S.c.value, func.count().label("n"))
+             .select_from(S.join(T, T.c.id == S.c.ticket_id)).where(*scope.conditions())
+             .group_by(S.c.dimension, S.c.value))
+    found = {}
+    for row in conn.execute(query):
+        found.setdefault(row.dimension, {})[row.value] = row.n
+    labels = _survey_labels()
+    dimensions = []
+    for name in [*labels, *sorted(set(found) - set(labels))]:
+        title, titles, scale = labels.get(name, (name, {}, []))
+        counts = found.get(name, {})
+        scale = scale + sorted(set(counts) - set(scale))
+        dimensions.append(_dimension(name, title, scale, {v: titles.get(v, v) for v in scale},
+                                     {v: counts.get(v, 0) for v in scale}))
+    return dimensions
+
+
+def _survey_labels():
+    definition_id = latest_definition_id(PROCESS_NAME)
+    if definition_id is None:
+        return {}
+    schema = (current_app.extensions["engine"].definition_forms(definition_id) or {}).get(FORM_NAME)
+    return dimension_labels(schema)
+
+
+def _dimension(name, title, scale, labels, counts):
+    answers = sum(counts.values())
+    numeric = scale and all(re.fullmatch(r"-?[0-9]+", v) for v in scale)
+    average = round(sum(int(v) * n for v, n in counts.items()) / answers, 2) if numeric and answers else None
+    return {"dimension": name, "title": title, "scale": scale, "labels": labels, "counts": counts,
+            "answers": answers, "average": average}
+
+
+SOURCES = [opinion_dimension, survey_dimensions]
 
 
 def distribution(conn, scope):
@@ -35,6 +85,8 @@ def distribution(conn, scope):
 
 def figure_condition(dimension, value):
     """The SQL condition selecting the tickets behind one satisfaction count, or None when unknown."""
-    if dimension == "opinion" and value in OPINIONS:
-        return T.c.satisfaction == value
-    return None
+    if dimension == "opinion":
+        return T.c.satisfaction == value if value in OPINIONS else None
+    if not _DIMENSION.fullmatch(dimension or "") or not value or len(value) > 64:
+        return None
+    return exists(select(literal(1)).where(S.c.ticket_id == T.c.id, S.c.dimension == dimension, S.c.value == value))

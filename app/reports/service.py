@@ -130,7 +130,8 @@ def scope_of(params):
 
 
 SUMMED = ("tickets", "closed", "resolved", "response_due", "responded_on_time", "responses", "response_seconds",
-          "resolution_seconds", "reopened", "reopens", "transfers")
+          "resolution_seconds", "response_working_seconds", "working_responses", "resolution_working_seconds",
+          "working_resolutions", "reopened", "reopens", "transfers")
 
 
 def _add(cells, key, values):
@@ -149,8 +150,14 @@ def _figures(cell):
         "resolution_rate": round(cell["resolved"] / tickets, 4) if tickets else None,
         "avg_response_seconds": round(cell["response_seconds"] / cell["responses"]) if cell["responses"] else None,
         "avg_resolution_seconds": round(cell["resolution_seconds"] / cell["resolved"]) if cell["resolved"] else None,
+        "avg_response_working_seconds": _mean(cell["response_working_seconds"], cell["working_responses"]),
+        "avg_resolution_working_seconds": _mean(cell["resolution_working_seconds"], cell["working_resolutions"]),
         "reopened": cell["reopened"], "reopens": cell["reopens"], "transfers": cell["transfers"],
     }
+
+
+def _mean(total, count):
+    return round(total / count) if count else None
 
 
 def report(params):

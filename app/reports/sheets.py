@@ -27,13 +27,15 @@ def _rate(value):
 def figure_header():
     return [_("Tickets"), _("Closed"), _("Resolved"), _("Resolution rate (%)"), _("First responses due"),
             _("First responses on time"), _("On-time first-response rate (%)"), _("Average first response (h)"),
-            _("Average resolution (h)"), _("Reopened tickets"), _("Reopens"), _("Transfers")]
+            _("Average resolution (h)"), _("Average first response, working time (h)"),
+            _("Average resolution, working time (h)"), _("Reopened tickets"), _("Reopens"), _("Transfers")]
 
 
 def figure_cells(f):
     return [f["tickets"], f["closed"], f["resolved"], _rate(f["resolution_rate"]), f["response_due"],
             f["responded_on_time"], _rate(f["on_time_response_rate"]), _hours(f["avg_response_seconds"]),
-            _hours(f["avg_resolution_seconds"]), f["reopened"], f["reopens"], f["transfers"]]
+            _hours(f["avg_resolution_seconds"]), _hours(f["avg_response_working_seconds"]),
+            _hours(f["avg_resolution_working_seconds"]), f["reopened"], f["reopens"], f["transfers"]]
 
 
 def group_label(group, row):
@@ -53,13 +55,13 @@ def report_sheets(result):
     by_group += [[group_label(group, g)] + figure_cells(g) for g in result["groups"]]
     series = [[s["key"]] + figure_cells(s) for s in result["series"]]
     types = [[str(display.ticket_type(t["type"])), t["tickets"]] for t in result["top_types"]]
-    satisfaction = [[d["dimension"], str(display.satisfaction(value)) if d["dimension"] == "opinion" else value, n]
-                    for d in result["satisfaction"] for value, n in d["counts"].items()]
+    satisfaction = [[str(d["title"]), str(d["labels"][value]), d["counts"][value]]
+                    for d in result["satisfaction"] for value in d["scale"]]
     return [
         (_("By group"), [_(GROUP_TITLES[group])] + figure_header(), by_group),
         (_("By period"), [_("Period")] + figure_header(), series),
         (_("Problem types"), [_("Type"), _("Tickets")], types),
-        (_("Satisfaction"), [_("Dimension"), _("Answer"), _("Tickets")], satisfaction),
+        (_("Satisfaction"), [_("Dimension"), _("Answer"), _("Answers")], satisfaction),
     ]
 
 

@@ -22,3 +22,15 @@ class Survey(db.Model):
     sent_by = db.Column(db.String(64), nullable=False)  # "system" for the diagram's send
     reason = db.Column(db.Text)  # a supervisor's reason for a manual send
     mailed_to = db.Column(db.String(254))  # the address the invitation was queued for, if any
+
+
+class SurveyScore(db.Model):
+    """One choice answer of a completed survey (e.g. attitude = 5), kept as a row so reports count the answers per
+    dimension and value in SQL. Written with the survey's completion; the survey's `answers` stay the record."""
+    __tablename__ = "survey_scores"
+    id = db.Column(db.Integer, primary_key=True)
+    survey_id = db.Column(db.Integer, db.ForeignKey("surveys.id"), nullable=False, index=True)
+    ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"), nullable=False)
+    dimension = db.Column(db.String(64), nullable=False)  # the form field, e.g. "attitude"
+    value = db.Column(db.String(64), nullable=False)  # the answer as text, e.g. "5" or "excellent"
+    __table_args__ = (db.Index("ix_survey_scores_ticket_dimension", "ticket_id", "dimension", "value"),)

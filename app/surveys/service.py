@@ -20,7 +20,8 @@ from app.notifications.events import notify
 from app.tickets.models import Ticket, TicketEvent
 
 from .links import hash_of, new_nonce, survey_path
-from .models import Survey
+from .models import Survey, SurveyScore
+from .scores import score_rows
 
 PROCESS_NAME = "satisfaction_survey"  # the diagram that sends the survey; its deployed forms hold FORM_NAME
 FORM_NAME = "survey.json"
@@ -195,6 +196,9 @@ def submit_survey(token, data):
         _refuse_closed(open_survey(token))
         raise Conflict(_("This survey has already been answered. Thank you!"))
     ticket = conn.execute(_TICKET, {"number": survey.ticket_number}).first()
+    scores = score_rows(survey.schema, survey_id=survey.id, ticket_id=ticket.id, answers=cleaned)
+    if scores:
+        conn.execute(insert(SurveyScore.__table__), scores)
     conn.execute(_SET_TICKET_STATUS, {"ticket_row_id": ticket.id, "survey_status": "completed"})
     conn.execute(insert(_history), {"ticket_id": ticket.id, "at": stamp, "actor": "customer",
                                     "action": "survey_completed",

@@ -80,6 +80,10 @@ class Ticket(db.Model):
     responded_at = db.Column(db.DateTime(timezone=True))  # the current round's response (reset on a reopen)
     first_responded_at = db.Column(db.DateTime(timezone=True))
     resolved_at = db.Column(db.DateTime(timezone=True))
+    # created -> first response / resolution in the ticket's working time (its calendar, pauses left out), set
+    # with the time itself; the reports average them
+    response_working_seconds = db.Column(db.Integer)
+    resolution_working_seconds = db.Column(db.Integer)
     closed_at = db.Column(db.DateTime(timezone=True), index=True)  # NULL = open: the monitor's range
     escalated_at = db.Column(db.DateTime(timezone=True))
     reopen_count = db.Column(db.Integer, nullable=False, default=0)

@@ -98,8 +98,10 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
     past a deadline; `after`: the id of the last ticket of the previous page."""
     connection = db.session.connection()
     conditions, listed = [], False  # listed: a condition names the candidate tickets (by id or customer ids)
+    by_number = False  # the candidates are listed by their ids (a number prefix of up to NUMBER_CAP tickets)
     if number:
-        condition, listed = _number_condition(connection, number.strip().upper())
+        condition, by_number = _number_condition(connection, number.strip().upper())
+        listed = by_number
         conditions.append(condition)
     if customer:
         condition, by_list = _customer_condition(connection, customer)
@@ -120,9 +122,10 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
             return []
         conditions.append(tuple_(_t.c.created_at, _t.c.id) < tuple_(literal(stamp, _t.c.created_at.type),
                                                                     literal(after)))
-    if listed and connection.dialect.name == "postgresql":
-        # the candidates first, sorted apart: given ORDER BY .. LIMIT on the tickets, PostgreSQL reads the date
-        # index backwards and tests each ticket against the list (most of the table for an old day)
+    if listed and (by_number or connection.dialect.name == "postgresql"):
+        # the candidates first, sorted apart: given ORDER BY .. LIMIT on the tickets, the database reads the date
+        # index backwards and tests each ticket against the list (most of the table for an old day); SQLite
+        # reads a list of customers' tickets well from their index, so only ticket ids go this way there
         candidates = select(_t.c.id, _t.c.created_at).where(*conditions).cte("candidates").prefix_with("MATERIALIZED")
         page = connection.execute(select(candidates.c.id).order_by(candidates.c.created_at.desc(),
                                                                    candidates.c.id.desc()).limit(limit)).scalars()

@@ -37,6 +37,9 @@ def build_tickets():
        satisfied, reopened twice.
     T6 03-04 08:00 local, after_sales_support/low/partner: no response deadline, open.
     Outside: one at 03-01 23:59 local, one at 03-09 00:00 local.
+    Working time (as the flow measured it in each ticket's calendar): T1 responded after 30 min and resolved after
+    4 h; T2 responded after 1 h (its 3 h fell mostly outside working hours); T4 responded after 10 min, resolved
+    after 2 h (a pause waiting for the customer left out).
     """
     conn = db.session.connection()
     customer = db.session.scalar(select(Customer.id).order_by(Customer.id).limit(1))
@@ -45,19 +48,23 @@ def build_tickets():
     after_sales = next(iter(departments.values()))
     base = {"customer_id": customer, "created_by_id": agent, "description": "设备故障，无法启动", "status": "processing",
             "reopen_count": 0, "department_id": after_sales, "response_due_at": None, "first_responded_at": None,
-            "resolved_at": None, "closed_at": None, "satisfaction": None}
+            "resolved_at": None, "closed_at": None, "satisfaction": None,
+            "response_working_seconds": None, "resolution_working_seconds": None}
     rows = [
         dict(number="R1", type="complaint", urgency="high", channel="phone", created_at=utc(2, 1),
              response_due_at=utc(2, 3), first_responded_at=utc(2, 1, 30), resolved_at=utc(2, 5), closed_at=utc(2, 6),
-             satisfaction="satisfied", status="closed"),
+             satisfaction="satisfied", status="closed", response_working_seconds=1800,
+             resolution_working_seconds=14400),
         dict(number="R2", type="complaint", urgency="medium", channel="online", created_at=utc(2, 15, 30),
              response_due_at=utc(2, 17, 30), first_responded_at=utc(2, 18, 30), reopen_count=1,
+             response_working_seconds=3600,
              satisfaction="unsatisfied", department_id=None),
         dict(number="R3", type="consultation", urgency="low", channel="phone", created_at=utc(2, 16, 30),
              response_due_at=utc(3, 16, 30)),
         dict(number="R4", type="consultation", urgency="high", channel="email", created_at=utc(5, 2),
              response_due_at=utc(5, 4), first_responded_at=utc(5, 2, 10), resolved_at=utc(5, 8), closed_at=utc(5, 9),
-             satisfaction="satisfied", reopen_count=2, status="closed"),
+             satisfaction="satisfied", reopen_count=2, status="closed", response_working_seconds=600,
+             resolution_working_seconds=7200),
         dict(number="R6", type="after_sales_support", urgency="low", channel="partner", created_at=utc(4, 0)),
         dict(number="R0", type="complaint", urgency="high", channel="phone", created_at=utc(1, 15, 59)),
         dict(number="R9", type="complaint", urgency="high", channel="phone", created_at=utc(8, 16)),
@@ -76,8 +83,33 @@ def build_tickets():
     conn.execute(insert(TicketEvent.__table__), [
         {"ticket_id": tid, "at": utc(6, 0), "actor": "supervisor1", "action": action, "detail": detail}
         for tid, action, detail in history])
+    build_surveys(ids)
     db.session.commit()
     return departments
+
+
+def build_surveys(ids):
+    """Completed surveys (1-5 scores) for R1 and R4 in the week, R0 outside it; R2's survey left out of `overall`
+    and `resolution` (an older form without them still counts what it has).
+
+    R1: attitude 5, response_speed 4, resolution 5, overall 5;  R4: attitude 4, response_speed 2, overall 3;
+    R0 (outside the week): attitude 1, overall 1.
+    """
+    from app.engine import latest_definition_id
+    from app.surveys.models import Survey, SurveyScore
+
+    definition = latest_definition_id("satisfaction_survey")
+    answers = {"R1": {"attitude": 5, "response_speed": 4, "resolution": 5, "overall": 5},
+               "R4": {"attitude": 4, "response_speed": 2, "overall": 3}, "R0": {"attitude": 1, "overall": 1}}
+    conn = db.session.connection()
+    for n, (number, given) in enumerate(answers.items()):
+        survey_id = conn.execute(insert(Survey.__table__).returning(Survey.__table__.c.id), {
+            "ticket_id": ids[number], "definition_id": definition, "nonce": f"n{n}", "token_hash": f"h{n}",
+            "status": "completed", "sent_at": utc(6, 0), "expires_at": utc(13, 0), "completed_at": utc(6, 1),
+            "answers": given, "sent_by": "system"}).scalar_one()
+        conn.execute(insert(SurveyScore.__table__), [
+            {"survey_id": survey_id, "ticket_id": ids[number], "dimension": k, "value": str(v)}
+            for k, v in given.items()])
 
 
 def week_params(**args):
@@ -89,7 +121,8 @@ def check_week_figures():
     assert result["summary"] == {
         "tickets": 5, "closed": 2, "resolved": 2, "response_due": 4, "responded_on_time": 2,
         "on_time_response_rate": 0.5, "resolution_rate": 0.4, "avg_response_seconds": 4400,
-        "avg_resolution_seconds": 18000, "reopened": 2, "reopens": 3, "transfers": 2}
+        "avg_resolution_seconds": 18000, "avg_response_working_seconds": 2000,
+        "avg_resolution_working_seconds": 10800, "reopened": 2, "reopens": 3, "transfers": 2}
     assert [(s["key"], s["tickets"]) for s in result["series"]] == [
         ("2026-03-02", 2), ("2026-03-03", 1), ("2026-03-04", 1), ("2026-03-05", 1)]
     high = next(g for g in result["groups"] if g["key"] == "high")
@@ -100,8 +133,17 @@ def check_week_figures():
             medium["reopens"]) == (1, 1, 0, 1, 1)
     assert result["top_types"] == [{"type": "complaint", "tickets": 2}, {"type": "consultation", "tickets": 2},
                                    {"type": "after_sales_support", "tickets": 1}]
-    assert result["satisfaction"] == [{"dimension": "opinion", "scale": ["satisfied", "needs_adjustment", "unsatisfied"],
-                                       "counts": {"satisfied": 2, "needs_adjustment": 0, "unsatisfied": 1}}]
+    opinion, *survey = result["satisfaction"]
+    assert (opinion["dimension"], opinion["scale"], opinion["counts"], opinion["average"]) == (
+        "opinion", ["satisfied", "needs_adjustment", "unsatisfied"],
+        {"satisfied": 2, "needs_adjustment": 0, "unsatisfied": 1}, None)
+    scale = ["5", "4", "3", "2", "1"]
+    assert [(d["dimension"], d["scale"], d["answers"], d["average"]) for d in survey] == [
+        ("attitude", scale, 2, 4.5), ("response_speed", scale, 2, 3.0), ("resolution", scale, 1, 5.0),
+        ("overall", scale, 2, 4.0)]
+    assert survey[0]["counts"] == {"5": 1, "4": 1, "3": 0, "2": 0, "1": 0}
+    assert survey[1]["counts"] == {"5": 0, "4": 1, "3": 0, "2": 1, "1": 0}
+    assert survey[0]["title"] == "服务态度" and survey[0]["labels"]["5"] == "5 非常满意"
     weekly = service.report(week_params(granularity="week"))
     assert [(s["key"], s["tickets"], s["transfers"]) for s in weekly["series"]] == [("2026-03-02", 5, 2)]
     monthly = service.report(service.parse_params({"start": "2026-03-01", "end": "2026-03-31", "granularity": "month"}))
@@ -129,6 +171,8 @@ def test_figures_match_the_hand_computed_week(app):
     assert numbers("reopened") == ["R2", "R4"]
     assert numbers("unresolved") == ["R2", "R3", "R6"]
     assert numbers("satisfaction", answer="opinion:unsatisfied") == ["R2"]
+    assert numbers("satisfaction", answer="response_speed:2") == ["R4"]
+    assert numbers("satisfaction", answer="attitude:1") == []  # R0 lies outside the week
     assert numbers("tickets", bucket="2026-03-03") == ["R3"]
     assert numbers("tickets", group="urgency", value="high") == ["R1", "R4"]
 

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.notifications.models import Notification
 from app.notifications.outbox import send_due_mail
 from app.surveys.links import token_of
-from app.surveys.models import Survey
+from app.surveys.models import Survey, SurveyScore
 from app.tickets.models import Ticket, TicketEvent
 from app.timers.service import fire_due_timers
 from tests.conftest import Api
@@ -135,6 +135,9 @@ def test_the_public_page_takes_one_answer_and_thanks_the_customer(app, api, clie
                                   "comment": "处理及时，态度很好"}
         assert db.session.scalar(select(Ticket.survey_status).where(Ticket.number == number)) == "completed"
         assert "survey_completed" in history_actions(number)
+        scores = db.session.execute(select(SurveyScore.dimension, SurveyScore.value)
+                                    .where(SurveyScore.survey_id == survey.id)).all()
+        assert sorted(scores) == [("attitude", "5"), ("overall", "5"), ("resolution", "4"), ("response_speed", "4")]
         kinds = db.session.execute(select(Notification.kind, Notification.user_id)
                                    .where(Notification.kind == "survey_result")).all()
         assert len(kinds) >= 2  # the department's supervisors and the handler
@@ -260,6 +263,14 @@ def test_a_four_level_questionnaire_with_more_dimensions_is_a_form_change_only(a
         assert client.post(link_of(survey), data=answers).status_code == 200
         db.session.expire_all()
         assert survey_rows(number)[0].answers == answers
+        scores = dict(db.session.execute(select(SurveyScore.dimension, SurveyScore.value)).all())
+        assert scores == {k: "good" for k in dimensions}  # the variant's choices count in the reports; text does not
+        with app.test_request_context("/"):
+            from app.reports import service as reports
+            result = reports.report(reports.parse_params({"start": "2026-01-01", "end": "2026-12-31"}))
+        by_name = {d["dimension"]: d for d in result["satisfaction"]}
+        assert by_name["process_clarity"]["scale"] == ["excellent", "good", "fair", "poor"]
+        assert by_name["process_clarity"]["counts"]["good"] == 1 and by_name["process_clarity"]["average"] is None
 
 
 

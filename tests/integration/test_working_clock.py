@@ -156,6 +156,15 @@ def test_pause_and_resume_in_working_time(working_time_flow, api):
     with clock(api, datetime(2026, 12, 7, 11, 1, tzinfo=LOCAL)):
         assert fire_due_timers() >= 1
         assert "review_resolution" in names(api.ticket(number))
+    with clock(api, datetime(2026, 12, 7, 15, 0, tzinfo=LOCAL)):  # Monday 15:00: resolved
+        api.complete("engineer1", number, "handle_ticket", action="已更换部件", status="processing",
+                     solution="更换电源模块", solution_ready=True)
+    # the report's working time: Tue 9-12, 13-18, Wed 9-12, 13-18, Thu, Fri (8 h each), Mon 9-12, 13-15 = 37 h,
+    # less the 10 working hours of the pause = 27 h; the wall clock says 6 days 6 hours
+    row = db.session.execute(text("SELECT response_working_seconds, resolution_working_seconds, resolved_at "
+                                  "FROM tickets WHERE number = :n"), {"n": number}).one()
+    assert row.resolved_at is not None
+    assert (row.response_working_seconds, row.resolution_working_seconds) == (0, 27 * 3600)
 
 
 def test_a_calendar_edit_moves_open_deadlines_and_their_timers(working_time_flow, api):

@@ -37,13 +37,19 @@
     tooltip: { trigger: "item" },
     series: [{ type: "pie", radius: ["35%", "65%"], data: data.types }]
   });
-  var dimension = data.satisfaction[0];
-  if (dimension) {
+  // the survey's questions sharing one scale (e.g. 1-5) as grouped bars; else the first dimension alone
+  var dims = data.satisfaction.filter(function (d) { return d.dimension !== "opinion"; });
+  var first = dims[0] || data.satisfaction[0];
+  if (first) {
+    var same = (dims.length ? dims : [first]).filter(function (d) {
+      return d.labels.join("\u0000") === first.labels.join("\u0000");
+    });
     draw("chart-satisfaction", {
       tooltip: { trigger: "axis" },
-      xAxis: { type: "category", data: dimension.labels },
+      legend: { data: same.map(function (d) { return d.title; }) },
+      xAxis: { type: "category", data: first.labels },
       yAxis: { type: "value", minInterval: 1 },
-      series: [{ type: "bar", data: dimension.counts }]
+      series: same.map(function (d) { return { name: d.title, type: "bar", data: d.counts }; })
     });
   }
 }());
