@@ -7,8 +7,8 @@ task exists, and the lateness of a single lapsed window (its due time to its sup
 Targets: <= 10 s for 1,000 lapsing among 10,000, lateness <= 2 s.
 
 Flows (--flow, default all): quick_response (the 30-minute acceptance window -> reassign_ticket),
-service_request (an urgent request's 10-minute first-contact window -> review_first_contact), and the
-after-sales flow when it is deployed (FLOWS below).
+service_request (an urgent request's 10-minute first-contact window -> review_first_contact) and after_sales
+(the 30-minute acceptance window after the agent's intake -> reassign_ticket); see FLOWS.
 
 Usage: .venv/bin/python bench/escalation.py [TOTAL] [LAPSING] [--flow NAME]
 """
@@ -32,6 +32,9 @@ from app.customers.models import Customer  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.seed import seed_demo  # noqa: E402
 from app.tasks.models import HumanTask  # noqa: E402
+from app.auth.principal import load_principal  # noqa: E402
+from app.tasks.service import complete_task  # noqa: E402
+from app.tickets.models import Ticket  # noqa: E402
 from app.tickets.service import create_ticket  # noqa: E402
 from app.timers.scheduler import start_scheduler  # noqa: E402
 from config import Config  # noqa: E402
@@ -41,13 +44,20 @@ class Flow:
     """What a bench run needs of a flow: the process, a new ticket's fields, the window that lapses and the name
     of the supervisor's task its lapse opens."""
 
-    def __init__(self, process, body, window, task):
+    def __init__(self, process, body, window, task, intake=None):
         self.process, self.body, self.window, self.task = process, body, window, task
+        self.intake = intake  # (task name, answers) the agent completes right after the ticket is opened
 
 
 FLOWS = {
     "quick_response": Flow("quick_response", {"type": "complaint", "urgency": "low"}, timedelta(minutes=30),
                            "reassign_ticket"),
+    "after_sales": Flow("after_sales", {"type": "product_fault", "urgency": "medium"}, timedelta(minutes=30),
+                        "reassign_ticket", intake=("intake", {
+                            "product_model": "X-2000", "occurred_at": "2026-12-01T08:30:00+08:00",
+                            "occurred_place": "上海工厂二号车间", "symptom": "设备无法启动，电源指示灯不亮",
+                            "category": "hardware_fault", "impact": "non_core", "key_customer": False,
+                            "cross_department": False})),
     "service_request": Flow("service_request", {"type": "technical_support", "urgency": "urgent"},
                             timedelta(minutes=10), "review_first_contact"),
 }
@@ -67,8 +77,14 @@ def open_tickets(app, flow, count, at):
         agent = db.session.scalar(select(User).where(User.username == "agent1"))
         customer = db.session.scalars(select(Customer)).first().number
         body = {"customer_number": customer, **flow.body, "description": "批量压测工单", "channel": "online"}
+        principal = load_principal(agent.id)
         for _ in range(count):
-            create_ticket(data=body, actor=agent, process=flow.process)
+            number = create_ticket(data=body, actor=agent, process=flow.process)
+            if flow.intake:  # the acceptance window opens once the agent's intake is done
+                name, answers = flow.intake
+                task_id = db.session.scalar(select(HumanTask.id).join(Ticket, Ticket.id == HumanTask.ticket_id)
+                                            .where(Ticket.number == number, HumanTask.name == name))
+                complete_task(task_id=task_id, user=principal, data=answers)
 
 
 def escalation_tasks(app, flow):
