@@ -255,6 +255,8 @@ def _trim(url, rows):
     app = make_app(url)
     with app.app_context():
         keep = db.session.execute(select(Ticket.id).order_by(Ticket.id).offset(rows - 1).limit(1)).scalar_one()
+        db.session.execute(text("DELETE FROM survey_scores WHERE ticket_id > :k"), {"k": keep})
+        db.session.execute(text("DELETE FROM surveys WHERE ticket_id > :k"), {"k": keep})
         db.session.execute(text("DELETE FROM ticket_history WHERE ticket_id > :k"), {"k": keep})
         db.session.execute(text("DELETE FROM tickets WHERE id > :k"), {"k": keep})
         db.session.commit()

@@ -143,6 +143,8 @@ def _schemas():
                    "properties": {
             "number": {"type": "string"}, "status": {"type": "string", "description": "closed once the customer is satisfied"},
             "type": {"type": "string"}, "urgency": {"type": "string"}, "channel": {"type": "string"},
+            "priority": {**nullable_str, "description": "The priority the ticket's flow decided (its decision table): "
+                                                        "the urgency, a service request's priority or P1-P4"},
             "customer_number": {"type": "string"}, "description": {"type": "string"},
             "customer_status": {**nullable_str, "description": "The customer's status: `onboarding` while its "
                                                                "onboarding is not finished"},

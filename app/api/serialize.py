@@ -93,6 +93,7 @@ def ticket_json(ticket, brief=False, open_tasks=()):
         "status": ticket.status,
         "type": ticket.type,
         "urgency": ticket.urgency,
+        "priority": ticket.priority,
         "channel": ticket.channel,
         "customer_number": ticket.customer_number,
         # "onboarding" while the customer's onboarding runs (the ticket page shows a banner), else its status
@@ -132,7 +133,7 @@ def ticket_json(ticket, brief=False, open_tasks=()):
     return body
 
 
-ROW_FIELDS = ("number", "status", "type", "urgency", "channel", "customer_number", "description", "assignee",
+ROW_FIELDS = ("number", "status", "type", "urgency", "priority", "channel", "customer_number", "description", "assignee",
               "department", "current_step", "reopen_count", "satisfaction")
 ROW_TIMES = ("created_at", "response_due_at", "resolution_due_at", "next_update_at", "accepted_at", "resolved_at",
              "closed_at", "escalated_at")

@@ -12,11 +12,12 @@ from app.i18n import _
 
 from . import customer_sheet, export, service, sheets
 
-REPORT_ARGS = {"start", "end", "granularity", "group", "basis", "department", "type", "urgency", "channel"}
+REPORT_ARGS = {"start", "end", "granularity", "group", "basis", "department", "type", "urgency", "priority",
+               "channel"}
 FIGURE_ARGS = {"figure", "bucket", "value", "answer"}
 QUERY_PARAMETERS.update({
     "api.report": REPORT_ARGS,
-    "api.report_preset": {"date", "department", "type", "urgency", "channel"},
+    "api.report_preset": {"date", "department", "type", "urgency", "priority", "channel"},
     "api.report_tickets": REPORT_ARGS | FIGURE_ARGS | {"limit", "after"},
     "api.report_export": REPORT_ARGS | {"format"},
     "api.report_tickets_export": REPORT_ARGS | FIGURE_ARGS | {"format"},

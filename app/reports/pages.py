@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from app.auth import access
 from app.errors import ValidationFailed
 from app.i18n import _, label
-from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
+from app.tickets.models import CHANNELS, PRIORITIES, STATUSES, TICKET_TYPES, URGENCIES
 from app.web import display, web_bp
 from app.web.auth import me
 
@@ -57,13 +57,13 @@ def _render_report(preset=None):
         "reports/report.html", result=result, params=params, errors=errors, args=args, preset=preset,
         preset_title=_(PRESET_TITLES[preset]) if preset else None, figure_url=figure_url,
         form=request.args, granularities=GRANULARITIES, groups=tuple(GROUPS),
-        types=_choices(TICKET_TYPES), urgencies=_choices(URGENCIES), channels=_choices(CHANNELS),
+        types=_choices(TICKET_TYPES), urgencies=_choices(URGENCIES), priorities=_choices(PRIORITIES), channels=_choices(CHANNELS),
         departments=_departments(), group_label=sheets.group_label,
         chart=_chart_data(result) if result else None), (400 if errors else 200)
 
 
 def _filters_only():
-    return {k: v for k, v in request.args.items() if k in ("department", "type", "urgency", "channel")}
+    return {k: v for k, v in request.args.items() if k in ("department", "type", "urgency", "priority", "channel")}
 
 
 def _chart_data(result):

@@ -19,7 +19,8 @@ H = TicketEvent.__table__
 D = Department.__table__
 
 GRANULARITIES = ("day", "week", "month")
-GROUPS = {"department": T.c.department_id, "type": T.c.type, "urgency": T.c.urgency, "channel": T.c.channel}
+GROUPS = {"department": T.c.department_id, "type": T.c.type, "urgency": T.c.urgency, "priority": T.c.priority,
+          "channel": T.c.channel}
 BASES = {"created": T.c.created_at, "closed": T.c.closed_at}
 REASSIGN_TASK = "reassign_ticket"  # the supervisor's task after a lapsed acceptance window (quick_response.bpmn)
 

@@ -15,14 +15,14 @@ from app.clock import now
 from app.errors import ValidationFailed
 from app.extensions import db
 from app.i18n import _
-from app.tickets.models import CHANNELS, TICKET_TYPES, URGENCIES
+from app.tickets.models import CHANNELS, PRIORITIES, TICKET_TYPES, URGENCIES
 from app.tickets.service import TICKET_ROW_COLUMNS, TICKET_ROW_FROM
 
 from . import queries, satisfaction
 from .queries import GRANULARITIES, GROUPS, T
 
 MAX_DAYS = 731  # two years per report
-FILTERS = {"type": TICKET_TYPES, "urgency": URGENCIES, "channel": CHANNELS}
+FILTERS = {"type": TICKET_TYPES, "urgency": URGENCIES, "priority": PRIORITIES, "channel": CHANNELS}
 FIGURES = ("tickets", "closed", "resolved", "unresolved", "responded_on_time", "responded_late", "reopened",
            "transferred", "satisfaction")
 PRESETS = ("daily", "weekly", "monthly")
@@ -80,7 +80,7 @@ def preset_params(preset, args):
 
 def parse_params(args, defaults=None):
     """Checked report parameters from query arguments: start, end (local dates, inclusive), granularity, group,
-    basis and the filters department, type, urgency, channel. Raise ValidationFailed naming each bad field."""
+    basis and the filters department, type, urgency, priority, channel. Raise ValidationFailed naming each bad field."""
     defaults = defaults or {}
     errors = {}
     today = local_today()

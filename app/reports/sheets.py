@@ -41,10 +41,12 @@ def figure_cells(f):
 def group_label(group, row):
     if group == "department":
         return display.department_named(row.get("name"), row.get("name_en")) if row["key"] else display.DASH
-    return str({"type": display.ticket_type, "urgency": display.urgency, "channel": display.channel}[group](row["key"]))
+    return str({"type": display.ticket_type, "urgency": display.urgency, "priority": display.priority,
+                "channel": display.channel}[group](row["key"]))
 
 
-GROUP_TITLES = {"department": "Department", "type": "Type", "urgency": "Urgency", "channel": "Channel"}
+GROUP_TITLES = {"department": "Department", "type": "Type", "urgency": "Urgency", "priority": "Priority",
+                "channel": "Channel"}
 
 
 def report_sheets(result):
@@ -66,7 +68,8 @@ def report_sheets(result):
 
 
 def ticket_header():
-    return [_("Ticket"), _("Customer number"), _("Customer"), _("Type"), _("Urgency"), _("Channel"), _("Status"),
+    return [_("Ticket"), _("Customer number"), _("Customer"), _("Type"), _("Urgency"), _("Priority"), _("Channel"),
+            _("Status"),
             _("Department"), _("Assignee"), _("Created"), _("Response due"), _("First response"), _("Resolved"),
             _("Closed"), _("Reopens"), _("Satisfaction")]
 
@@ -84,7 +87,7 @@ def ticket_cells(rows):
 
     for t in rows:
         yield [t.number, t.customer_number, t.customer_name, cached("ticket_type", t.type),
-               cached("urgency", t.urgency), cached("channel", t.channel), cached("status", t.status),
+               cached("urgency", t.urgency), cached("priority", t.priority), cached("channel", t.channel), cached("status", t.status),
                str(display.department_named(t.department_name, t.department_name_en)) if t.department_name else "",
                t.assignee_display_name or t.assignee_username or "", _local(t.created_at, zone),
                _local(t.response_due_at, zone), _local(t.first_responded_at, zone), _local(t.resolved_at, zone),

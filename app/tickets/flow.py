@@ -38,6 +38,7 @@ _USER_ID = FastStatement(select(User.id).where(User.username == bindparam("usern
 # process variables mirrored onto ticket columns: variable -> (column, kind)
 MIRRORED = {
     "status": ("status", "text"),
+    "priority": ("priority", "text"),
     "department": ("department_id", "department"),
     "assignee": ("assignee_id", "user"),
     "owner": ("owner_id", "user"),  # first-contact ownership: the first receiver

@@ -26,6 +26,20 @@ URGENCIES = {
     "urgent": ("紧急", "Urgent"),
     "critical": ("特急", "Critical"),
 }
+# a ticket's priority as its flow decided it: the urgency itself (quick_response), the service request's priority
+# (service_request_priority.dmn) or P1-P4 (aftersales_priority.dmn); the reports group and filter by it
+PRIORITIES = {
+    "critical": ("特急", "Critical"),
+    "urgent": ("紧急", "Urgent"),
+    "high": ("高", "High"),
+    "medium": ("中", "Medium"),
+    "low": ("低", "Low"),
+    "normal": ("普通", "Normal"),
+    "P1": ("P1 核心业务/安全", "P1 core business or safety"),
+    "P2": ("P2 主要功能", "P2 main function"),
+    "P3": ("P3 非核心功能", "P3 non-core function"),
+    "P4": ("P4 建议/咨询", "P4 suggestion or question"),
+}
 CHANNELS = {
     "phone": ("电话", "Phone"),
     "online": ("在线", "Online"),
@@ -60,6 +74,7 @@ class Ticket(db.Model):
     customer_id = db.Column(db.Integer, db.ForeignKey("customers.id"), nullable=False)
     type = db.Column(db.String(32), nullable=False)
     urgency = db.Column(db.String(16), nullable=False)
+    priority = db.Column(db.String(16))  # see PRIORITIES: the urgency until the flow decides the priority
     channel = db.Column(db.String(16), nullable=False)
     description = db.Column(db.Text, nullable=False)
     status = db.Column(db.String(32), nullable=False, default="new")

@@ -39,7 +39,7 @@ MAX_TEXT = 200
 _t, _c = Ticket.__table__, Customer.__table__
 _d, _u = Department.__table__.alias("department"), User.__table__.alias("assignee")
 COLUMNS = (
-    _t.c.id, _t.c.number, _t.c.status, _t.c.type, _t.c.urgency, _t.c.channel, _t.c.description,
+    _t.c.id, _t.c.number, _t.c.status, _t.c.type, _t.c.urgency, _t.c.priority, _t.c.channel, _t.c.description,
     _t.c.current_step, _t.c.created_at, _t.c.response_due_at, _t.c.resolution_due_at, _t.c.next_update_at,
     _t.c.accepted_at, _t.c.resolved_at, _t.c.closed_at, _t.c.escalated_at, _t.c.reopen_count, _t.c.satisfaction,
     _c.c.number.label("customer_number"), _c.c.name.label("customer_name"),

@@ -39,7 +39,8 @@ _departments, _assignees = Department.__table__, User.__table__.alias("assignee"
 _owners = User.__table__.alias("owner")
 _events = TicketEvent.__table__
 TICKET_ROW_COLUMNS = (
-    _tickets.c.id, _tickets.c.number, _tickets.c.status, _tickets.c.type, _tickets.c.urgency, _tickets.c.channel,
+    _tickets.c.id, _tickets.c.number, _tickets.c.status, _tickets.c.type, _tickets.c.urgency, _tickets.c.priority,
+    _tickets.c.channel,
     _tickets.c.description, _tickets.c.current_step, _tickets.c.department_id, _tickets.c.assignee_id,
     _tickets.c.created_at, _tickets.c.response_due_at, _tickets.c.resolution_due_at, _tickets.c.next_update_at,
     _tickets.c.accepted_at, _tickets.c.first_responded_at, _tickets.c.responded_at, _tickets.c.accept_due_at,
@@ -175,6 +176,7 @@ def open_ticket(*, data, actor, files=(), process=None):
     number = ticket_number(process, data["channel"])
     ticket_id = _INSERT_TICKET.execute({
         "number": number, "customer_id": customer.id, "type": data["type"], "urgency": data["urgency"],
+        "priority": data["urgency"],
         "channel": data["channel"], "description": description, "status": "new", "created_by_id": actor.id,
         "created_at": now(), "reopen_count": 0,
     }).scalar_one()

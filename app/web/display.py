@@ -7,7 +7,7 @@ from app.auth.models import ROLES
 from app.clock import as_utc, now
 from app.customers.models import INDUSTRIES
 from app.i18n import _, _l, is_english, label, schema_title
-from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
+from app.tickets.models import CHANNELS, PRIORITIES, STATUSES, TICKET_TYPES, URGENCIES
 from app.tickets.service import file_size
 
 DASH = "—"
@@ -187,6 +187,10 @@ def ticket_type(code):
 
 def urgency(code):
     return code_label(URGENCIES, code)
+
+
+def priority(code):
+    return code_label(PRIORITIES, code)
 
 
 def channel(code):

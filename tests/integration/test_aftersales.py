@@ -147,8 +147,9 @@ def test_intake_classifies_prioritises_and_dispatches_by_type(api, intake, prior
         ticket = api.ticket(number)
         assert ticket["status"] == "new" and names(ticket) == ["intake"]
         assert ticket["open_tasks"][0]["assignee"] == "agent1"
+        assert ticket["priority"] == "medium"  # the urgency until the table decides
         ticket = api.complete("agent1", number, "intake", **{**INTAKE, **intake})
-        assert ticket["status"] == "pending_accept"
+        assert ticket["status"] == "pending_accept" and ticket["priority"] == priority  # what reports group by
         [task] = ticket["open_tasks"]
         assert (task["name"], task["assignee"]) == ("accept", handler)
         assert local(ticket["response_due_at"]) == TUE + window

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from app.auth.models import Department, User
 from app.customers.models import Customer
@@ -83,6 +83,8 @@ def build_tickets():
     conn.execute(insert(TicketEvent.__table__), [
         {"ticket_id": tid, "at": utc(6, 0), "actor": "supervisor1", "action": action, "detail": detail}
         for tid, action, detail in history])
+    conn.execute(text("UPDATE tickets SET priority = urgency"))
+    conn.execute(text("UPDATE tickets SET priority = 'P1' WHERE number = 'R1'"))  # as aftersales_priority.dmn decides
     build_surveys(ids)
     db.session.commit()
     return departments
@@ -144,6 +146,10 @@ def check_week_figures():
     assert survey[0]["counts"] == {"5": 1, "4": 1, "3": 0, "2": 0, "1": 0}
     assert survey[1]["counts"] == {"5": 0, "4": 1, "3": 0, "2": 1, "1": 0}
     assert survey[0]["title"] == "服务态度" and survey[0]["labels"]["5"] == "5 非常满意"
+    by_priority = service.report(week_params(group="priority"))
+    assert [(g["key"], g["tickets"]) for g in by_priority["groups"]] == [("P1", 1), ("high", 1), ("low", 2),
+                                                                         ("medium", 1)]
+    assert service.report(week_params(priority="P1"))["summary"]["tickets"] == 1
     weekly = service.report(week_params(granularity="week"))
     assert [(s["key"], s["tickets"], s["transfers"]) for s in weekly["series"]] == [("2026-03-02", 5, 2)]
     monthly = service.report(service.parse_params({"start": "2026-03-01", "end": "2026-03-31", "granularity": "month"}))

@@ -84,7 +84,7 @@ def test_each_type_has_its_default_priority_and_waits_for_dispatch(api, type_, u
         [accept] = ticket["open_tasks"]
         assert (accept["name"], accept["assignee"]) == ("accept_request", HANDLER[type_])
         data = api.get(f"/tasks/{accept['id']}", HANDLER[type_]).get_json()["data"]
-        assert data["priority"] == priority
+        assert data["priority"] == priority and ticket["priority"] == priority
         assert data["department"] == {"service1": "customer_service", "engineer1": "after_sales",
                                       "product1": "product"}[HANDLER[type_]]
         assert ticket["number"] in [t["number"] for t in api.get("/pool", "supervisor1").get_json()["items"]]
