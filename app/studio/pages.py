@@ -13,7 +13,9 @@ from app.web.auth import me
 from app.web.inputs import clean
 
 from . import service
-from .i18n import script_messages
+from .i18n import scenario_messages, script_messages
+
+web_bp.add_app_template_global(scenario_messages, "studio_scenario_messages")  # the scenario panel
 
 
 def json_endpoint(view):
@@ -42,11 +44,6 @@ def _body(allowed=None):
     return body
 
 
-def _scenario_urls(name):
-    return {"scenarios": url_for("web.studio_scenarios", name=name),
-            "runScenarios": url_for("web.studio_run_scenarios", name=name)}
-
-
 # ---------------------------------------------------------------------------------------------- pages
 
 @web_bp.get("/studio")
@@ -68,7 +65,6 @@ def studio_modeler(name):
             "deploy": url_for("web.studio_deploy", name=name),
             "versions": url_for("web.studio_versions", name=name),
             "moddle": url_for("web.static", filename="spiffworkflow-moddle.json"),
-            **_scenario_urls(name),
         },
         "version": request.args.get("version", type=int),
         "forms": service.form_names(),
@@ -120,7 +116,7 @@ def studio_decisions(name):
     tables, drafted = service.decision_tables(user, name)
     texts, scenarios_drafted = service.scenarios(user, name)
     config = {"urls": {file: url_for("web.studio_decision_draft", name=name, filename=file) for file in tables},
-              "deploy": url_for("web.studio_deploy", name=name), **_scenario_urls(name),
+              "deploy": url_for("web.studio_deploy", name=name),
               "messages": script_messages()}
     return render_template("studio/decisions.html", name=name, tables=tables, drafted=drafted, config=config,
                            scenarios=texts, scenarios_drafted=scenarios_drafted)
