@@ -84,6 +84,11 @@
     watch();
   }
 
+  function actionOf(label) {  // "step 1 (advance 0:29:00)" -> "advance 0:29:00"
+    var found = /^step \d+ \((.*)\)$/.exec(label);
+    return found ? found[1] : label;
+  }
+
   function showResults(data) {
     resultsEl.innerHTML = "";
     data.results.forEach(function (r) {
@@ -94,7 +99,7 @@
       item.appendChild(mark);
       var text = r.passed ? fmt(M.passed, { scenario: r.scenario, steps: r.steps_run })
         : fmt(M.failedAt, { scenario: r.scenario || r.file,
-                            where: r.step_label ? fmt(M.step, { step: r.step, label: r.step_label }) : "",
+                            where: r.step_label ? fmt(M.step, { step: r.step, label: actionOf(r.step_label) }) : "",
                             message: r.message });
       item.appendChild(document.createTextNode(" " + text));
       resultsEl.appendChild(item);
