@@ -31,13 +31,17 @@ class DeployError(Exception):
 
 @dataclass
 class Bundle:
-    """What one deployable version is made of: a BPMN file, the decision tables and the forms it uses."""
+    """What one deployable version is made of: a BPMN file, the decision tables and the forms it uses.
+
+    `scenarios` (scenario file name -> text, or None) are the tests the version passed; they are stored with it but
+    are not part of its content: a changed scenario alone is no new version."""
 
     name: str
     filename: str
     bpmn_xml: str
     dmn_xml: dict = field(default_factory=dict)
     forms: dict = field(default_factory=dict)
+    scenarios: dict | None = None
 
     @property
     def content_hash(self):
@@ -138,6 +142,8 @@ def deploy_bundles(bundles, *, deployed_by=None):
         )
         if existing is not None:
             existing.filename = bundle.filename  # differs only when the deploy moved the process to a new file
+            if bundle.scenarios is not None and existing.scenarios != bundle.scenarios:
+                existing.scenarios = bundle.scenarios  # the files' scenarios, just run against this content
             results.append((existing, False))
             continue
         results.append((deploy_version(bundle, deployed_by=deployed_by), True))
@@ -161,6 +167,7 @@ def deploy_version(bundle, *, deployed_by=None, comment=None, restored_from=None
         deployed_by=deployed_by,
         comment=comment,
         restored_from=restored_from,
+        scenarios=bundle.scenarios,
     )
     db.session.add(definition)
     db.session.flush()

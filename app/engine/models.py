@@ -23,6 +23,9 @@ class ProcessDefinition(db.Model):
     deployed_by = db.Column(db.String(64))
     comment = db.Column(db.Text)  # why this version was deployed (the studio asks for it)
     restored_from = db.Column(db.Integer)  # the earlier version this one deploys again (a roll-back), else None
+    # the scenario texts (file name -> YAML/JSON) this version passed when deployed; None: deployed before they
+    # were stored (the studio then reads the scenario files in workflows/)
+    scenarios = db.Column(db.JSON)
 
 
 class ProcessInstance(db.Model):

@@ -8,6 +8,7 @@ clock), `results`, `service` (run a folder, a deploy batch, or texts from the st
 """
 from .loader import ScenarioFormatError, load_scenarios
 from .results import ScenarioResult
-from .service import batch_problems, run_directory, run_texts
+from .service import batch_problems, for_diagram, result_problems, run_directory, run_texts, scenario_files
 
-__all__ = ["ScenarioFormatError", "ScenarioResult", "batch_problems", "load_scenarios", "run_directory", "run_texts"]
+__all__ = ["ScenarioFormatError", "ScenarioResult", "batch_problems", "load_scenarios", "run_directory", "run_texts",
+           "for_diagram", "result_problems", "scenario_files"]

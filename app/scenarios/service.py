@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.engine import Problem, parse_model
 
-from .loader import ScenarioFormatError, is_scenario_file, load_scenarios
+from .loader import ScenarioFormatError, diagram_of, is_scenario_file, load_scenarios
 from .results import ScenarioResult
 from .runner import run_scenario
 
@@ -61,26 +61,48 @@ def run_directory(workflows_dir, forms_dir, only=None):
     return run_texts(*read_texts(workflows_dir, forms_dir, only))
 
 
+def scenario_files(workflows_dir):
+    """{file name: text} of the scenario files in `workflows_dir`."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(Path(workflows_dir).iterdir())
+            if is_scenario_file(p.name)}
+
+
+def target_of(filename, text):
+    """The diagram file a scenario text is about: its `diagram:` (the same stem when it names none); a text that
+    does not load is taken by its file name (quick_response.scenarios.yaml -> quick_response.bpmn)."""
+    try:
+        return load_scenarios(filename, text).diagram
+    except ScenarioFormatError:
+        return diagram_of(filename)
+
+
+def for_diagram(scenario_texts, diagram):
+    """The scenario texts (file name -> text) of `scenario_texts` that are about the diagram file `diagram`."""
+    return {name: text for name, text in scenario_texts.items() if target_of(name, text) == diagram}
+
+
+def result_problems(results, process, *, folder=""):
+    """One Problem per failed ScenarioResult (file, process, "scenario 'name'", step, why), as a deploy refuses."""
+    prefix = f"{folder}/" if folder else ""
+    return [Problem(file=f"{prefix}{r.file}", process=process, element=f"scenario '{r.scenario}'" if r.scenario else "",
+                    field=r.step_label, message=r.message)
+            for r in results if not r.passed]
+
+
 def batch_problems(bundles, workflows_dir, *, folder="workflows"):
     """Run the scenarios beside a validated deploy batch against the batch's own bundles; one Problem per failed
-    scenario (file, process, "scenario 'name'", step, why), empty when every scenario passes."""
-    workflows_dir = Path(workflows_dir)
-    scenarios = {p.name: p.read_text(encoding="utf-8") for p in sorted(workflows_dir.iterdir())
-                 if is_scenario_file(p.name)}
+    scenario (file, process, "scenario 'name'", step, why), empty when every scenario passes. Each bundle gets
+    the scenario texts about its diagram (`Bundle.scenarios`): a version is stored with the tests it passed."""
+    scenarios = scenario_files(workflows_dir)
+    targets = {name: target_of(name, text) for name, text in scenarios.items()}
+    for bundle in bundles:
+        bundle.scenarios = {name: text for name, text in scenarios.items() if targets[name] == bundle.filename}
     if not scenarios:
         return []
     bpmn = {b.filename: b.bpmn_xml for b in bundles}
     dmn = next((b.dmn_xml for b in bundles), {})
     forms = {name: schema for b in bundles for name, schema in b.forms.items()}
     process_of = {b.filename: b.name for b in bundles}
-    diagram_of = {}
-    for name, text in scenarios.items():
-        try:
-            diagram_of[name] = load_scenarios(name, text).diagram
-        except ScenarioFormatError:
-            pass
-    return [
-        Problem(file=f"{folder}/{r.file}", process=process_of.get(diagram_of.get(r.file), ""),
-                element=f"scenario '{r.scenario}'" if r.scenario else "", field=r.step_label, message=r.message)
-        for r in run_texts(scenarios, bpmn, dmn, forms) if not r.passed
-    ]
+    results = run_texts(scenarios, bpmn, dmn, forms)
+    return [problem for r in results
+            for problem in result_problems([r], process_of.get(targets.get(r.file), ""), folder=folder)]

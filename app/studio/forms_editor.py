@@ -261,6 +261,8 @@ def deploy(user, filename, comment):
     changed = [b for b in bundles if b.content_hash != newest(b.name).content_hash]
     if not changed:
         raise Conflict(_("The draft is the same as the deployed form: nothing to deploy."))
+    for bundle in changed:  # the scenarios stay those of the version the form changes (not run here)
+        bundle.scenarios = newest(bundle.name).scenarios
     definitions = [_store(bundle, deployed_by=user.username, comment=comment) for bundle in changed]
     db.session.delete(draft)
     db.session.commit()

@@ -51,3 +51,21 @@ def script_messages():
         "noComment": _("Say in a comment what the new version changes."),
         "confirmDiscard": _("Discard your draft and open the newest version?"),
     }
+
+
+def scenario_messages():
+    """The scenario panel's labels and messages (studio-scenarios.js)."""
+    return {
+        "noFiles": _("This diagram has no scenario file."),
+        "running": _("Running the scenarios…"),
+        "pass": _("PASS"),
+        "fail": _("FAIL"),
+        "passed": _("{scenario} ({steps} steps)"),
+        "failedAt": _("{scenario}: {where}{message}"),
+        "step": _("step {step} ({label}): "),
+        "allPass": _("All {n} scenarios pass."),
+        "someFail": _("{failed} scenario(s) fail, {passed} pass: fix the diagram or the scenarios before deploying."),
+        "saved": _("Scenarios saved as draft."),
+        "expired": _("The page has expired. Reload it and try again."),
+        "failed": _("The request failed ({status})."),
+    }

@@ -13,7 +13,9 @@ from app.web.auth import me
 from app.web.inputs import clean
 
 from . import service
-from .i18n import script_messages
+from .i18n import scenario_messages, script_messages
+
+web_bp.add_app_template_global(scenario_messages, "studio_scenario_messages")  # the scenario panel
 
 
 def json_endpoint(view):
@@ -31,10 +33,14 @@ def json_endpoint(view):
     return wrapper
 
 
-def _body():
+def _body(allowed=None):
+    """The JSON object sent; with `allowed`, a field not in it is refused (422 naming it)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed({"body": _("Send a JSON object.")})
+    unknown = sorted(set(body) - set(allowed)) if allowed is not None else []
+    if unknown:
+        raise ValidationFailed({field: _("Unknown field.") for field in unknown})
     return body
 
 
@@ -65,7 +71,9 @@ def studio_modeler(name):
         "decisions": service.decision_ids(name),
         "messages": script_messages(),
     }
-    return render_template("studio/modeler.html", name=name, latest=latest, config=config)
+    texts, drafted = service.scenarios(user, name)
+    return render_template("studio/modeler.html", name=name, latest=latest, config=config, scenarios=texts,
+                           scenarios_drafted=drafted)
 
 
 @web_bp.get("/studio/<name>/versions")
@@ -104,10 +112,14 @@ def studio_compare(name):
 
 @web_bp.get("/studio/<name>/decisions")
 def studio_decisions(name):
-    tables, drafted = service.decision_tables(me(), name)
+    user = me()
+    tables, drafted = service.decision_tables(user, name)
+    texts, scenarios_drafted = service.scenarios(user, name)
     config = {"urls": {file: url_for("web.studio_decision_draft", name=name, filename=file) for file in tables},
+              "deploy": url_for("web.studio_deploy", name=name),
               "messages": script_messages()}
-    return render_template("studio/decisions.html", name=name, tables=tables, drafted=drafted, config=config)
+    return render_template("studio/decisions.html", name=name, tables=tables, drafted=drafted, config=config,
+                           scenarios=texts, scenarios_drafted=scenarios_drafted)
 
 
 # ------------------------------------------------------------------------------------ JSON for the modeler
@@ -156,3 +168,27 @@ def studio_decision_draft(name, filename):
     service.require_owner(user)
     draft = service.save_decision_draft(user, name, filename, _body().get("xml"))
     return jsonify(saved_by=draft.saved_by, saved_at=draft.saved_at.isoformat(), base_version=draft.base_version)
+
+
+@web_bp.put("/studio/<name>/scenarios")
+@json_endpoint
+def studio_scenarios(name):
+    user = me()
+    service.require_owner(user)
+    draft = service.save_scenario_draft(user, name, _body({"scenarios"}).get("scenarios"))
+    return jsonify(saved_by=draft.saved_by, saved_at=draft.saved_at.isoformat(), base_version=draft.base_version,
+                   files=sorted(draft.scenarios))
+
+
+@web_bp.post("/studio/<name>/scenarios/run")
+@json_endpoint
+def studio_run_scenarios(name):
+    """Run the scenarios sent (else the saved ones) against the diagram and tables sent (else the draft's or the
+    newest); answers {results: [ScenarioResult dicts], passed: n, failed: n}. Nothing is saved."""
+    user = me()
+    service.require_owner(user)
+    body = _body({"xml", "tables", "scenarios"})
+    results = service.run_scenarios(user, name, xml=body.get("xml"), tables=body.get("tables"),
+                                    texts=body.get("scenarios"))
+    failed = sum(not r.passed for r in results)
+    return jsonify(results=[r.as_dict() for r in results], passed=len(results) - failed, failed=failed)

@@ -1,9 +1,11 @@
-"""The studio's use cases, one function each: list processes, open a diagram, save or discard a draft, validate,
-deploy the draft as a new version, roll back to an earlier version, list versions.
+"""The studio's use cases, one function each: list processes, open a diagram, save or discard a draft (diagram,
+decision tables, scenarios), validate, run the scenarios, deploy the draft as a new version, roll back to an
+earlier version, list versions.
 
 Who may: process owners and admins (`require_owner`); every function that changes something checks it.
 Deploys go through the engine's one validation (`check_texts`, the function `flask deploy` runs): a refused
-deploy raises DeployRefused with the Problems, each naming the element it concerns.
+deploy raises DeployRefused with the Problems, each naming the element it concerns. Then the process's scenarios
+(app/scenarios, see scenario_texts) run against what would be deployed: one failing refuses the deploy too.
 
 Deploy on start and the studio: a file deploy creates a version only for content never deployed before, so a
 diagram the studio changed and deployed is not undone by the next start while workflows/ keeps the old file;
@@ -24,6 +26,7 @@ from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.i18n import _
 
+from . import scenario_texts
 from .models import StudioDraft
 
 MAX_DIAGRAM_CHARS = 2_000_000
@@ -32,13 +35,21 @@ _defs = ProcessDefinition.__table__
 
 
 class DeployRefused(DomainError):
-    """The diagram has validation problems: nothing was deployed; `problems` lists them (Problem objects)."""
+    """The diagram has validation problems, or a scenario fails: nothing was deployed; `problems` lists them
+    (Problem objects; a failed scenario's names the scenario file, the scenario, the step and why)."""
 
     status = 422
 
-    def __init__(self, problems):
-        super().__init__(_("The diagram has %(n)s problem(s): nothing was deployed.", n=len(problems)))
+    def __init__(self, problems, message=None):
+        super().__init__(message or _("The diagram has %(n)s problem(s): nothing was deployed.", n=len(problems)))
         self.problems = problems
+
+
+class ScenariosFailed(DeployRefused):
+    """Every validation passed but a scenario fails against what would be deployed: nothing was deployed."""
+
+    def __init__(self, problems):
+        super().__init__(problems, _("%(n)s scenario(s) fail: nothing was deployed.", n=len(problems)))
 
 
 def require_owner(user):
@@ -92,18 +103,23 @@ def diagram(user, name, version=None):
 
     Returns a dict: name, filename, xml, source ("draft" or "version"), version (the one shown or the draft's
     base), newest (the newest version number), draft_saved_by/draft_saved_at when it is the draft, draft_tables
-    (the decision tables saved as drafts, which the next deploy takes)."""
+    (the decision tables saved as drafts, which the next deploy takes), scenarios ({file name: text}: the draft's
+    when edited and no version is asked for, else the shown version's) and scenarios_draft (whether they are the
+    draft's)."""
     require_owner(user)
     latest = newest(name)
     draft = db.session.get(StudioDraft, name)
     tables = sorted((draft.dmn_xml or {}) if draft is not None else {})
+    shown = latest if version is None else version_of(name, version)
+    drafted = version is None and draft is not None and draft.scenarios is not None
+    scenarios = {"scenarios": dict(draft.scenarios) if drafted else scenario_texts.of_version(shown),
+                 "scenarios_draft": drafted}
     if version is None and draft is not None and draft.bpmn_xml is not None:
         return {"name": name, "filename": latest.filename, "xml": draft.bpmn_xml, "source": "draft",
                 "version": draft.base_version, "newest": latest.version, "draft_saved_by": draft.saved_by,
-                "draft_saved_at": draft.saved_at.isoformat(), "draft_tables": tables}
-    shown = latest if version is None else version_of(name, version)
+                "draft_saved_at": draft.saved_at.isoformat(), "draft_tables": tables, **scenarios}
     return {"name": name, "filename": shown.filename, "xml": shown.bpmn_xml, "source": "version",
-            "version": shown.version, "newest": latest.version, "draft_tables": tables}
+            "version": shown.version, "newest": latest.version, "draft_tables": tables, **scenarios}
 
 
 def decision_tables(user, name):
@@ -219,6 +235,59 @@ def save_decision_draft(user, name, filename, xml):
     return draft
 
 
+def save_scenario_draft(user, name, texts):
+    """Keep the scenario `texts` ({file name: text}) as the draft scenarios of process `name`; the next deploy runs
+    them and stores them with the version. Nothing is deployed."""
+    require_owner(user)
+    texts = scenario_texts.clean(texts)
+    draft = _draft_row(name, newest(name))
+    draft.scenarios = texts
+    draft.saved_by, draft.saved_at = user.username, now()
+    db.session.commit()
+    return draft
+
+
+def scenarios(user, name):
+    """(texts, drafted): the scenario texts of process `name` the next deploy runs ({file name: text}: the draft's
+    when edited, else the newest version's) and whether they are the draft's."""
+    require_owner(user)
+    latest = newest(name)
+    draft = db.session.get(StudioDraft, name)
+    if draft is not None and draft.scenarios is not None:
+        return dict(draft.scenarios), True
+    return scenario_texts.of_version(latest), False
+
+
+def run_scenarios(user, name, *, xml=None, tables=None, texts=None):
+    """Run scenarios of process `name` against what is being edited, without saving or deploying anything: the
+    diagram `xml` (default: the draft's, else the newest), the decision tables of `_current_texts` with `tables`
+    ({file: XML} being edited) in place of theirs, the forms a deploy takes, and the scenario `texts` (default:
+    `scenarios`). Returns [ScenarioResult]."""
+    require_owner(user)
+    latest = newest(name)
+    draft = db.session.get(StudioDraft, name)
+    if xml is not None:
+        xml = _clean_xml(xml)
+    elif draft is not None and draft.bpmn_xml is not None:
+        xml = draft.bpmn_xml
+    dmn, forms = _current_texts(latest)
+    dmn.update(_clean_tables(latest, tables))
+    texts = scenario_texts.clean(texts) if texts is not None else scenarios(user, name)[0]
+    return scenario_texts.run(latest.filename, xml or latest.bpmn_xml, dmn, forms, texts)
+
+
+def _clean_tables(latest, tables):
+    if tables is None:
+        return {}
+    if not isinstance(tables, dict):
+        raise ValidationFailed({"tables": _("Send the decision tables as an object of file name to XML.")})
+    for filename in tables:
+        if filename not in latest.dmn_xml:
+            raise ValidationFailed({f"tables.{filename}": _("Process %(name)s has no decision table %(file)s.",
+                                                            name=latest.name, file=filename)})
+    return {filename: _clean_xml(text) for filename, text in tables.items()}
+
+
 def discard_draft(user, name):
     """Drop the draft of process `name`; the studio opens the newest version again."""
     require_owner(user)
@@ -260,9 +329,10 @@ def validate(user, name, xml):
 
 def deploy_draft(user, name, comment):
     """Validate the saved draft of `name` (its diagram, or the newest one when only tables were edited) with the
-    decision tables and forms of `_current_texts` and deploy it as the newest
-    version (author, time, comment); the draft is then gone. DeployRefused when anything is wrong (nothing is
-    deployed, the draft stays), Conflict when there is no draft or it changes nothing."""
+    decision tables and forms of `_current_texts`, run its scenarios (the draft's, else the newest version's)
+    against it, and deploy it as the newest version (author, time, comment, the scenarios); the draft is then gone.
+    DeployRefused when anything is wrong, ScenariosFailed (a DeployRefused) when a scenario fails: nothing is
+    deployed, the draft stays. Conflict when there is no draft or it changes nothing."""
     require_owner(user)
     comment = _clean_comment(comment)
     latest = newest(name)
@@ -270,9 +340,15 @@ def deploy_draft(user, name, comment):
     if draft is None:
         raise Conflict(_("There is no saved draft of %(name)s to deploy.", name=name))
     bpmn = draft.bpmn_xml if draft.bpmn_xml is not None else latest.bpmn_xml
-    bundle, problems = _check(name, latest.filename, bpmn, *_current_texts(latest))
+    dmn, forms = _current_texts(latest)
+    bundle, problems = _check(name, latest.filename, bpmn, dmn, forms)
     if problems:
         raise DeployRefused(problems)
+    texts = dict(draft.scenarios) if draft.scenarios is not None else scenario_texts.of_version(latest)
+    failed = scenario_texts.gate(name, latest.filename, bpmn, dmn, forms, texts)
+    if failed:
+        raise ScenariosFailed(failed)
+    bundle.scenarios = texts
     if bundle.content_hash == latest.content_hash:
         raise Conflict(_("The draft is the same as the newest version %(version)s: nothing to deploy.",
                          version=latest.version))
@@ -284,7 +360,8 @@ def deploy_draft(user, name, comment):
 
 def rollback(user, name, version, comment):
     """Deploy version `version` of `name` again as the newest version (its diagram, tables and forms as they were
-    deployed), after the same validation; the new version records which one it restores."""
+    deployed), after the same validation and its scenarios (ScenariosFailed when one fails); the new version
+    records which one it restores."""
     require_owner(user)
     comment = _clean_comment(comment)
     latest = newest(name)
@@ -295,8 +372,12 @@ def rollback(user, name, version, comment):
     bundle, problems = _check(name, earlier.filename, earlier.bpmn_xml, dict(earlier.dmn_xml), forms)
     if problems:
         raise DeployRefused(problems)
+    texts = scenario_texts.of_version(earlier)
+    failed = scenario_texts.gate(name, earlier.filename, earlier.bpmn_xml, dict(earlier.dmn_xml), forms, texts)
+    if failed:
+        raise ScenariosFailed(failed)
     bundle = Bundle(name=name, filename=earlier.filename, bpmn_xml=earlier.bpmn_xml, dmn_xml=dict(earlier.dmn_xml),
-                    forms=dict(earlier.forms))
+                    forms=dict(earlier.forms), scenarios=texts)
     definition = _store(bundle, deployed_by=user.username, comment=comment, restored_from=earlier.version)
     db.session.commit()
     return definition

@@ -102,6 +102,8 @@ ACCESS = {
     ("web.studio_draft", "PUT"): PROCESS_OWNERS,
     ("web.studio_draft", "DELETE"): PROCESS_OWNERS,
     ("web.studio_validate", "POST"): PROCESS_OWNERS,
+    ("web.studio_scenarios", "PUT"): PROCESS_OWNERS,
+    ("web.studio_run_scenarios", "POST"): PROCESS_OWNERS,
     ("web.studio_deploy", "POST"): PROCESS_OWNERS,
     ("web.studio_versions", "GET"): PROCESS_OWNERS,
     ("web.studio_rollback", "POST"): PROCESS_OWNERS,

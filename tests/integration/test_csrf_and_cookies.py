@@ -62,6 +62,8 @@ SCRIPT_CALLS = {
     "web.studio_decision_draft": ("PUT", "owner1", "/studio/quick_response/decisions"),
     "web.studio_migrate": ("POST", "owner1", "/studio/quick_response/versions/2/migration"),
     "web.studio_lint": ("POST", "owner1", "/studio/quick_response"),
+    "web.studio_scenarios": ("PUT", "owner1", "/studio/quick_response"),
+    "web.studio_run_scenarios": ("POST", "owner1", "/studio/quick_response/decisions"),
     "web.studio_form_draft": ("PUT", "owner1", "/studio/forms/accept_ticket.json"),
     "web.studio_form_preview": ("POST", "owner1", "/studio/forms/accept_ticket.json"),
     "web.studio_form_validate": ("POST", "owner1", "/studio/forms/accept_ticket.json"),

@@ -14,6 +14,7 @@ from app.engine import PendingTimer, ProcessDefinition, ProcessInstance
 from app.extensions import db
 from app.studio.models import StudioDraft
 from app.tickets.models import Ticket
+from tests import studio_scenarios
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,6 +123,7 @@ def test_deploy_refuses_a_draft_with_problems_and_deploys_nothing(owner):
 def test_deploy_creates_a_version_with_author_and_comment_used_by_new_tickets(owner, api):
     before = newest().version
     owner.put("/studio/quick_response/draft", json={"xml": with_timer(shipped(), '"PT15M"')})
+    studio_scenarios.save(owner, studio_scenarios.edited(studio_scenarios.WINDOW_15_EDITS))
     assert owner.post("/studio/quick_response/deploy", json={"comment": ""}).status_code == 422  # comment required
     response = owner.post("/studio/quick_response/deploy", json={"comment": "受理窗口缩短为15分钟"})
     assert response.status_code == 201, response.get_json()
@@ -153,6 +155,7 @@ def test_a_draft_equal_to_the_newest_version_is_not_deployed(owner):
 def test_rollback_deploys_an_earlier_version_again_as_the_newest_and_is_logged(app, owner):
     first = newest()
     owner.put("/studio/quick_response/draft", json={"xml": with_timer(shipped(), '"PT15M"')})
+    studio_scenarios.save(owner, studio_scenarios.edited(studio_scenarios.WINDOW_15_EDITS))
     assert owner.post("/studio/quick_response/deploy", json={"comment": "15 minutes"}).status_code == 201
     refused = owner.post(f"/studio/quick_response/versions/{first.version}/rollback", data={"comment": ""})
     assert refused.status_code == 302
@@ -177,6 +180,7 @@ def test_deploy_on_start_does_not_undo_a_studio_deploy(app, owner):
     """The file in workflows/ still has the 30-minute window: its content was deployed before, so a start (or
     `flask deploy`) creates no version and the studio's version stays the newest."""
     owner.put("/studio/quick_response/draft", json={"xml": with_timer(shipped(), '"PT15M"')})
+    studio_scenarios.save(owner, studio_scenarios.edited(studio_scenarios.WINDOW_15_EDITS))
     assert owner.post("/studio/quick_response/deploy", json={"comment": "15"}).status_code == 201
     db.session.expire_all()
     studio_version = newest().version
@@ -222,6 +226,7 @@ def test_a_decision_table_draft_is_deployed_with_the_diagram(owner, api):
     shown = owner.get("/studio/quick_response/diagram").get_json()
     assert (shown["source"], shown["draft_tables"]) == ("version", ["sla_by_urgency.dmn"])  # the diagram is unchanged
     assert owner.put("/studio/quick_response/decisions/other.dmn", json={"xml": changed}).status_code == 404
+    studio_scenarios.save(owner, studio_scenarios.edited(studio_scenarios.HIGH_RESPONSE_1H_EDITS))
     response = owner.post("/studio/quick_response/deploy", json={"comment": "高紧急程度1小时内响应"})
     assert response.status_code == 201, response.get_json()
     db.session.expire_all()
@@ -248,6 +253,7 @@ def test_compare_lists_the_elements_changed_between_two_versions(owner):
     xml = with_timer(shipped(), '"PT15M"').replace('name="超时改派"', 'name="超时改派处理"')
     xml = xml.replace('<dc:Bounds x="1125" y="420"', '<dc:Bounds x="1135" y="430"')  # a moved shape is no change
     owner.put("/studio/quick_response/draft", json={"xml": xml})
+    studio_scenarios.save(owner, studio_scenarios.edited(studio_scenarios.WINDOW_15_EDITS))
     assert owner.post("/studio/quick_response/deploy", json={"comment": "15"}).status_code == 201
     page = owner.get(f"/studio/quick_response/compare?from={first}&to={first + 1}").get_data(as_text=True)
     rows = re.findall(r"<tr><td><code>([^<]+)</code></td><td>([^<]+)</td><td>[^<]*</td><td>([^<]+)</td></tr>", page)

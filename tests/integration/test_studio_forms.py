@@ -12,6 +12,7 @@ from app.database import deploy_workflows
 from app.engine import ProcessDefinition
 from app.extensions import db
 from app.studio.form_models import StudioFormDraft
+from tests import studio_scenarios
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,6 +195,10 @@ def test_deploy_creates_a_new_version_of_the_process_that_shows_the_form(owner, 
     # the editor now opens the deployed form; a studio diagram deploy keeps it; so does the next start
     assert "contact_channel" in owner.get("/studio/forms/accept_ticket.json").get_data(as_text=True)
     owner.put("/studio/quick_response/draft", json={"xml": definition.bpmn_xml.replace("受理工单", "受理工单并联系")})
+    refused = owner.post("/studio/quick_response/deploy", json={"comment": "改名"})  # the scenarios lack the field
+    assert refused.status_code == 422 and "contact_channel" in str(refused.get_json()["problems"])
+    studio_scenarios.save(owner, studio_scenarios.edited(
+        [("accept_ticket: {contact_note: 已电话联系客户}", "accept_ticket: {contact_note: 已电话联系客户, contact_channel: phone}")]))
     assert owner.post("/studio/quick_response/deploy", json={"comment": "改名"}).status_code == 201
     db.session.expire_all()
     assert "contact_channel" in newest().forms["accept_ticket.json"]["properties"]

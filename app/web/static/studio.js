@@ -66,6 +66,7 @@
           text = fmt(M.versionShown, { version: d.version });
         }
         if (d.draft_tables.length) { text += " " + fmt(M.draftTables, { files: d.draft_tables.join(", ") }); }
+        if (window.studioScenarios) { window.studioScenarios.show(d.scenarios, d.scenarios_draft); }
         say(text);
       });
     }).catch(function (error) { say(fmt(M.loadFailed, { error: error.message }), "bad"); });
@@ -339,7 +340,8 @@
       .then(function (result) {
         if (!result.ok) { throw new Error(errorText(result)); }
         dirty = false;
-        return result;
+        // the edited scenarios are part of the draft: the deploy runs them
+        return window.studioScenarios ? window.studioScenarios.save().then(function () { return result; }) : result;
       });
   }
 
@@ -362,7 +364,7 @@
     }).then(function (result) {
       if (result.status === 422 && result.data.problems) {
         showProblems(result.data.problems);
-        say(fmt(M.problems, { n: result.data.problems.length }), "bad");
+        say(result.data.error || fmt(M.problems, { n: result.data.problems.length }), "bad");
         return;
       }
       if (!result.ok) { throw new Error(errorText(result)); }
@@ -408,9 +410,14 @@
       button("studio-validate", validate);
       button("studio-deploy", deploy);
       window.addEventListener("beforeunload", function (event) {
-        if (dirty) { event.preventDefault(); event.returnValue = ""; }
+        if (dirty || (window.studioScenarios && window.studioScenarios.isDirty())) {
+          event.preventDefault(); event.returnValue = "";
+        }
       });
       window.studioModeler = modeler;  // for tests and the browser console
+      if (window.studioScenarios) {  // scenarios run against the diagram as it is in the modeler
+        window.studioScenarios.source = function () { return currentXml().then(function (xml) { return { xml: xml }; }); };
+      }
       return loadDiagram(config.version);
     });
 })();
