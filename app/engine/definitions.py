@@ -17,7 +17,8 @@ from app.fast_statements import FastStatement
 from .models import ProcessDefinition
 
 FORM_PROPERTY = "formJsonSchemaFilename"
-EXPRESSION_PROPERTIES = ("assignee", "department")  # user-task properties evaluated against task data
+EXPRESSION_PROPERTIES = ("assignee", "department", "due")  # user-task properties evaluated against task data
+# ("due": the ISO time a task is due when no timer attached to it says, e.g. each supporter's own deadline)
 
 
 class DeployError(Exception):
