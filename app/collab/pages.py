@@ -41,7 +41,7 @@ def collab_panel(ticket, form=None):
     if transfer.may_transfer(ticket, actor) and collaboration.can_collaborate(ticket):
         lead = ticket.department.code if ticket.department else None
         collaborate_form = {
-            "rows": range(SUPPORT_ROWS), "values": values if kind == "collaboration" else {},
+            "rows": range(SUPPORT_ROWS), "posted": values if kind == "collaboration" else {},
             "errors": errors if kind == "collaboration" else {}, "open": kind == "collaboration",
             "departments": [(d.code, display.department_named(d.name, d.name_en))
                             for d in auth.departments() if d.code != lead],
