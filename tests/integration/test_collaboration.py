@@ -176,3 +176,25 @@ def test_a_supporter_comments_and_the_page_shows_who_works_on_what(app, api, cli
         client.post("/login", data={"username": "product1", "password": PASSWORD})
         form = client.get(f"/tasks/{task['id']}").get_data(as_text=True)
         assert "排查产品配置" in form and "给出排查结论" in form
+
+
+def test_a_service_request_collaborates_too(api):
+    from app.auth.principal import load_principal
+    from app.customers.models import Customer
+    from app.tickets import service as tickets
+
+    with clock(api, TUE):
+        agent = load_principal(db.session.scalar(select(User.id).where(User.username == "agent1")))
+        customer = db.session.scalar(select(Customer.number).order_by(Customer.id))
+        number = tickets.create_ticket(data={"customer_number": customer, "type": "handling", "urgency": "normal",
+                                             "channel": "phone", "description": "申请开通企业对公账户"},
+                                       actor=agent, process="service_request")
+        api.complete("service1", number, "accept_request", decision="accept")
+        response = api.post(f"/tickets/{number}/collaboration", "service1", json={"supporters": [
+            supporter("product"), supporter("after_sales", task="核查设备", milestone="核查完成")]})
+        assert response.status_code == 200, response.get_json()
+        assert [(s["department"], s["assignee"]) for s in response.get_json()["supporters"]] == [
+            ("product", "product1"), ("after_sales", "engineer1")]
+        api.complete("product1", number, "support_task", support_result="已确认")
+        api.complete("engineer1", number, "support_task", support_result="设备正常")
+        assert [t["name"] for t in api.ticket(number)["open_tasks"]] == ["first_contact"]

@@ -256,3 +256,45 @@ def test_the_ticket_page_transfers_and_comments(app, api, client):
         assert empty.status_code == 422
         saved = db.session.scalars(select(TicketTransfer)).all()
         assert len(saved) == 1 and saved[0].reason == "需产品部处理"
+
+
+# --------------------------------------------------------------------------- service requests
+
+def new_request(type="handling"):
+    from app.auth.models import User
+    from app.auth.principal import load_principal
+    from app.customers.models import Customer
+    from app.tickets import service as tickets
+
+    agent = load_principal(db.session.scalar(select(User.id).where(User.username == "agent1")))
+    customer = db.session.scalar(select(Customer.number).order_by(Customer.id))
+    return tickets.create_ticket(data={"customer_number": customer, "type": type, "urgency": "normal",
+                                       "channel": "phone", "description": "申请开通企业对公账户"},
+                                 actor=agent, process="service_request")
+
+
+def test_a_service_request_is_transferred_before_and_after_its_plan(api):
+    with clock(api, TUE):
+        number = new_request()
+        api.complete("service1", number, "accept_request", decision="accept")
+        api.complete("service1", number, "first_contact", contact_method="phone", contact_note="已电话联系客户确认需求")
+        # no plan yet: the receiver makes it
+        response = api.post(f"/tickets/{number}/transfer", "service1", json=transfer_body())
+        assert response.status_code == 200, response.get_json()
+        ticket = response.get_json()
+        assert ticket["assignee"] == "product1" and [t["name"] for t in ticket["open_tasks"]] == ["handling_plan"]
+        assert ticket["open_tasks"][0]["assignee"] == "product1"
+        api.complete("product1", number, "handling_plan", plan="核对资料后开通账户",
+                     expected_done_at=(TUE + timedelta(days=3)).isoformat())
+        # with a plan: the receiver works on
+        response = api.post(f"/tickets/{number}/transfer", "product1",
+                            json=transfer_body(department="after_sales", assignee="engineer1"))
+        assert response.status_code == 200, response.get_json()
+        ticket = response.get_json()
+        assert [(t["name"], t["assignee"]) for t in ticket["open_tasks"]] == [("work_request", "engineer1")]
+        transfers = api.get(f"/tickets/{number}/transfers", "agent1").get_json()["items"]
+        assert [(t["from_user"], t["to_user"]) for t in transfers] == [("service1", "product1"),
+                                                                       ("product1", "engineer1")]
+        # both earlier handlers still comment
+        for user in ("service1", "product1"):
+            assert api.post(f"/tickets/{number}/comments", user, json={"body": "补充说明"}).status_code == 201
