@@ -246,15 +246,15 @@ class Engine:
         return self._save(instance_id, version, workflow, finished, before)
 
     def waiting_messages(self, instance_id):
-        """Names of the messages the instance is waiting for right now: its waiting message events, and while it
-        runs, the messages that start one of its event subprocesses."""
+        """Names of the messages the instance is waiting for right now: its waiting message events and the messages
+        that start one of its event subprocesses (callers refuse them for a finished ticket)."""
         workflow, version, before = self._load(instance_id)
         try:
             return sorted({
                 t.task_spec.event_definition.name
                 for t in workflow.event_manager.tasks.values()
                 if isinstance(t.task_spec.event_definition, MessageEventDefinition)
-            } | (set(_triggers(workflow)) if not workflow.is_completed() else set()))
+            } | set(_triggers(workflow)))
         finally:
             self.live.put((instance_id, version), (workflow, before))
 
