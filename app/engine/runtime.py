@@ -231,7 +231,7 @@ class Engine:
             raise Conflict(f"The process is not waiting for the message '{name}'.")
 
         def deliver():
-            workflow.send_event(BpmnEvent(definition, payload=payload))
+            send_message_event(workflow, definition, payload)
 
         finished = self._advance(workflow, deliver)
         return self._save(instance_id, version, workflow, finished, before)
@@ -413,6 +413,12 @@ def _waiting_for_message(workflow, name):
         if isinstance(definition, MessageEventDefinition) and definition.name == name:
             return task
     return None
+
+
+def send_message_event(workflow, definition, payload):
+    """Deliver message `definition` with `payload` to the workflow (a waiting event, or an event subprocess's
+    start; see definitions._prepare_triggers)."""
+    workflow.send_event(BpmnEvent(definition, payload=payload))
 
 
 def _triggers(workflow):
