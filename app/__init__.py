@@ -77,6 +77,7 @@ def _import_models():
     import app.auth.models  # noqa: F401
     import app.calendar.models  # noqa: F401
     import app.channels.models  # noqa: F401
+    import app.collab.models  # noqa: F401
     import app.customers.models  # noqa: F401
     import app.engine.models  # noqa: F401
     import app.notifications.models  # noqa: F401

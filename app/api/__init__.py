@@ -9,3 +9,4 @@ from app.calendar import api as calendar_api  # noqa: E402,F401  (the calendar e
 from app.reports import api as reports_api  # noqa: E402,F401  (reports, exports, customer import)
 from app.channels import api as channels_api  # noqa: E402,F401  (partner tickets, partner keys)
 from app.progress import api as progress_api  # noqa: E402,F401  (a request's progress table)
+from app.collab import api as collab_api  # noqa: E402,F401  (transfers, comments, collaboration)

@@ -7,6 +7,7 @@ app.forms_schema.schema_for), so the document lists the handlers and departments
 from app.calendar import openapi as calendar_api
 from app.channels import openapi as channels_api
 from app.progress import openapi as progress_api
+from app.collab import openapi as collab_api
 from app.engine import ProcessDefinition, latest_definition_id
 from app.extensions import db
 from app.forms_schema import schema_for
@@ -194,7 +195,8 @@ def _schemas():
                                                         "created_at", "read_at"], "properties": {
             "id": {"type": "integer"},
             "kind": {"type": "string", "enum": ["assignment", "escalation", "due", "transfer_in", "transfer_out",
-                                                "survey_result", "survey_invitation", "confirm_result"]},
+                                                "survey_result", "survey_invitation", "confirm_result",
+                                                "collaboration"]},
             "ticket_number": nullable_str, "task_id": nullable_str,
             "title": {"type": "string", "description": "The task's title"},
             "message": {"type": "string", "description": "What happened, in the caller's language"},
@@ -242,7 +244,7 @@ def _report_schemas():
         "avg_response_seconds": seconds, "avg_resolution_seconds": seconds,
         "reopened": {**count, "description": "Tickets reopened at least once"},
         "reopens": {**count, "description": "Reopens in all"},
-        "transfers": {**count, "description": "Redispatches and reassignments after a lapsed acceptance window"},
+        "transfers": {**count, "description": "Transfers by the handler, redispatches and reassignments after a lapsed acceptance window"},
     }
     keyed = {"type": "object", "required": ["key", *figures], "properties": {
         "key": {"type": ["string", "null"], "description": "The period's first day (YYYY-MM-DD) or the group's code"},
@@ -397,7 +399,7 @@ def openapi_document():
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                            **channels_api.SECURITY_SCHEMES},
                        "schemas": {**_schemas(), **calendar_api.SCHEMAS, **channels_api.schemas(ENUMS),
-                                   **progress_api.SCHEMAS}},
+                                   **progress_api.SCHEMAS, **collab_api.SCHEMAS}},
         "paths": {
             "/login": {"post": {"operationId": "login", "summary": "Exchange employee number and password for a token",
                                 "requestBody": body("Login"),
@@ -530,6 +532,7 @@ def openapi_document():
                 "responses": _responses(_ok("How many were marked; none are left unread", _ref("Unread")), "401")}},
             **calendar_api.paths(_responses, _ok, _ref),
             **progress_api.paths(_responses, _ok, _ref),
+            **collab_api.paths(_responses, _ok, _ref),
             **_report_paths(),
             **channels_api.paths(_responses, _ok, _ref, _page, LIMIT, AFTER, SECURED),
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",

@@ -17,7 +17,8 @@ from app.fast_statements import FastStatement
 from .models import ProcessDefinition
 
 FORM_PROPERTY = "formJsonSchemaFilename"
-EXPRESSION_PROPERTIES = ("assignee", "department")  # user-task properties evaluated against task data
+EXPRESSION_PROPERTIES = ("assignee", "department", "due")  # user-task properties evaluated against task data
+# ("due": the ISO time a task is due when no timer attached to it says, e.g. each supporter's own deadline)
 
 
 class DeployError(Exception):
@@ -65,7 +66,22 @@ def parse_specs(bpmn_xml, dmn_xml, *, filename="", validate=False):
     parser.add_bpmn_str(bpmn_xml.encode(), filename=filename)
     name = _executable_process(parser, filename)
     spec = parser.get_spec(name)
+    _prepare_triggers(spec)
     return name, spec, parser.get_subprocess_specs(name)
+
+
+def _prepare_triggers(spec):
+    """Link each event subprocess that a message starts the way SpiffWorkflow links it when its message first
+    arrives (BpmnStartTask.trigger_wf: from the start, to the end), except that the start does not list it among
+    its outputs: new instances do not start it, and the first message no longer changes the shared spec (which
+    would give later instances of the version, in this process only, another shape)."""
+    start = spec.start
+    for name in getattr(start, "trigger_specs", ()):
+        task_spec = spec.task_specs.get(name)
+        if task_spec is None or start.name in task_spec._inputs:
+            continue
+        task_spec._inputs.append(start.name)  # trigger_wf then sees it linked and leaves the spec alone
+        task_spec.connect(start._wf_spec.end)
 
 
 def _executable_process(parser, filename):

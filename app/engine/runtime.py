@@ -227,12 +227,13 @@ class Engine:
         """Deliver BPMN message `name` with `payload` to the instance and run on; Conflict if it is not waiting for it."""
         workflow, version, before = self._load(instance_id)
         waiting = _waiting_for_message(workflow, name)
-        if waiting is None:
+        definition = waiting.task_spec.event_definition if waiting is not None else _triggers(workflow).get(name)
+        if definition is None:
             self.live.put((instance_id, version), (workflow, before))  # untouched: keep it warm
             raise Conflict(f"The process is not waiting for the message '{name}'.")
 
         def deliver():
-            workflow.send_event(BpmnEvent(waiting.task_spec.event_definition, payload=payload))
+            send_message_event(workflow, definition, payload)
 
         finished = self._advance(workflow, deliver)
         return self._save(instance_id, version, workflow, finished, before)
@@ -247,14 +248,15 @@ class Engine:
         return self._save(instance_id, version, workflow, finished, before)
 
     def waiting_messages(self, instance_id):
-        """Names of the messages the instance is waiting for right now."""
+        """Names of the messages the instance is waiting for right now: its waiting message events and the messages
+        that start one of its event subprocesses (callers refuse them for a finished ticket)."""
         workflow, version, before = self._load(instance_id)
         try:
             return sorted({
                 t.task_spec.event_definition.name
                 for t in workflow.event_manager.tasks.values()
                 if isinstance(t.task_spec.event_definition, MessageEventDefinition)
-            })
+            } | set(_triggers(workflow)))
         finally:
             self.live.put((instance_id, version), (workflow, before))
 
@@ -418,6 +420,25 @@ def _waiting_for_message(workflow, name):
         if isinstance(definition, MessageEventDefinition) and definition.name == name:
             return task
     return None
+
+
+def send_message_event(workflow, definition, payload):
+    """Deliver message `definition` with `payload` to the workflow (a waiting event, or an event subprocess's
+    start; see definitions._prepare_triggers)."""
+    workflow.send_event(BpmnEvent(definition, payload=payload))
+
+
+def _triggers(workflow):
+    """{message name: its event definition} of the message start events of the top process's event subprocesses
+    (SpiffWorkflow starts such a subprocess when the message arrives; it does not wait for it as a task)."""
+    found = {}
+    for name in workflow.spec.start.trigger_specs:
+        spec = workflow.subprocess_specs.get(name)
+        for start in getattr(spec, "bpmn_start_events", ()) or ():
+            definition = start.event_definition
+            if isinstance(definition, MessageEventDefinition):
+                found.setdefault(definition.name, definition)
+    return found
 
 
 def _find_task(workflow, task_id):

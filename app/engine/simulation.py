@@ -7,14 +7,13 @@ tables and timer expressions. Time is whatever `app.clock.now()` answers (a scen
 from dataclasses import dataclass
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
 from app.errors import Conflict
 
 from .definitions import parse_specs
 from .runtime import ReadyTask, WaitingTimer, _find_task, _finished, _ready, _ready_user_tasks, \
-    _waiting_for_message, _waiting_timers, advance
+    _triggers, _waiting_for_message, _waiting_timers, advance, send_message_event
 from .sandbox import make_script_engine
 
 
@@ -74,10 +73,10 @@ class Simulation:
     def send_message(self, name, payload):
         """Deliver message `name` with `payload`; Conflict when the instance is not waiting for it."""
         waiting = _waiting_for_message(self.workflow, name)
-        if waiting is None:
+        definition = waiting.task_spec.event_definition if waiting is not None else _triggers(self.workflow).get(name)
+        if definition is None:
             raise Conflict(f"The process is not waiting for the message '{name}'.")
-        self._record(advance(self.workflow, lambda: self.workflow.send_event(
-            BpmnEvent(waiting.task_spec.event_definition, payload=payload))))
+        self._record(advance(self.workflow, lambda: send_message_event(self.workflow, definition, payload)))
 
     def fire_timers(self):
         """Fire the timers that lapsed by now and run what they release."""

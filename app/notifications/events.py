@@ -7,6 +7,10 @@ Who hears of what:
   department, or every supervisor when that department has none;
 * due: an assigned open task due within NOTIFY_DUE_WITHIN_MINUTES tells its assignee, once (`remind_due_tasks`);
 * survey_result: ready for the satisfaction survey (not built yet): call `notify` with that kind;
+* collaboration: a task of COLLABORATION_STEPS opening (a supporting department's part of a cross-department
+  collaboration) sends the collaboration notice (协同处理通知: task, milestone, deadline) to its assignee, or to
+  every active member of its department holding its role while it waits in that queue; it replaces the
+  assignment note;
 * confirm_result: a task of CONFIRM_STEPS opening (the result goes back to the customer) asks the ticket's first
   receiver (its owner, first-contact ownership) to confirm the result, also when their own action opened it.
 """
@@ -25,6 +29,7 @@ from .models import Notification
 
 ESCALATION_ROLE = "supervisor"
 CONFIRM_STEPS = {"feedback"}  # tasks whose opening asks the ticket's first receiver to confirm the result
+COLLABORATION_STEPS = {"support_task"}  # a supporting department's task (the diagrams' collaboration subprocess)
 
 _notes, _tasks, _users, _tickets = Notification.__table__, HumanTask.__table__, User.__table__, Ticket.__table__
 _INSERT = insert(_notes)
@@ -54,14 +59,17 @@ def on_step(ticket, step, rows, *, actor, stamp):
     if not rows:
         return
     actor_id = _actor_id(actor)
-    assigned = [row for row in rows if row["assignee_id"] is not None and row["assignee_id"] != actor_id]
+    collaborating = [row for row in rows if row["name"] in COLLABORATION_STEPS]
+    assigned = [row for row in rows if row["assignee_id"] is not None and row["assignee_id"] != actor_id
+                and row["name"] not in COLLABORATION_STEPS]
     escalated = []
     if any(finished.timer for finished in step.finished):
         escalated = [row for row in rows if row["assignee_id"] is None and row["role"] == ESCALATION_ROLE]
     confirming = [row for row in rows if row["name"] in CONFIRM_STEPS]
-    if not assigned and not escalated and not confirming:
+    if not assigned and not escalated and not confirming and not collaborating:
         return
-    notes = _assignments(ticket, step, assigned) + _escalations(ticket, escalated) + _confirmations(ticket, confirming)
+    notes = (_assignments(ticket, step, assigned) + _escalations(ticket, escalated) + _confirmations(ticket, confirming)
+             + _collaborations(ticket, collaborating))
     notify(notes, stamp=stamp)
 
 
@@ -145,6 +153,37 @@ def _confirmations(ticket, rows):
         return []
     owner = db.session.connection().execute(_TICKET_OWNER, {"ticket_id": ticket.id}).scalar()
     return [_note(ticket, row, owner, "confirm_result") for row in rows] if owner is not None else []
+
+
+_DEPARTMENT_ROLE_HOLDERS = (
+    select(_users.c.id)
+    .select_from(_users.join(user_roles, user_roles.c.user_id == _users.c.id))
+    .where(user_roles.c.role_code == bindparam("role"), _users.c.active.is_(True),
+           _users.c.department_id == bindparam("department_id"))
+)
+
+
+def _collaborations(ticket, rows):
+    """The collaboration notice per supporting task: to its assignee, else to its department's role holders."""
+    import json
+
+    conn = db.session.connection()
+    notes = []
+    for row in rows:
+        try:
+            supporter = (json.loads(row["form_data"] or "{}") or {}).get("supporter") or {}
+        except ValueError:
+            supporter = {}
+        detail = {key: supporter.get(key) for key in ("task", "milestone", "due_at") if isinstance(supporter, dict)}
+        if row["assignee_id"] is not None:
+            people = [row["assignee_id"]]
+        elif row["department_id"] is not None:
+            people = sorted(conn.execute(_DEPARTMENT_ROLE_HOLDERS, {
+                "role": row["role"], "department_id": row["department_id"]}).scalars())
+        else:
+            people = []
+        notes += [_note(ticket, row, user_id, "collaboration", detail) for user_id in people]
+    return notes
 
 
 def remind_due_tasks(*, limit=500):

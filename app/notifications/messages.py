@@ -25,6 +25,10 @@ def message(note):
     if kind == "transfer_out":
         return _("Transferred away: “%(title)s” on ticket %(number)s now goes to %(person)s.", title=title,
                  number=number, person=detail.get("to") or "—")
+    if kind == "collaboration":
+        return _("Collaboration notice: ticket %(number)s needs your department: %(task)s; milestone: %(milestone)s; "
+                 "due %(due)s.", number=number, task=detail.get("task") or title, milestone=detail.get("milestone") or "—",
+                 due=_due(detail.get("due_at")))
     if kind == "confirm_result":
         return _("Please confirm the result of ticket %(number)s: you received it first and it now goes back to "
                  "the customer.", number=number)
@@ -41,6 +45,7 @@ def kind_label(kind):
         "due": _("Due soon"),
         "transfer_in": _("Transferred to you"),
         "transfer_out": _("Transferred away"),
+        "collaboration": _("Collaboration notice"),
         "survey_result": _("Survey result"),
         "confirm_result": _("Confirm the result"),
     }

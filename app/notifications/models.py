@@ -7,7 +7,8 @@ the last try, or skipped when the user has no address. A sender claims a pending
 from app.clock import now
 from app.extensions import db
 
-KINDS = ("assignment", "escalation", "due", "transfer_in", "transfer_out", "survey_result", "survey_invitation")
+KINDS = ("assignment", "escalation", "due", "transfer_in", "transfer_out", "collaboration", "survey_result",
+         "survey_invitation")
 
 
 class Notification(db.Model):

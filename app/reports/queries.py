@@ -51,12 +51,15 @@ def bucket(dialect, column, granularity, tzname):
 
 
 def transferred(ticket_id=T.c.id):
-    """SQL condition: the ticket has a redispatch or a reassignment after a lapsed window in its history."""
+    """SQL condition: the ticket has a transfer, a redispatch or a reassignment after a lapsed window in its
+    history."""
     return exists(select(literal(1)).where(H.c.ticket_id == ticket_id, _transfer_event()))
 
 
 def _transfer_event():
-    return or_(H.c.action == "redispatched",
+    """A history row that moved the ticket to someone else: a transfer by its handler (`transferred`, see
+    app/collab/transfer.py), a supervisor's redispatch, or a reassignment after a lapsed acceptance window."""
+    return or_(H.c.action.in_(("transferred", "redispatched")),
                and_(H.c.action == "task_completed", H.c.detail["task"].as_string() == REASSIGN_TASK))
 
 
@@ -124,7 +127,7 @@ def cube(conn, scope, group):
 
 
 def transfer_cube(conn, scope, group):
-    """Transfer events (redispatches, reassignments) of the scope's tickets per (bucket, group value)."""
+    """Transfer events (transfers, redispatches, reassignments) of the scope's tickets per (bucket, group value)."""
     keys = (scope.bucket().label("bucket"), GROUPS[group].label("key"))
     query = (select(*keys, func.count().label("n")).select_from(T.join(H, H.c.ticket_id == T.c.id))
              .where(*scope.conditions(), _transfer_event()).group_by(*keys))

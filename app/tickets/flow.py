@@ -224,7 +224,7 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
                 "form": task.form,
                 "state": "open",
                 "created_at": stamp,
-                "due_at": due.get(task.id),
+                "due_at": due.get(task.id) or _time(_property(task, "due")),
                 "form_data": form_data_json(task.data),
             }
         )

@@ -37,6 +37,8 @@ ACTIONS = {
     "migrated": _l("Moved to a newer process version"),
     "progress_added": _l("Progress entry added"),
     "progress_updated": _l("Progress entry updated"),
+    "transferred": _l("Transferred"),
+    "collaboration_started": _l("Collaboration started"),
 }
 
 SURVEY_STATES = {

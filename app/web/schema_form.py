@@ -3,7 +3,7 @@
 Widgets: enum (`oneOf` of `const`s, or `enum`) -> radios (up to 5 options) or a select; `x-widget: textarea`;
 `x-widget: datetime` / `format: date-time` -> datetime-local; boolean -> checkbox; `x-ref: user` / `department`
 -> a select of exactly the values `forms_schema.schema_for` lists (what validation and the API accept too);
-`readOnly` -> shown from the task data when it has a value, never submitted.
+`readOnly` -> shown from the task data when it has a value (a dotted name reads a nested value), never submitted.
 """
 from dataclasses import dataclass, field
 
@@ -67,6 +67,17 @@ def _widget(prop, options):
     return "text"
 
 
+def read_value(data, name):
+    """The value a readOnly field shows: `data[name]`, or for a dotted name ("supporter.task", a multi-instance
+    task's item) the nested value; None when absent."""
+    if name in data or "." not in name:
+        return data.get(name)
+    value = data
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
 def build_fields(schema, *, submitted=None, errors=None, data=None):
     """Field descriptions for the template; `submitted` (request.form) keeps what the person typed.
 
@@ -84,11 +95,12 @@ def build_fields(schema, *, submitted=None, errors=None, data=None):
         item = FormField(name=name, label=schema_title(prop) or name, help=schema_title(prop, "description"),
                          required=name in required, error=str(errors.get(name, "")))
         if prop.get("readOnly"):
-            if data.get(name) in (None, ""):
+            value = read_value(data, name)
+            if value in (None, ""):
                 continue  # nothing to show yet (e.g. no reviewer's comment before a review)
             item.widget = "readonly"
             departments = auth.departments() if prop.get("x-ref") == "department" else None
-            item.text = display.form_value(prop, data.get(name), departments=departments)
+            item.text = display.form_value(prop, value, departments=departments)
             fields.append(item)
             continue
         options = _options(prop)

@@ -20,6 +20,8 @@ from app.surveys import service as surveys
 from app.tickets import service as tickets
 from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
 from app.progress.pages import progress_panel
+from app.collab.pages import collab_panel
+from app.collab.transfer import transfer_form
 from app.web import display, web_bp
 from app.web.auth import me, safe_next
 from app.web.context import is_supervisor
@@ -282,8 +284,10 @@ def _timeline(ticket, history):
         schema = forms.get(detail.get("task"), {})
         if event.action == "redispatched":
             schema = tickets.redispatch_form(ticket) or {}
+        elif event.action == "transferred":
+            schema = transfer_form(ticket) or {}
         title = detail.get("title") or detail.get("task") or ""
-        if event.action == "redispatched":
+        if event.action in ("redispatched", "transferred", "collaboration_started"):
             title = ""
         if is_english() and schema.get("x-title-en"):
             title = schema["x-title-en"]
@@ -309,7 +313,13 @@ def _timeline(ticket, history):
                 if detail.get("definition_id") else {}
             lines = [(schema_title(properties.get(k, {})) or k, display.form_value(properties.get(k, {}), v))
                      for k, v in (detail.get("data") or {}).items()]
-        elif event.action in ("task_completed", "redispatched"):
+        elif event.action == "collaboration_started":
+            for item in detail.get("supporters") or []:
+                department = next((dept for dept in departments if dept.code == item.get("department")), None)
+                lines.append((display.department(department) if department else item.get("department"),
+                              f"{item.get('task', '')} · {item.get('milestone', '')} · "
+                              f"{display.localtime(item.get('due_at'))}"))
+        elif event.action in ("task_completed", "redispatched", "transferred"):
             properties = schema.get("properties", {})
             order = {name: index for index, name in enumerate(properties)}
             data = detail.get("data") or {}
@@ -371,7 +381,7 @@ def ticket_list():
 
 @web_bp.route("/tickets/<number>")
 def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status=200, survey_reason=None,
-                  survey_errors=None, progress_form=None):
+                  survey_errors=None, progress_form=None, collab_form=None):
     ticket = tickets.get_ticket(number)
     redispatch = None
     if is_supervisor(me()) and tickets.can_redispatch(ticket):
@@ -394,7 +404,7 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         round_restarted=any(e.action == "new_round" for e in history),
         onboarding=ticket.customer.status == "onboarding",
         survey=_survey_panel(ticket, survey_reason, survey_errors),
-        progress=progress_panel(ticket, progress_form),
+        progress=progress_panel(ticket, progress_form), collab=collab_panel(ticket, collab_form),
         sla=window_outcomes(ticket), sla_label=lambda code: label(OUTCOMES[code]) if code else display.DASH,
     ), status
 

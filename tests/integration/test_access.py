@@ -41,6 +41,10 @@ ADMINS = frozenset({"admin"})  # role admin
 PARTNER_KEY = "partner key"  # X-Partner-Key only: anonymous and every logged-in user get 401
 # the world's ticket's progress table: kept by its assignee (engineer1, the complaint's handler) and supervisors
 PROGRESS_KEEPERS = frozenset({"engineer1"}) | SUPERVISORS
+# the world's ticket's transfer and collaboration: its current handler (engineer1) and supervisors
+TRANSFERRERS = frozenset({"engineer1"}) | SUPERVISORS
+# its comment area: its creator (agent1), the holder of its task (engineer1), supervisors
+COMMENTERS = frozenset({"agent1", "engineer1"}) | SUPERVISORS
 
 ACCESS = {
     # pages
@@ -136,6 +140,9 @@ ACCESS = {
     ("web.customers_import", "POST"): FRONT_DESK,
     ("web.progress_add", "POST"): PROGRESS_KEEPERS,
     ("web.progress_update", "POST"): PROGRESS_KEEPERS,
+    ("web.ticket_transfer", "POST"): TRANSFERRERS,
+    ("web.ticket_collaborate", "POST"): TRANSFERRERS,
+    ("web.ticket_comment", "POST"): COMMENTERS,
     # API
     ("api.openapi", "GET"): PUBLIC,
     ("api.login", "POST"): PUBLIC,
@@ -180,6 +187,12 @@ ACCESS = {
     ("api.get_progress", "GET"): EVERYONE,
     ("api.add_progress", "POST"): PROGRESS_KEEPERS,
     ("api.update_progress", "PUT"): PROGRESS_KEEPERS,
+    ("api.transfer_ticket", "POST"): TRANSFERRERS,
+    ("api.list_transfers", "GET"): EVERYONE,
+    ("api.list_comments", "GET"): EVERYONE,
+    ("api.add_comment", "POST"): COMMENTERS,
+    ("api.get_collaboration", "GET"): EVERYONE,
+    ("api.start_collaboration", "POST"): TRANSFERRERS,
 }
 
 

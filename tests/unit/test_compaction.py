@@ -20,13 +20,14 @@ from SpiffWorkflow.util.task import TaskState
 from app.capabilities import deadline, now_iso
 from app.engine.compaction import compact
 from app.engine.definitions import parse_specs
+from app.engine.runtime import _triggers, send_message_event
 from app.engine.sandbox import make_script_engine
 from app.engine.serializer import SERIALIZER_VERSION, _generic_dump, dump_state, load_state
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MONDAY = datetime(2025, 3, 3, 1, 0, tzinfo=timezone.utc)
-SEEDS = [4, 8, 10]  # walks that take every branch between them (checked below)
+SEEDS = [0, 2, 4]  # walks that take every branch between them (checked below)
 START = {"ticket_type": "complaint", "urgency": "high", "channel": "phone", "customer_number": "C1",
          "description": "设备无法启动", "created_by": "agent1", "ticket_number": "SR1"}
 
@@ -47,6 +48,7 @@ class Walk:
     def __init__(self, specs, seed, compacted):
         self.specs, self.compacted = specs, compacted
         self.rng = random.Random(seed)
+        self.collaborations = 0
         ids = random.Random(seed + 1000)
         self.new_id = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)
         self.engine = make_script_engine({
@@ -84,9 +86,11 @@ class Walk:
         roll = rng.random()
         accepting = any(t.task_spec.bpmn_id == "accept_ticket" for t in self.ready())
         waiting = [t for t in workflow.event_manager.tasks.values()
-                   if isinstance(t.task_spec.event_definition, MessageEventDefinition)]
-        if waiting and roll < 0.1:  # a supervisor redispatches
-            workflow.send_event(BpmnEvent(waiting[0].task_spec.event_definition, payload={"assignee": "engineer2"}))
+                   if isinstance(t.task_spec.event_definition, MessageEventDefinition)
+                   and t.task_spec.event_definition.name == "redispatch"]  # transfer, collaborate: see below
+        if waiting and roll < 0.1:  # a supervisor redispatches, a handler transfers
+            definition = waiting[0].task_spec.event_definition
+            workflow.send_event(BpmnEvent(definition, payload=_payload(definition.name, number)))
         elif roll < 0.12 or (accepting and roll < 0.6):  # nobody accepts for a while: windows lapse, escalations
             clock.shift(timedelta(minutes=31) if accepting else timedelta(minutes=rng.choice([5, 31, 125, 30 * 60])))
             workflow.refresh_timers()
@@ -103,10 +107,24 @@ class Walk:
                 data["opinion"] = rng.choices(["satisfied", "needs_adjustment", "unsatisfied"], [1, 30, 25])[0]
             elif task.task_spec.bpmn_id == "reassign_ticket":
                 data["assignee"] = "engineer3"
+            elif task.task_spec.bpmn_id == "support_task":
+                data["support_result"] = f"结果{number}"
             task.data.update(data)
             task.run()
         workflow.do_engine_steps(did_complete_task=did)
         clock.shift(timedelta(minutes=1))
+
+
+def _payload(message, number):
+    """What a person sends with `message`."""
+    soon = (datetime.now(timezone.utc) + timedelta(hours=4)).isoformat()
+    if message == "transfer":
+        return {"department": "product", "assignee": "product1", "reason": f"转办{number}", "expected_at": soon}
+    if message == "collaborate":
+        return {"supporters": [{"department": "product", "task": f"任务{number}", "milestone": "节点", "due_at": soon},
+                               {"department": "customer_service", "task": "联系客户", "milestone": "确认",
+                                "due_at": soon}]}
+    return {"assignee": "engineer2"}
 
 
 def _finished(task):
@@ -232,3 +250,45 @@ def test_a_waiting_timer_keeps_the_data_of_the_task_before_it():
             compact(workflow)
         assert len(workflow.tasks) < 15
     assert workflow.is_completed() and workflow.data["rounds"] == 30
+
+
+class ScriptedWalk(Walk):
+    """A walk through transfers and collaborations: the lead transfers, asks two departments to help (a
+    multi-instance task in an event subprocess), twice, while handling goes on."""
+
+    SCRIPT = [("task", "accept_ticket", {}), ("message", "transfer"), ("message", "collaborate"),
+              ("task", "handle_ticket", {"solution_ready": False, "status": "processing", "next_update_at": ""}),
+              ("task", "support_task", {}), ("message", "transfer"), ("task", "support_task", {}),
+              ("message", "collaborate"), ("task", "support_task", {}), ("task", "support_task", {}),
+              ("task", "handle_ticket", {"solution_ready": True, "solution": "方案", "status": "processing"}),
+              ("task", "feedback", {"opinion": "needs_adjustment"}), ("message", "collaborate"),
+              ("task", "handle_ticket", {"solution_ready": True, "solution": "方案", "status": "processing"}),
+              ("task", "feedback", {"opinion": "satisfied"})]
+
+    def _act(self, number, clock, finished):
+        workflow = self.workflow
+        kind, name, *data = self.SCRIPT[number]
+        if kind == "message":
+            waiting = [t.task_spec.event_definition for t in workflow.event_manager.tasks.values()
+                       if isinstance(t.task_spec.event_definition, MessageEventDefinition)
+                       and t.task_spec.event_definition.name == name]
+            definition = waiting[0] if waiting else _triggers(workflow)[name]
+            send_message_event(workflow, definition, _payload(name, number))
+        else:
+            task = next(t for t in self.ready() if t.task_spec.bpmn_id == name)
+            task.data.update({"completed_by": "someone", "support_result": "结果", **data[0]})
+            task.run()
+        workflow.do_engine_steps(did_complete_task=lambda task: finished.append(_finished(task)))
+        clock.shift(timedelta(minutes=1))
+
+
+def test_transfers_and_collaborations_compact_like_the_rest(specs, monkeypatch):
+    steps = len(ScriptedWalk.SCRIPT) + 1
+    bare = list(ScriptedWalk(specs, 1, compacted=False).run(steps, monkeypatch))
+    compacted = list(ScriptedWalk(specs, 1, compacted=True).run(steps, monkeypatch))
+    assert len(bare) == len(compacted) == steps
+    for number, (expected, seen) in enumerate(zip(bare, compacted)):
+        assert seen == expected, f"step {number}"
+    ran = {name for step in bare for _id, name, _data in step[2]}
+    assert {"apply_transfer", "plan_collaboration", "collaboration_done", "close"} <= ran
+    assert bare[-1][3]  # finished

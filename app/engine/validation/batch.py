@@ -12,7 +12,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from ..definitions import EXPRESSION_PROPERTIES, FORM_PROPERTY, message_form, parse_specs
 from . import code
-from .dataflow import OPAQUE, DataFlow, decision_outputs
+from .dataflow import OPAQUE, DataFlow, decision_outputs, loop_items
 from .forms import check_schema, read_form
 from .graph import graph_problems
 from .model import (
@@ -300,6 +300,7 @@ class _FileCheck:
         provided = self.dataflow.provided_before(node)
         if provided is OPAQUE:
             return
+        provided = provided | loop_items(node)  # a multi-instance task's own item (its properties read it)
         if include_self:
             own = self.dataflow.provides(node)
             if own is OPAQUE:

@@ -101,6 +101,15 @@ class DataFlow:
         return found
 
 
+def loop_items(node):
+    """The names a multi-instance element gives each instance (bpmn:inputDataItem, bpmn:outputDataItem)."""
+    loop = node.element.find("bpmn:multiInstanceLoopCharacteristics", NS)
+    if loop is None:
+        return set()
+    items = [loop.find(f"bpmn:{tag}", NS) for tag in ("inputDataItem", "outputDataItem")]
+    return {(item.get("name") or item.get("id") or "").strip() for item in items if item is not None} - {""}
+
+
 def message_variables(node):
     """The variable a catching message event stores its payload in (spiffworkflow:messageVariable)."""
     definition = message_definition(node)
