@@ -49,7 +49,8 @@
     return call("GET", url).then(function (result) {
       if (!result.ok) { throw new Error(errorText(result)); }
       var d = result.data;
-      return modeler.importXML(d.xml).then(function () {
+      return modeler.importXML(d.xml).then(function (imported) {
+        keepDataReferences(imported.warnings);
         modeler.get("canvas").zoom("fit-viewport");
         dirty = false;
         showProblems([]);
@@ -70,6 +71,19 @@
         say(text);
       });
     }).catch(function (error) { say(fmt(M.loadFailed, { error: error.message }), "bad"); });
+  }
+
+  // SpiffWorkflow names a multi-instance task's collection by a variable (<bpmn:loopDataInputRef>supporters</…>),
+  // which the BPMN model reads as a reference to an element id and drops when no element has it. Re-attach each
+  // such reference as a detached element with that id, so the exported diagram names the variable unchanged.
+  function keepDataReferences(warnings) {
+    var moddle = modeler.get("moddle");
+    (warnings || []).forEach(function (warning) {
+      var property = String(warning.property || "").replace(/^bpmn:/, "");
+      if (warning.element && warning.value && /^loopData(Input|Output)Ref$/.test(property)) {
+        warning.element.set(property, moddle.create("bpmn:DataInput", { id: warning.value }));
+      }
+    });
   }
 
   // ------------------------------------------------------------------------------------------ model helpers
