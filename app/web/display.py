@@ -49,7 +49,7 @@ SURVEY_STATES = {
 }
 
 TIMERS = {
-    "accept_timeout": _l("Not accepted within 30 minutes"),
+    "accept_timeout": _l("Not accepted within the acceptance window"),
     "response_timer": _l("Response deadline passed"),
     "resolution_timer": _l("Resolution deadline passed"),
     "next_update_due": _l("Promised next update is due"),

@@ -52,6 +52,9 @@ FORMS = {
     "web.studio_migration_run": ("owner1", "/studio/quick_response/versions/2/migration"),  # tickets on version 1
     "web.progress_add": ("engineer1", "/tickets/{ticket}"),  # the ticket's handler keeps its progress table
     "web.progress_update": ("engineer1", "/tickets/{ticket}"),
+    "web.ticket_transfer": ("engineer1", "/tickets/{handling}"),  # the handler of an accepted ticket
+    "web.ticket_collaborate": ("engineer1", "/tickets/{handling}"),
+    "web.ticket_comment": ("engineer1", "/tickets/{handling}"),
 }
 # Endpoints a page's script calls with JSON: the token comes from the page's <meta name="csrf-token"> and goes in
 # the X-CSRFToken header. endpoint -> (method, who, the page that carries the token).
@@ -145,7 +148,7 @@ class Site:
                                                                 "planned_date": "2999-12-31"})
         self.values = {"progress_entry": entry["id"], "customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
                        "closed_ticket": closed, "survey": survey, "resolved": self._resolved_ticket(customer, agent),
-                       "partner_key": partner_key}
+                       "partner_key": partner_key, "handling": self._handling_ticket(customer, agent)}
 
     @staticmethod
     def _closed_ticket_with_survey(customer, agent):
@@ -162,6 +165,17 @@ class Site:
         send_survey_for_process(number)
         db.session.commit()
         return number, token_of(db.session.scalar(select(Survey.nonce).order_by(Survey.id.desc())))
+
+    @staticmethod
+    def _handling_ticket(customer, agent):
+        """A ticket engineer1 accepted and is handling: its page offers transfer, collaboration and comments."""
+        engineer = load_principal(db.session.scalar(select(User.id).where(User.username == "engineer1")))
+        number = tickets.create_ticket(data={
+            "customer_number": customer, "type": "complaint", "urgency": "high", "channel": "phone",
+            "description": "客户投诉设备反复故障"}, actor=agent)
+        task = next(t for t in tasks.open_tasks_of(tickets.get_ticket(number)) if t.name == "accept_ticket")
+        tasks.complete_task(task_id=task.id, user=engineer, data={"contact_note": "已联系"})
+        return number
 
     @staticmethod
     def _resolved_ticket(customer, agent):
@@ -220,6 +234,8 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                     values["number"] = site.values["closed_ticket"]
                 if endpoint == "web.ticket_confirm":
                     values["number"] = site.values["resolved"]
+                if endpoint in ("web.ticket_transfer", "web.ticket_collaborate", "web.ticket_comment"):
+                    values["number"] = site.values["handling"]
             if "token" in rule.arguments:
                 values["token"] = site.values["survey"]
             if "key_id" in rule.arguments:
