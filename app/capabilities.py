@@ -99,6 +99,34 @@ def has_open_task(ticket_number, task_name):
     return _OPEN_TASK.first({"ticket_number": ticket_number, "task_name": task_name}) is not None
 
 
+def _handler_of_ticket():
+    from app.tickets.models import Ticket
+
+    tickets, users, departments = Ticket.__table__, User.__table__, Department.__table__
+    return (
+        select(users.c.username.label("assignee"), departments.c.code.label("department"))
+        .select_from(tickets.outerjoin(users, users.c.id == tickets.c.assignee_id)
+                     .outerjoin(departments, departments.c.id == tickets.c.department_id))
+        .where(tickets.c.number == bindparam("ticket_number"))
+    )
+
+
+_HANDLER = None
+
+
+def ticket_handler(ticket_number):
+    """Return {"assignee": username or None, "department": code or None}: who handles the ticket now.
+
+    For a branch of a diagram that cannot see its subprocess's variables: a timer on a subprocess reads the data
+    the subprocess started with, so after a transfer inside it (aftersales.bpmn) the progress cycle asks the
+    ticket whom its next task goes to."""
+    global _HANDLER
+    if _HANDLER is None:
+        _HANDLER = FastStatement(_handler_of_ticket())
+    row = _HANDLER.first({"ticket_number": ticket_number})
+    return {"assignee": row.assignee if row else None, "department": row.department if row else None}
+
+
 def start_process(name, data=None):
     """Start an instance of the newest version of process `name` with `data` (a dict) once the calling step is
     saved, in the same transaction (e.g. the close starts the satisfaction survey). Returns True."""
@@ -140,5 +168,5 @@ def _parse(value):
 
 
 HELPERS = {"deadline": deadline, "working_deadline": working_deadline, "now_iso": now_iso, "pick_assignee": pick_assignee,
-           "has_open_task": has_open_task, "start_process": start_process, "send_survey": send_survey,
+           "has_open_task": has_open_task, "ticket_handler": ticket_handler, "start_process": start_process, "send_survey": send_survey,
            "expire_survey": expire_survey, **_customer_capabilities()}

@@ -20,6 +20,7 @@ def run_scenario(scenario, model, forms, *, filename):
     """Run `scenario` on `model` (engine.Model) with the batch's `forms` (name -> schema); a ScenarioResult."""
     world = World(scenario.staff)
     simulation = Simulation(model, helpers=world.helpers())
+    world.variables = lambda: simulation.variables
     with scenario_clock(scenario.start_at) as clock:
         run = _Run(scenario, simulation, world, clock, forms)
         try:

@@ -8,6 +8,8 @@ answers it instead, and a scenario never depends on (or touches) the rows of the
   department, else None (in the application: the least-loaded available member of the department with the role);
 - `has_open_task(ticket_number, task_name)`: whether a user task `task_name` was waiting before the current
   step began (in the application: an open task row of the ticket, written with the previous step);
+- `ticket_handler(ticket_number)`: the newest `assignee` and `department` any step of the scenario set (in the
+  application: the ticket's current handler and department, which every step mirrors);
 - any other (e.g. one that starts another process or sends a survey): the call is recorded in `calls`
   (name and arguments) and answers True; nothing is started or sent.
 """
@@ -24,9 +26,11 @@ class World:
         self.base = dict(HELPERS if base is None else base)
         self.open_before = set()  # names of the user tasks waiting when the current step began
         self.calls = []           # (capability, args) of the recorded capabilities, in call order
+        self.variables = dict     # () -> the simulation's variables (the runner hands its own over)
 
     def helpers(self):
-        answered = {"pick_assignee": self.pick_assignee, "has_open_task": self.has_open_task}
+        answered = {"pick_assignee": self.pick_assignee, "has_open_task": self.has_open_task,
+                    "ticket_handler": self.ticket_handler}
         return {name: self.base[name] if name in PURE else answered.get(name) or self._recorder(name)
                 for name in self.base}
 
@@ -37,6 +41,10 @@ class World:
 
     def has_open_task(self, ticket_number, task_name):
         return task_name in self.open_before
+
+    def ticket_handler(self, ticket_number):
+        variables = self.variables()
+        return {"assignee": variables.get("assignee") or None, "department": variables.get("department") or None}
 
     def _recorder(self, name):
         def record(*args):

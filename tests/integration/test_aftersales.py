@@ -418,7 +418,9 @@ def test_sla_by_urgency_rows_are_seed_000(app, urgency, response, resolve):
     ("critical", "PT10M"), ("urgent", "PT10M"), ("high", "PT30M"), ("medium", "PT2H"), ("low", "PT4H"),
 ])
 def test_service_request_windows_rows(app, priority, contact):
-    assert decide(app, "service_request_windows", priority=priority)["first_contact_within"] == contact
+    """Seed 002's scheme, the shipped default (both schemes: test_service_request_scheme.py)."""
+    assert decide(app, "service_request_windows", sla_scheme="seed002", priority=priority)["first_contact_within"] \
+        == contact
 
 
 @pytest.mark.parametrize("type_, channel, process", [

@@ -224,7 +224,7 @@ def test_test_flows_command_exit_codes(app, tree):
     assert failing.exit_code == 1
     assert (f"FAIL {SHIPPED}: acceptance window lapses to the supervisor's reassign task: step 1 (advance 0:29:00): "
             "expected to wait at accept_ticket") in failing.output
-    for scenarios in (tree / "workflows").glob("*.scenarios.yaml"):  # quick_response's and after_sales'
+    for scenarios in (tree / "workflows").glob("*.scenarios.yaml"):  # quick_response's, after_sales' and service_request's
         scenarios.unlink()
     empty = app.test_cli_runner().invoke(args=["test-flows"])
     assert empty.exit_code == 1 and "no scenario files found" in empty.output
