@@ -77,6 +77,8 @@ def fill(count, first=0, month_start=MONTH_START):
                 "first_responded_at": responded, "responded_at": responded, "accepted_at": responded,
                 "resolved_at": resolved, "closed_at": closed, "reopen_count": 1 if i % 11 == 0 else 0,
                 "satisfaction": OPINIONS[i % 6] if closed else None,
+                # as each step counts the history's transfers below (a redispatch, a reassignment)
+                "transfer_count": ((i - start) % 10 == 0) + ((i - start) % 20 == 1),
                 "response_working_seconds": int((responded - created).total_seconds() * 0.6) if responded else None,
                 "resolution_working_seconds": int((resolved - created).total_seconds() * 0.4) if resolved else None,
             })

@@ -9,7 +9,7 @@ here and nowhere else.
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from app.auth.models import Department
 from app.tickets.models import Ticket, TicketEvent
@@ -22,7 +22,7 @@ GRANULARITIES = ("day", "week", "month")
 GROUPS = {"department": T.c.department_id, "type": T.c.type, "urgency": T.c.urgency, "priority": T.c.priority,
           "channel": T.c.channel}
 BASES = {"created": T.c.created_at, "closed": T.c.closed_at}
-REASSIGN_TASK = "reassign_ticket"  # the supervisor's task after a lapsed acceptance window (quick_response.bpmn)
+OPINIONS = ("satisfied", "needs_adjustment", "unsatisfied")  # the feedback step's opinion (ticket column)
 
 
 def duration_seconds(dialect, start, end):
@@ -50,17 +50,10 @@ def bucket(dialect, column, granularity, tzname):
     return func.strftime("%Y-%m-01", column, shift)
 
 
-def transferred(ticket_id=T.c.id):
-    """SQL condition: the ticket has a transfer, a redispatch or a reassignment after a lapsed window in its
-    history."""
-    return exists(select(literal(1)).where(H.c.ticket_id == ticket_id, _transfer_event()))
-
-
-def _transfer_event():
-    """A history row that moved the ticket to someone else: a transfer by its handler (`transferred`, see
-    app/collab/transfer.py), a supervisor's redispatch, or a reassignment after a lapsed acceptance window."""
-    return or_(H.c.action.in_(("transferred", "redispatched")),
-               and_(H.c.action == "task_completed", H.c.detail["task"].as_string() == REASSIGN_TASK))
+def transferred():
+    """SQL condition: the ticket was moved to someone else at least once (app.tickets.models.is_transfer; each
+    step counts them into `transfer_count`)."""
+    return T.c.transfer_count > 0
 
 
 class Scope:
@@ -121,16 +114,11 @@ def cube(conn, scope, group):
         func.sum(T.c.resolution_working_seconds).label("resolution_working_seconds"),
         func.count(T.c.resolution_working_seconds).label("working_resolutions"),
         func.sum(case((T.c.reopen_count > 0, 1), else_=0)).label("reopened"),
+        func.sum(T.c.transfer_count).label("transfers"),
+        *(func.sum(case((T.c.satisfaction == opinion, 1), else_=0)).label(f"opinion_{opinion}")
+          for opinion in OPINIONS),
         func.sum(T.c.reopen_count).label("reopens"),
     ).where(*scope.conditions()).group_by(*keys)
-    return conn.execute(query).all()
-
-
-def transfer_cube(conn, scope, group):
-    """Transfer events (transfers, redispatches, reassignments) of the scope's tickets per (bucket, group value)."""
-    keys = (scope.bucket().label("bucket"), GROUPS[group].label("key"))
-    query = (select(*keys, func.count().label("n")).select_from(T.join(H, H.c.ticket_id == T.c.id))
-             .where(*scope.conditions(), _transfer_event()).group_by(*keys))
     return conn.execute(query).all()
 
 

@@ -21,26 +21,29 @@ from app.surveys.models import SurveyScore
 from app.surveys.scores import dimension_labels
 from app.surveys.service import FORM_NAME, PROCESS_NAME
 
-from .queries import T
+from .queries import OPINIONS, T
 
 S = SurveyScore.__table__
-OPINIONS = ("satisfied", "needs_adjustment", "unsatisfied")
 OPINION_LABELS = {"satisfied": _l("Satisfied"), "needs_adjustment": _l("Needs adjustment"),
                   "unsatisfied": _l("Unsatisfied")}
 _DIMENSION = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
-def opinion_dimension(conn, scope):
-    """The feedback step's opinion as one dimension, counted by the database."""
-    query = (select(T.c.satisfaction, func.count().label("n")).where(*scope.conditions(), T.c.satisfaction.in_(OPINIONS))
-             .group_by(T.c.satisfaction))
+def opinion_dimension(conn, scope, opinions=None):
+    """The feedback step's opinion as one dimension, counted by the database (`opinions`: the counts when the
+    caller's own pass over the tickets already has them)."""
     counts = dict.fromkeys(OPINIONS, 0)
-    counts.update({row.satisfaction: row.n for row in conn.execute(query)})
+    if opinions is not None:
+        counts.update(opinions)
+    else:
+        query = (select(T.c.satisfaction, func.count().label("n"))
+                 .where(*scope.conditions(), T.c.satisfaction.in_(OPINIONS)).group_by(T.c.satisfaction))
+        counts.update({row.satisfaction: row.n for row in conn.execute(query)})
     return [_dimension("opinion", str(_("Customer opinion")), list(OPINIONS),
                        {k: str(v) for k, v in OPINION_LABELS.items()}, counts)]
 
 
-def survey_dimensions(conn, scope):
+def survey_dimensions(conn, scope, opinions=None):
     """Each choice question of the survey with its answers per value (one GROUP BY over the scope's scores)."""
     query = (select(S.c.dimension, S.c.value, func.count().label("n"))
              .select_from(S.join(T, T.c.id == S.c.ticket_id)).where(*scope.conditions())
@@ -78,9 +81,10 @@ def _dimension(name, title, scale, labels, counts):
 SOURCES = [opinion_dimension, survey_dimensions]
 
 
-def distribution(conn, scope):
-    """Every satisfaction dimension of the scope's tickets with its counts per value (see the module doc)."""
-    return [dimension for source in SOURCES for dimension in source(conn, scope)]
+def distribution(conn, scope, opinions=None):
+    """Every satisfaction dimension of the scope's tickets with its counts per value (see the module doc);
+    `opinions` spares the opinion's own query when the caller counted them."""
+    return [dimension for source in SOURCES for dimension in source(conn, scope, opinions=opinions)]
 
 
 def figure_condition(dimension, value):

@@ -131,7 +131,8 @@ def scope_of(params):
 
 SUMMED = ("tickets", "closed", "resolved", "response_due", "responded_on_time", "responses", "response_seconds",
           "resolution_seconds", "response_working_seconds", "working_responses", "resolution_working_seconds",
-          "working_resolutions", "reopened", "reopens", "transfers")
+          "working_resolutions", "reopened", "reopens", "transfers",
+          *(f"opinion_{opinion}" for opinion in queries.OPINIONS))
 
 
 def _add(cells, key, values):
@@ -162,8 +163,8 @@ def _mean(total, count):
 
 def report(params):
     """The figures of a period: totals, a series per time bucket, a table per group, the most frequent types,
-    satisfaction per dimension. The database aggregates (two GROUP BY passes over the period's tickets and one
-    over their transfers); the service only adds up the cells it answers."""
+    satisfaction per dimension. The database aggregates (one GROUP BY pass over the period's tickets, one over
+    their survey answers); the service only adds up the cells it answers."""
     scope = scope_of(params)
     conn = db.session.connection()
     group = params["group"]
@@ -172,10 +173,6 @@ def report(params):
         values = {name: row._mapping[name] for name in SUMMED if name in row._mapping}
         for cells, key in ((total, None), (series, row.bucket), (groups, row.key), (types, row.type)):
             _add(cells, key, values)
-    for row in queries.transfer_cube(conn, scope, group):
-        transfer = {"transfers": row.n}
-        for cells, key in ((total, None), (series, row.bucket), (groups, row.key)):
-            _add(cells, key, transfer)
     summary = _figures(total.get(None) or dict.fromkeys(SUMMED, 0))
     series_rows = [{"key": key, **_figures(series[key])} for key in sorted(series)]
     group_rows = [{"key": key, **_figures(groups[key])} for key in sorted(groups, key=lambda k: (k is None, k))]
@@ -189,8 +186,13 @@ def report(params):
     return {
         "params": params, "summary": summary, "series": series_rows, "groups": group_rows,
         "top_types": [{"type": key, "tickets": n} for key, n in ranked],
-        "satisfaction": satisfaction.distribution(conn, scope),
+        "satisfaction": satisfaction.distribution(conn, scope, opinions=_opinions(total.get(None))),
     }
+
+
+def _opinions(cell):
+    """{opinion: tickets} of the feedback step's opinion, from the cube's totals."""
+    return {opinion: (cell or {}).get(f"opinion_{opinion}", 0) for opinion in queries.OPINIONS}
 
 
 def parse_figure(args):

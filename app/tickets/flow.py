@@ -15,7 +15,7 @@ from app.fast_statements import FastStatement
 from app.notifications import events as notifications
 from app.tasks.models import HumanTask
 
-from .models import Ticket, TicketEvent
+from .models import Ticket, TicketEvent, is_transfer
 
 log = logging.getLogger(__name__)
 _tasks = HumanTask.__table__
@@ -25,6 +25,8 @@ _history = TicketEvent.__table__
 # Built once (see engine.runtime). UPDATEs take their SET columns from the parameters' keys.
 _UPDATE_TICKET = FastStatement(update(_tickets).where(_tickets.c.id == bindparam("ticket_row_id")))
 _INSERT_HISTORY = FastStatement(insert(_history))
+_ADD_TRANSFERS = (update(_tickets).where(_tickets.c.id == bindparam("ticket_row_id"))
+                  .values(transfer_count=_tickets.c.transfer_count + bindparam("n")))  # rare: plain execute
 _INSERT_TASKS = FastStatement(insert(_tasks))
 _CANCEL_TASK = FastStatement(update(_tasks).where(_tasks.c.id == bindparam("task_id")))
 _SET_TASK_DUE = FastStatement(update(_tasks).where(_tasks.c.id == bindparam("task_row_id")).values(due_at=bindparam("due")))
@@ -122,6 +124,9 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
     _UPDATE_TICKET.execute({**changes, "ticket_row_id": ticket.id})
     if history:
         _INSERT_HISTORY.executemany(history)
+        transfers = sum(is_transfer(e["action"], e["detail"]) for e in history)
+        if transfers:
+            db.session.connection().execute(_ADD_TRANSFERS, {"ticket_row_id": ticket.id, "n": transfers})
     if follow is not None:
         _follow(ticket, step, changes, follow)
 

@@ -102,6 +102,7 @@ class Ticket(db.Model):
     closed_at = db.Column(db.DateTime(timezone=True), index=True)  # NULL = open: the monitor's range
     escalated_at = db.Column(db.DateTime(timezone=True))
     reopen_count = db.Column(db.Integer, nullable=False, default=0)
+    transfer_count = db.Column(db.Integer, nullable=False, default=0, server_default="0")  # see is_transfer
     solution = db.Column(db.Text)
     satisfaction = db.Column(db.String(32))
     survey_status = db.Column(db.String(16))  # the latest satisfaction survey: sent, completed or expired
@@ -124,6 +125,17 @@ class Attachment(db.Model):
     size = db.Column(db.Integer, nullable=False)
     uploaded_by_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False)
     uploaded_at = db.Column(db.DateTime(timezone=True), nullable=False, default=now)
+
+
+# history actions that moved a ticket to someone else: a transfer by its handler (app/collab/transfer.py), a
+# supervisor's redispatch, and the supervisor's reassignment after a lapsed acceptance window (the reassign task)
+TRANSFER_ACTIONS = frozenset(("transferred", "redispatched"))
+REASSIGN_TASK = "reassign_ticket"
+
+
+def is_transfer(action, detail):
+    """True when a history row (action, detail) moved the ticket to someone else (the reports count these)."""
+    return action in TRANSFER_ACTIONS or (action == "task_completed" and (detail or {}).get("task") == REASSIGN_TASK)
 
 
 class TicketEvent(db.Model):

@@ -60,6 +60,16 @@ def test_type_routes_to_default_department(api):
     assert ticket["open_tasks"][0]["role"] == "handler"
 
 
+def transfer_count(number):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.tickets.models import Ticket
+
+    db.session.expire_all()
+    return db.session.scalar(select(Ticket.transfer_count).where(Ticket.number == number))
+
+
 def test_acceptance_window_lapses_supervisor_reassigns_with_reason(api):
     with time_machine.travel(T0, tick=False):
         number = api.new_ticket()["number"]
@@ -84,6 +94,7 @@ def test_acceptance_window_lapses_supervisor_reassigns_with_reason(api):
         assert accept["due_at"] == (T0 + timedelta(minutes=61)).isoformat()  # a fresh 30-minute window
         completed = [h for h in ticket["history"] if h["action"] == "task_completed"]
         assert completed[-1]["detail"]["data"]["reason"] == "售后工程师外出，转产品部处理"
+        assert transfer_count(number) == 1  # the reassignment counts as a transfer in the reports
     with time_machine.travel(T0 + timedelta(minutes=62), tick=False):
         assert fire_due_timers() == 1
         assert names(api.ticket(number)) == ["reassign_ticket"]
@@ -214,6 +225,7 @@ def test_supervisor_redispatches_before_acceptance(api):
         assert accept["name"] == "accept_ticket" and accept["assignee"] == "product1"
         assert accept["due_at"] == (T0 + timedelta(minutes=50)).isoformat()  # a fresh 30-minute window
         assert [h["action"] for h in ticket["history"]].count("redispatched") == 1
+        assert transfer_count(number) == 1
         assert api.get("/tasks", "engineer1").get_json()["items"] == []
         api.complete("product1", number, "accept_ticket", contact_note="产品部已联系客户")
         late = api.post(f"/tickets/{number}/redispatch", "supervisor1", json={"assignee": "engineer1", "reason": "再转"})

@@ -49,15 +49,15 @@ def build_tickets():
     base = {"customer_id": customer, "created_by_id": agent, "description": "设备故障，无法启动", "status": "processing",
             "reopen_count": 0, "department_id": after_sales, "response_due_at": None, "first_responded_at": None,
             "resolved_at": None, "closed_at": None, "satisfaction": None,
-            "response_working_seconds": None, "resolution_working_seconds": None}
+            "response_working_seconds": None, "resolution_working_seconds": None, "transfer_count": 0}
     rows = [
         dict(number="R1", type="complaint", urgency="high", channel="phone", created_at=utc(2, 1),
              response_due_at=utc(2, 3), first_responded_at=utc(2, 1, 30), resolved_at=utc(2, 5), closed_at=utc(2, 6),
-             satisfaction="satisfied", status="closed", response_working_seconds=1800,
+             satisfaction="satisfied", status="closed", response_working_seconds=1800, transfer_count=1,
              resolution_working_seconds=14400),
         dict(number="R2", type="complaint", urgency="medium", channel="online", created_at=utc(2, 15, 30),
              response_due_at=utc(2, 17, 30), first_responded_at=utc(2, 18, 30), reopen_count=1,
-             response_working_seconds=3600,
+             response_working_seconds=3600, transfer_count=1,
              satisfaction="unsatisfied", department_id=None),
         dict(number="R3", type="consultation", urgency="low", channel="phone", created_at=utc(2, 16, 30),
              response_due_at=utc(3, 16, 30)),
@@ -66,7 +66,8 @@ def build_tickets():
              satisfaction="satisfied", reopen_count=2, status="closed", response_working_seconds=600,
              resolution_working_seconds=7200),
         dict(number="R6", type="after_sales_support", urgency="low", channel="partner", created_at=utc(4, 0)),
-        dict(number="R0", type="complaint", urgency="high", channel="phone", created_at=utc(1, 15, 59)),
+        dict(number="R0", type="complaint", urgency="high", channel="phone", created_at=utc(1, 15, 59),
+             transfer_count=1),
         dict(number="R9", type="complaint", urgency="high", channel="phone", created_at=utc(8, 16)),
     ]
     ids = {}
