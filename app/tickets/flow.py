@@ -114,8 +114,9 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
     if ticket.accepted_at is not None and any(c in changes and changes[c] is None for c in ROUND_TIMES):
         history.append(_event(ticket, stamp, actor, "new_round", _round_detail(ticket, changes)))
     changes["current_step"] = _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
-    if ticket.accepted_at is None and changes.get("accepted_at") is not None and "responded_at" not in changes:
-        changes["responded_at"] = changes["accepted_at"]  # process versions that do not set responded_at
+    if ticket.accepted_at is None and changes.get("accepted_at") is not None and "responded_at" not in changes \
+            and not any("responded_at" in f.data for f in step.finished):
+        changes["responded_at"] = changes["accepted_at"]  # process versions that do not keep responded_at
     if ticket.first_responded_at is None and changes.get("responded_at") is not None:
         # the first response: the acceptance (quick_response), or a later first contact when the diagram sets
         # responded_at itself (service_request)

@@ -213,7 +213,9 @@ def test_an_urgent_ticket_gets_a_first_contact_within_15_minutes_else_the_superv
         number, ticket = new_fault(api, impact="core_down")
         assert local(ticket["response_due_at"]) == at(15)
     with clock(api, at(5)):
-        accept(api, number, "engineer1")
+        ticket = accept(api, number, "engineer1")
+        # the first contact is the response, not the acceptance (the reports' first response too)
+        assert ticket["responded_at"] is None and ticket["sla"]["response"] == "running"
     with clock(api, at(14)):
         assert fire_due_timers() == 0
     with clock(api, at(16)):
@@ -224,6 +226,13 @@ def test_an_urgent_ticket_gets_a_first_contact_within_15_minutes_else_the_superv
     with clock(api, at(20)):
         ticket = contact(api, number, "engineer1")
         assert local(ticket["responded_at"]) == at(20) and ticket["sla"]["response"] == "breached"
+        from sqlalchemy import select
+
+        from app.extensions import db
+        from app.tickets.models import Ticket
+
+        first = db.session.scalar(select(Ticket.first_responded_at).where(Ticket.number == number))
+        assert local(first.isoformat()) == at(20)
         ticket = api.complete("supervisor1", number, "review_first_contact", note="已督促工程师联系客户")
         assert names(ticket) == ["analysis_report"]
 
