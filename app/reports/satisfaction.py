@@ -75,7 +75,8 @@ def _dimension(name, title, scale, labels, counts):
     numeric = scale and all(re.fullmatch(r"-?[0-9]+", v) for v in scale)
     average = round(sum(int(v) * n for v, n in counts.items()) / answers, 2) if numeric and answers else None
     return {"dimension": name, "title": title, "scale": scale, "labels": labels, "counts": counts,
-            "answers": answers, "average": average}
+            "answers": answers, "average": average,
+            "scale_key": "\u0000".join(f"{v}={labels[v]}" for v in scale)}  # questions sharing a scale share a table
 
 
 SOURCES = [opinion_dimension, survey_dimensions]
