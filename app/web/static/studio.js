@@ -385,6 +385,7 @@
       }
       if (!result.ok) { throw new Error(errorText(result)); }
       comment.value = "";
+      if (config.isNew) { document.getElementById("studio-newest-label").textContent = M.newestLabel; }
       config.isNew = false;
       return loadDiagram().then(function () { say(fmt(M.deployed, { version: result.data.version }), "ok"); });
     });
