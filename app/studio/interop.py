@@ -36,7 +36,7 @@ _METADATA = {"historyTimeToLive", "versionTag", "isStartableInTasklist", "asyncB
              "jobPriority", "taskPriority", "candidateStarterGroups", "candidateStarterUsers", "decisionRefBinding",
              "decisionRefVersion", "decisionRefVersionTag", "decisionRefTenantId", "calledElementBinding",
              "calledElementVersion", "calledElementVersionTag", "calledElementTenantId", "failedJobRetryTimeCycle",
-             "formRefBinding", "formRefVersion", "jobPriority"}
+             "formRefBinding", "formRefVersion"}
 _NOT_RUN = {"class", "expression", "delegateExpression", "type", "topic"}  # Java and external implementations
 _IGNORED_SPIFF = {"instructionsForEndUser", "unitTests"}
 

@@ -170,6 +170,15 @@ def test_a_spiff_arena_file_opens_as_a_new_process_and_deploys_as_version_1(app,
     assert set(definition.forms) == {"accept_ticket.json", "review_overdue.json"}
     assert db.session.get(StudioDraft, "spiff_callback") is None
     assert owner.get("/studio/spiff_callback/diagram").get_json()["new"] is False
+    api = Api(app.test_client())
+    with time_machine.travel(NOW, tick=False):
+        number = new_ticket("spiff_callback")
+        task = api.task_for("engineer1", number, "Activity_call_back")  # the handler lane, pick_assignee's choice
+        assert task["assignee"] == "engineer1"
+        instance = db.session.scalar(select(Ticket.process_instance_id).where(Ticket.number == number))
+        assert engine().process_data(instance)["status"] == "processing"  # the pre-script ran
+        assert api.complete("engineer1", number, "Activity_call_back", contact_note="已回访")["open_tasks"] == []
+        assert engine().process_data(instance)["called_back_at"]  # the post-script ran
 
 
 def new_ticket(process, urgency="high"):
@@ -216,7 +225,7 @@ def test_refusals_name_what_is_wrong_and_save_nothing(app, owner):
     cases = [
         ("/studio/quick_response/import", fixture("spiff_callback.bpmn"), "x.bpmn",
          ["'spiff_callback'", "'quick_response'"]),
-        ("/studio/import", shipped().encode(), "quick_response.bpmn", ["'quick_response'", "already deployed"]),
+        ("/studio/import", shipped().encode(), "quick_response.bpmn", ["'quick_response'", "已发布"]),
         ("/studio/import", b"<bpmn:definitions", "broken.bpmn", ["line 1"]),
         ("/studio/import", b"<notbpmn/>", "other.bpmn", ["bpmn:definitions"]),
         ("/studio/import", b"x" * 2_000_001, "big.bpmn", ["2000000"]),
