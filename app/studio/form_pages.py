@@ -11,7 +11,7 @@ from app.web.schema_form import build_fields, general_errors
 from . import forms_editor, lint
 from .form_i18n import form_script_messages, lint_script_messages
 from .pages import _body, json_endpoint
-from .service import _clean_xml, newest, require_owner
+from .service import _clean_xml, base, require_owner
 
 FIELD_TYPES = ("string", "integer", "number", "boolean")
 WIDGETS = ("", "textarea", "datetime", "date")
@@ -109,6 +109,6 @@ def studio_lint(name):
     category, message}]} (advice while editing; the deploy validation decides what deploys)."""
     user = me()
     require_owner(user)
-    newest(name)
+    base(name)
     xml = _clean_xml(_body().get("xml"))
     return jsonify(issues=[issue.as_dict() for issue in lint.lint(xml)])

@@ -7,6 +7,9 @@ def script_messages():
         "loading": _("Loading the diagram…"),
         "loadFailed": _("The diagram could not be opened: {error}"),
         "draftShown": _("Showing your draft (saved by {who} at {when}), based on version {version}."),
+        "newestLabel": _("newest version"),
+        "newDraft": _("A new process, not deployed yet (draft saved by {who} at {when}): validate it and deploy it "
+                      "as version 1."),
         "versionShown": _("Showing version {version}."),
         "olderShown": _("Showing version {version}; the newest is {newest}. Saving makes it your draft."),
         "saved": _("Draft saved."),

@@ -12,7 +12,7 @@ from app.web import web_bp
 from app.web.auth import me
 from app.web.inputs import clean
 
-from . import service
+from . import imports, service
 from .i18n import scenario_messages, script_messages
 
 web_bp.add_app_template_global(scenario_messages, "studio_scenario_messages")  # the scenario panel
@@ -48,14 +48,16 @@ def _body(allowed=None):
 
 @web_bp.get("/studio")
 def studio_home():
-    return render_template("studio/home.html", processes=service.processes(me()))
+    user = me()
+    return render_template("studio/home.html", processes=service.processes(user), new_drafts=service.new_drafts(user),
+                           max_bytes=imports.MAX_FILE_BYTES)
 
 
 @web_bp.get("/studio/<name>")
 def studio_modeler(name):
     user = me()
     service.require_owner(user)
-    latest = service.newest(name)
+    latest = service.base(name)
     config = {
         "name": name,
         "urls": {
@@ -65,7 +67,9 @@ def studio_modeler(name):
             "deploy": url_for("web.studio_deploy", name=name),
             "versions": url_for("web.studio_versions", name=name),
             "moddle": url_for("web.static", filename="spiffworkflow-moddle.json"),
+            "home": url_for("web.studio_home"),
         },
+        "isNew": latest.version == 0,
         "version": request.args.get("version", type=int),
         "forms": service.form_names(),
         "decisions": service.decision_ids(name),

@@ -26,7 +26,7 @@ from app.errors import Conflict, DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.i18n import _
 
-from . import scenario_texts
+from . import new_process, scenario_texts
 from .models import StudioDraft
 
 MAX_DIAGRAM_CHARS = 2_000_000
@@ -80,6 +80,13 @@ def processes(user):
     return db.session.execute(_PROCESSES).all()
 
 
+def new_drafts(user):
+    """The drafts of new processes (opened from a file, not deployed yet): StudioDraft rows by name."""
+    require_owner(user)
+    return db.session.scalars(select(StudioDraft).where(StudioDraft.base_version == new_process.NEW)
+                              .order_by(StudioDraft.name)).all()
+
+
 def newest(name):
     """The newest ProcessDefinition of process `name`; NotFound when it was never deployed."""
     definition = db.session.scalar(
@@ -88,6 +95,18 @@ def newest(name):
     if definition is None:
         raise NotFound(_("There is no process %(name)s.", name=name))
     return definition
+
+
+def base(name):
+    """What a draft of `name` is edited against: the newest ProcessDefinition, or for a new process (opened from a
+    file, never deployed) its stand-in (new_process.NewProcess, version 0). NotFound when neither exists."""
+    try:
+        return newest(name)
+    except NotFound:
+        draft = db.session.get(StudioDraft, name)
+        if draft is None or not new_process.is_new(draft):
+            raise
+        return new_process.stand_in(draft)
 
 
 def version_of(name, version):
@@ -107,7 +126,7 @@ def diagram(user, name, version=None):
     when edited and no version is asked for, else the shown version's) and scenarios_draft (whether they are the
     draft's)."""
     require_owner(user)
-    latest = newest(name)
+    latest = base(name)
     draft = db.session.get(StudioDraft, name)
     tables = sorted((draft.dmn_xml or {}) if draft is not None else {})
     shown = latest if version is None else version_of(name, version)
@@ -117,16 +136,17 @@ def diagram(user, name, version=None):
     if version is None and draft is not None and draft.bpmn_xml is not None:
         return {"name": name, "filename": latest.filename, "xml": draft.bpmn_xml, "source": "draft",
                 "version": draft.base_version, "newest": latest.version, "draft_saved_by": draft.saved_by,
-                "draft_saved_at": draft.saved_at.isoformat(), "draft_tables": tables, **scenarios}
+                "draft_saved_at": draft.saved_at.isoformat(), "draft_tables": tables, "new": latest.version == 0,
+                **scenarios}
     return {"name": name, "filename": shown.filename, "xml": shown.bpmn_xml, "source": "version",
-            "version": shown.version, "newest": latest.version, "draft_tables": tables, **scenarios}
+            "version": shown.version, "newest": latest.version, "draft_tables": tables, "new": False, **scenarios}
 
 
 def decision_tables(user, name):
     """(tables, drafted): {file name: DMN XML} of the newest version's decision tables with the saved draft tables
     in place of theirs, and the set of file names that are drafts."""
     require_owner(user)
-    latest = newest(name)
+    latest = base(name)
     drafted = _draft_tables(name)
     return {**latest.dmn_xml, **drafted}, set(drafted)
 
@@ -147,7 +167,7 @@ def decision_ids(name):
     from app.engine.validation.model import parse_xml
 
     roots = []
-    for text in {**newest(name).dmn_xml, **_draft_tables(name)}.values():
+    for text in {**base(name).dmn_xml, **_draft_tables(name)}.values():
         try:
             roots.append(parse_xml(text))
         except Exception:  # noqa: BLE001 - a broken table names no decisions; deploy validation reports it
@@ -214,7 +234,7 @@ def save_draft(user, name, xml):
     """Keep `xml` as the draft diagram of process `name` (replacing the previous one). Nothing is deployed."""
     require_owner(user)
     xml = _clean_xml(xml)
-    draft = _draft_row(name, newest(name))
+    draft = _draft_row(name, base(name))
     draft.bpmn_xml, draft.saved_by, draft.saved_at = xml, user.username, now()
     db.session.commit()
     return draft
@@ -225,7 +245,7 @@ def save_decision_draft(user, name, filename, xml):
     the next deploy of the process takes it. Nothing is deployed."""
     require_owner(user)
     xml = _clean_xml(xml)
-    latest = newest(name)
+    latest = base(name)
     if filename not in latest.dmn_xml:
         raise NotFound(_("Process %(name)s has no decision table %(file)s.", name=name, file=filename))
     draft = _draft_row(name, latest)
@@ -240,7 +260,7 @@ def save_scenario_draft(user, name, texts):
     them and stores them with the version. Nothing is deployed."""
     require_owner(user)
     texts = scenario_texts.clean(texts)
-    draft = _draft_row(name, newest(name))
+    draft = _draft_row(name, base(name))
     draft.scenarios = texts
     draft.saved_by, draft.saved_at = user.username, now()
     db.session.commit()
@@ -251,7 +271,7 @@ def scenarios(user, name):
     """(texts, drafted): the scenario texts of process `name` the next deploy runs ({file name: text}: the draft's
     when edited, else the newest version's) and whether they are the draft's."""
     require_owner(user)
-    latest = newest(name)
+    latest = base(name)
     draft = db.session.get(StudioDraft, name)
     if draft is not None and draft.scenarios is not None:
         return dict(draft.scenarios), True
@@ -264,7 +284,7 @@ def run_scenarios(user, name, *, xml=None, tables=None, texts=None):
     ({file: XML} being edited) in place of theirs, the forms a deploy takes, and the scenario `texts` (default:
     `scenarios`). Returns [ScenarioResult]."""
     require_owner(user)
-    latest = newest(name)
+    latest = base(name)
     draft = db.session.get(StudioDraft, name)
     if xml is not None:
         xml = _clean_xml(xml)
@@ -291,7 +311,7 @@ def _clean_tables(latest, tables):
 def discard_draft(user, name):
     """Drop the draft of process `name`; the studio opens the newest version again."""
     require_owner(user)
-    newest(name)
+    base(name)
     db.session.execute(delete(StudioDraft).where(StudioDraft.name == name))
     db.session.commit()
 
@@ -322,7 +342,7 @@ def validate(user, name, xml):
     deploy would take (`_current_texts`); returns the list of Problems (empty: it would deploy)."""
     require_owner(user)
     xml = _clean_xml(xml)
-    latest = newest(name)
+    latest = base(name)
     _bundle, problems = _check(name, latest.filename, xml, *_current_texts(latest))
     return problems
 
@@ -335,7 +355,7 @@ def deploy_draft(user, name, comment):
     deployed, the draft stays. Conflict when there is no draft or it changes nothing."""
     require_owner(user)
     comment = _clean_comment(comment)
-    latest = newest(name)
+    latest = base(name)
     draft = db.session.get(StudioDraft, name)
     if draft is None:
         raise Conflict(_("There is no saved draft of %(name)s to deploy.", name=name))

@@ -14,5 +14,6 @@ from app.studio import form_pages as studio_form_pages  # noqa: E402,F401  (its 
 from app.reports import pages as reports_pages  # noqa: E402,F401  (reports, exports, customer import)
 from app.channels import pages as channel_pages  # noqa: E402,F401  (the public intake page, partner keys)
 from app.studio import migration_pages, live_pages  # noqa: E402,F401  (moving tickets, the live diagram)
+from app.studio import import_pages  # noqa: E402,F401  (opening .bpmn files made elsewhere)
 from app.progress import pages as progress_pages  # noqa: E402,F401  (a request's progress table)
 from app.collab import pages as collab_pages  # noqa: E402,F401  (transfer, collaboration, comments)

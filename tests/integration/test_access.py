@@ -129,6 +129,8 @@ ACCESS = {
     ("web.studio_form_validate", "POST"): PROCESS_OWNERS,
     ("web.studio_form_deploy", "POST"): PROCESS_OWNERS,
     ("web.studio_lint", "POST"): PROCESS_OWNERS,
+    ("web.studio_import_new", "POST"): PROCESS_OWNERS,  # open a .bpmn file as a new process
+    ("web.studio_import", "POST"): PROCESS_OWNERS,  # ... or as a process's draft
     ("web.reports", "GET"): SUPERVISORS,
     ("web.report_preset", "GET"): SUPERVISORS,
     ("web.report_export", "GET"): SUPERVISORS,

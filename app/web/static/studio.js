@@ -57,7 +57,9 @@
         render(null);
         document.getElementById("studio-newest").textContent = d.newest;
         var text;
-        if (d.source === "draft") {
+        if (d.new) {
+          text = fmt(M.newDraft, { who: d.draft_saved_by, when: new Date(d.draft_saved_at).toLocaleString() });
+        } else if (d.source === "draft") {
           text = fmt(M.draftShown, { who: d.draft_saved_by, when: new Date(d.draft_saved_at).toLocaleString(),
                                      version: d.version });
           if (d.version !== d.newest) { text += " " + fmt(M.staleDraft, { version: d.version, newest: d.newest }); }
@@ -383,6 +385,8 @@
       }
       if (!result.ok) { throw new Error(errorText(result)); }
       comment.value = "";
+      if (config.isNew) { document.getElementById("studio-newest-label").textContent = M.newestLabel; }
+      config.isNew = false;
       return loadDiagram().then(function () { say(fmt(M.deployed, { version: result.data.version }), "ok"); });
     });
   }
@@ -391,6 +395,7 @@
     if (!window.confirm(M.confirmDiscard)) { return Promise.resolve(); }
     return call("DELETE", config.urls.draft).then(function (result) {
       if (!result.ok) { throw new Error(errorText(result)); }
+      if (config.isNew) { window.location.href = config.urls.home; return; }  // nothing deployed to show
       return loadDiagram().then(function () { say(M.discarded, "ok"); });
     });
   }
