@@ -26,7 +26,9 @@ from app.extensions import db
 from app.i18n import _, schema_title
 
 from .form_models import StudioFormDraft
-from .service import DeployRefused, _clean_comment, _store, newest, require_owner
+from . import scenario_texts
+from .models import StudioDraft
+from .service import DeployRefused, ScenariosFailed, _clean_comment, _store, newest, require_owner
 
 MAX_FORM_CHARS = 200_000
 FORM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,150}\.json")
@@ -241,10 +243,27 @@ def discard_draft(user, filename):
     db.session.commit()
 
 
+def _run_scenarios(bundles):
+    """Run each changed process's scenarios (its studio draft's when the owner edited them there, else its newest
+    version's) against the bundle with the new form; ScenariosFailed names every failing one. The bundles keep the
+    texts they passed with."""
+    failed = []
+    for bundle in bundles:
+        draft = db.session.get(StudioDraft, bundle.name)
+        texts = dict(draft.scenarios) if draft is not None and draft.scenarios is not None \
+            else scenario_texts.of_version(newest(bundle.name))
+        failed += scenario_texts.gate(bundle.name, bundle.filename, bundle.bpmn_xml, dict(bundle.dmn_xml),
+                                      dict(bundle.forms), texts)
+        bundle.scenarios = texts
+    if failed:
+        raise ScenariosFailed(failed)
+
+
 def deploy(user, filename, comment):
     """Deploy the saved draft of form `filename`: a new version (author, time, comment) of every process whose
     newest version shows it, after the deploy validation of each; the draft is then gone. Returns the new
-    ProcessDefinitions. DeployRefused when anything is wrong (nothing deployed, the draft stays); Conflict when
+    ProcessDefinitions. DeployRefused when anything is wrong, ScenariosFailed when a process's scenarios fail with
+    the new form (nothing deployed, the draft stays); Conflict when
     there is no draft, no process shows the form, or the draft changes nothing."""
     require_owner(user)
     comment = _clean_comment(comment)
@@ -261,8 +280,7 @@ def deploy(user, filename, comment):
     changed = [b for b in bundles if b.content_hash != newest(b.name).content_hash]
     if not changed:
         raise Conflict(_("The draft is the same as the deployed form: nothing to deploy."))
-    for bundle in changed:  # the scenarios stay those of the version the form changes (not run here)
-        bundle.scenarios = newest(bundle.name).scenarios
+    _run_scenarios(changed)
     definitions = [_store(bundle, deployed_by=user.username, comment=comment) for bundle in changed]
     db.session.delete(draft)
     db.session.commit()
