@@ -4,7 +4,7 @@ The BPMN message `transfer` carries the request; the diagram decides what it doe
 service_request.bpmn: a boundary message event on the handling task gives the ticket to the receiver and
 reopens the handling task for them). Python checks who may send it and with what, sends it and records it.
 """
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from app.auth.models import Department, User
 from app.clock import as_utc, now
@@ -15,6 +15,7 @@ from app.forms_schema import validate_submission
 from app.formats import parse_date_time
 from app.i18n import _
 from app.tickets.flow import apply_step, engine
+from app.tasks.models import HumanTask
 from app.tickets.models import Ticket
 from app.tickets.service import get_ticket, process_context
 
@@ -22,6 +23,7 @@ from .models import TicketTransfer
 
 TRANSFER = "transfer"  # the BPMN message; its payload is described by forms/transfer.json
 TRANSFERRED = "transferred"  # the history action of a transfer (the reports count it, app/reports/queries.py)
+SUPPORT_TASK = "support_task"  # a supporting department's collaboration task: it stays with its department
 
 _tickets, _transfers, _departments, _users = (Ticket.__table__, TicketTransfer.__table__, Department.__table__,
                                               User.__table__)
@@ -30,6 +32,12 @@ _from_departments, _to_departments = _departments.alias("from_department"), _dep
 _HANDLER = FastStatement(select(_tickets.c.assignee_id, _tickets.c.department_id)
                          .where(_tickets.c.id == bindparam("ticket_id")))
 _INSERT = FastStatement(insert(_transfers))
+_tasks = HumanTask.__table__
+# the previous handler's other open tasks of the ticket in the handling lane (e.g. a progress update already due)
+_HAND_OVER = (update(_tasks).where(
+    _tasks.c.ticket_id == bindparam("of_ticket"), _tasks.c.state == "open",
+    _tasks.c.assignee_id == bindparam("from_user_id"), _tasks.c.role.in_(bindparam("lanes", expanding=True)),
+    _tasks.c.name != SUPPORT_TASK).values(assignee_id=bindparam("to_user_id"), department_id=bindparam("to_dept")))
 _ROWS = FastStatement(
     select(_transfers.c.id, _transfers.c.reason, _transfers.c.expected_at, _transfers.c.created_at,
            _from_users.c.username.label("from_user"), _from_users.c.display_name.label("from_user_name"),
@@ -83,7 +91,8 @@ def transfer_ticket(*, number, actor, data):
     the process does not wait for a transfer now (before acceptance a supervisor redispatches instead). The
     previous handler keeps reading the ticket and may comment on it (app/collab/comments.py). Recorded as a
     ticket_transfers row and a `transferred` history event; the diagram's new handling task notifies the new
-    handler (transfer_in) and the previous one (transfer_out).
+    handler (transfer_in) and the previous one (transfer_out). The previous handler's other open tasks of the
+    ticket in the handling lane (a progress update already due) go to the new handler too.
     """
     ticket = get_ticket(number)
     if not may_transfer(ticket, actor):
@@ -104,6 +113,7 @@ def transfer_ticket(*, number, actor, data):
     apply_step(ticket, step, actor=actor.username, events=[(TRANSFERRED, {
         "message": TRANSFER, "from": from_user, "data": cleaned})])
     after = _HANDLER.first({"ticket_id": ticket.id})
+    _hand_over(ticket.id, step, before, after)
     _INSERT.execute({
         "ticket_id": ticket.id, "from_user_id": before.assignee_id, "from_department_id": before.department_id,
         "to_department_id": after.department_id, "to_user_id": after.assignee_id, "reason": cleaned["reason"],
@@ -111,6 +121,17 @@ def transfer_ticket(*, number, actor, data):
         "created_at": now()})
     db.session.commit()
     return number
+
+
+def _hand_over(ticket_id, step, before, after):
+    """Give the previous handler's other open tasks of the ticket in the handling lane (a progress update that was
+    already due, say) to the new handler, as the diagram gives the reopened handling task."""
+    lanes = sorted({task.lane for task in step.ready if task.name != SUPPORT_TASK and task.lane})
+    if not lanes or before.assignee_id is None or before.assignee_id == after.assignee_id:
+        return
+    db.session.connection().execute(_HAND_OVER, {
+        "of_ticket": ticket_id, "from_user_id": before.assignee_id, "lanes": lanes,
+        "to_user_id": after.assignee_id, "to_dept": after.department_id})
 
 
 def transfer_rows(number):

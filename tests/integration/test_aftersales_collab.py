@@ -198,14 +198,15 @@ def test_the_progress_cycle_goes_on_through_a_transfer_never_stacks_and_follows_
         assert holders(api.ticket(number)) == [("analysis_report", "engineer1"), ("share_progress", "engineer1")]
     with clock(api, at(10, 2)):
         ticket = transfer(api, number, "engineer1")
-        # the transfer leaves the cycle alone: the progress task already open stays, the next sync time too
-        assert holders(ticket) == [("analysis_report", "product1"), ("share_progress", "engineer1")]
+        # the transfer leaves the cycle alone (the next sync time stays); the progress update already due goes to
+        # the new handler with the rest of the handling
+        assert holders(ticket) == [("analysis_report", "product1"), ("share_progress", "product1")]
         assert local(ticket["next_update_at"]) == at(6, 4)
     with clock(api, at(6, 4)):  # second cycle while the first task is still open: not stacked
         assert fire_due_timers() == 1
         ticket = api.ticket(number)
         assert opened(ticket, "share_progress") == 1 and open_tasks_named(number, "share_progress") == 1
-        api.complete("engineer1", number, "share_progress", method="phone", message="已转产品部排查固件")
+        api.complete("product1", number, "share_progress", method="phone", message="已转产品部排查固件")
     with clock(api, at(6, 6)):  # third cycle: the task goes to the new handler
         assert fire_due_timers() == 1
         ticket = api.ticket(number)
