@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.engine import ProcessDefinition
 from app.extensions import db
+from tests import studio_scenarios
 from tests.conftest import PASSWORD
 from tests.e2e.test_browser import WAIT, browser  # noqa: F401  (the Chromium fixture)
 from tests.e2e.test_studio_browser import studio_server  # noqa: F401  (the live server)
@@ -110,6 +111,21 @@ def test_owner_edits_a_form_with_a_live_preview_and_deploys_it(studio_server, br
     browser.find_element(By.ID, "tab-fields").click()
 
     browser.find_element(By.ID, "form-comment").send_keys("受理时记录联系方式")
+    browser.find_element(By.ID, "form-deploy").click()
+    # the deploy runs quick_response's scenarios first: they accept without the new required field, so it refuses
+    failing = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#form-problems li")))
+    assert "quick_response · scenario" in failing.text and "contact_channel" in failing.text
+    assert newest_forms(app).version == before.version
+    # the owner answers the new field in the process's scenarios (as the studio's scenario editor saves them)
+    text = studio_scenarios.edited([("accept_ticket: {contact_note: 已电话联系客户}",
+                                     "accept_ticket: {contact_note: 已电话联系客户, contact_channel: phone}")])
+    saved = browser.execute_async_script("""
+        var done = arguments[arguments.length - 1];
+        fetch('/studio/quick_response/scenarios', {method: 'PUT', headers: {'Content-Type': 'application/json',
+              'X-CSRFToken': document.querySelector('meta[name=csrf-token]').content},
+              body: JSON.stringify({scenarios: arguments[0]})}).then(function (r) { done(r.status); });
+    """, {studio_scenarios.FILE: text})
+    assert saved == 200
     browser.find_element(By.ID, "form-deploy").click()
     wait.until(lambda d: "已部署" in status.text)
     assert f"quick_response 第 {before.version + 1} 版" in status.text

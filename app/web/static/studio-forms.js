@@ -370,7 +370,9 @@
     problems.forEach(function (p) {
       var property = p.property || (/^properties\.([^.]+)/.exec(p.field || "") || [])[1] || "";
       if (!(property in found)) { found[property] = p.message; }
-      var where = property || p.field || p.element || M.wholeForm;
+      var scenario = /^scenario /.test(p.element || "");  // a process's scenario the new form breaks
+      var where = scenario ? [p.process, p.element, p.field].filter(Boolean).join(" · ")
+                           : property || p.field || p.element || M.wholeForm;
       var item = el("li", { "class": "studio-problem-item", text: fmt(M.problemAt, { where: where, message: p.message }) });
       item.dataset.field = property;
       problemsEl.appendChild(item);
