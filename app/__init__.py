@@ -9,6 +9,9 @@ from config import Config
 def create_app(config_class=Config, **overrides):
     """Build the Flask app. On start it migrates the schema, deploys changed diagrams and starts the timer loop."""
     app = Flask(__name__, instance_relative_config=False)
+    from app.sessions import CookieSessionInterface
+
+    app.session_interface = CookieSessionInterface()
     app.config.from_object(config_class)
     app.config.update(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

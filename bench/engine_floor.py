@@ -167,10 +167,12 @@ class Store:
 
 
 def sandboxed_engine():
-    """The app's sandboxed script engine with the helpers the diagram calls (stand-ins for the database ones)."""
+    """The app's sandboxed script engine with the helpers the diagram calls (stand-ins for the database ones;
+    `start_process` starts nothing: the floor leaves out the satisfaction survey the close starts in (b))."""
     return make_script_engine({"deadline": deadline, "now_iso": now_iso,
                                "pick_assignee": lambda department: "engineer1",
-                               "has_open_task": lambda ticket_number, task_name: False})
+                               "has_open_task": lambda ticket_number, task_name: False,
+                               "start_process": lambda name, data=None: True})
 
 
 def main():

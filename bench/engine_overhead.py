@@ -69,7 +69,9 @@ def in_memory(n, spec, subprocess_specs, engine, store=None):
 
 def bare(n):
     """Return lifecycles per second on the bare engine (SpiffWorkflow's own script engine)."""
-    helpers = {"deadline": deadline, "now_iso": now_iso, "pick_assignee": lambda department: "engineer1"}
+    helpers = {"deadline": deadline, "now_iso": now_iso, "pick_assignee": lambda department: "engineer1",
+               "has_open_task": lambda ticket_number, task_name: False,
+               "start_process": lambda name, data=None: True}
     return in_memory(n, *parsed_specs(), PythonScriptEngine(environment=TaskDataEnvironment(helpers)))
 
 

@@ -56,7 +56,7 @@ _TASK_ATTRIBUTES = attrgetter(
 def task_json(task):
     """A task row (see tasks.service.task_row: its columns begin with TASK_ROW_KEYS), or an object with those
     attributes, as JSON."""
-    if isinstance(task, Row):
+    if isinstance(task, (Row, tuple)):  # a Core row or a FastStatement's named tuple
         body = _task_body(*_TASK_VALUES(task))
         body["customer_number"] = task[_CUSTOMER_INDEX]
     else:

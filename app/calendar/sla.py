@@ -15,6 +15,8 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from app.clock import as_utc
 from app.extensions import db
+from app.fast_statements import FastStatement
+from app.tickets.models import Ticket
 
 from .models import ClockPause, SlaWindow
 from .service import work_calendar
@@ -30,13 +32,16 @@ _US = timedelta(microseconds=1)
 
 _windows = SlaWindow.__table__
 _pauses = ClockPause.__table__
-_DELETE_WINDOWS = delete(_windows).where(_windows.c.ticket_id == bindparam("t_id"),
-                                         _windows.c.variable.in_(bindparam("variables", expanding=True)))
-_INSERT_WINDOWS = insert(_windows)
-_WINDOWS_OF = select(_windows.c.variable, _windows.c.calendar_code, _windows.c.started_at, _windows.c.working_us
-                     ).where(_windows.c.ticket_id == bindparam("t_id"))
-_PAUSES_OF = select(_pauses.c.started_at, _pauses.c.ended_at).where(
-    _pauses.c.ticket_id == bindparam("t_id")).order_by(_pauses.c.started_at)
+# the statements a ticket step runs, built once (see app/fast_statements.py)
+_DELETE_WINDOW = FastStatement(delete(_windows).where(_windows.c.ticket_id == bindparam("t_id"),
+                                                      _windows.c.variable == bindparam("variable")))
+_INSERT_WINDOWS = FastStatement(insert(_windows))
+_WINDOWS_OF = FastStatement(select(
+    _windows.c.variable, _windows.c.calendar_code, _windows.c.started_at, _windows.c.working_us
+).where(_windows.c.ticket_id == bindparam("t_id")))
+_CREATED_AT = FastStatement(select(Ticket.__table__.c.created_at).where(Ticket.__table__.c.id == bindparam("t_id")))
+_PAUSES_OF = FastStatement(select(_pauses.c.started_at, _pauses.c.ended_at).where(
+    _pauses.c.ticket_id == bindparam("t_id")).order_by(_pauses.c.started_at))
 _OPEN_PAUSE = select(_pauses.c.id, _pauses.c.started_at).where(
     _pauses.c.ticket_id == bindparam("t_id"), _pauses.c.ended_at.is_(None))
 _CLOSE_PAUSE = update(_pauses).where(_pauses.c.id == bindparam("pause_id"))
@@ -109,15 +114,12 @@ def _measure_working(ticket, changes, code):
     met = {column: as_utc(changes[m]) for m, column in MEASURED.items() if changes.get(m) is not None}
     if not met:
         return
-    from app.tickets.models import Ticket
-
-    conn = db.session.connection()
-    created = conn.execute(select(Ticket.__table__.c.created_at).where(Ticket.__table__.c.id == ticket.id)).scalar()
+    created = _CREATED_AT.scalar({"t_id": ticket.id})
     if created is None:
         return
     created = as_utc(created)
-    windows = {r.variable: r.calendar_code for r in conn.execute(_WINDOWS_OF, {"t_id": ticket.id})}
-    pauses = [(as_utc(s), as_utc(e) if e is not None else None) for s, e in conn.execute(_PAUSES_OF, {"t_id": ticket.id})]
+    windows = {r.variable: r.calendar_code for r in _WINDOWS_OF.execute({"t_id": ticket.id}).all()}
+    pauses = _pauses_of(ticket.id)
     for column, at in met.items():
         # the calendar of the window this time meets, as the diagram chose it; else the process's sla_calendar
         window = _WINDOW_OF_MEASURE[column]
@@ -130,18 +132,22 @@ def _measure_working(ticket, changes, code):
         changes[column] = max(int(working.total_seconds()), 0)
 
 
+def _pauses_of(ticket_id):
+    """[(started, ended or None)] of the ticket's clock pauses, in UTC, oldest first."""
+    return [(as_utc(s), as_utc(e) if e is not None else None) for s, e in _PAUSES_OF.execute({"t_id": ticket_id}).all()]
+
+
 def _record_windows(ticket, changes, code, stamp, variables):
     set_now = {v: as_utc(changes[c]) for v, (c, _m) in WINDOWS.items() if c in changes and v in variables}
     if not set_now:
         return
-    conn = db.session.connection()
-    conn.execute(_DELETE_WINDOWS, {"t_id": ticket.id, "variables": sorted(set_now)})
+    _DELETE_WINDOW.executemany([{"t_id": ticket.id, "variable": v} for v in sorted(set_now)])
     calendar = calendar_of(code)
     rows = [{"ticket_id": ticket.id, "variable": v, "calendar_code": code, "started_at": stamp,
              "working_us": max(calendar.between(stamp, due), timedelta(0)) // _US}
             for v, due in set_now.items() if due is not None]
     if rows:
-        conn.execute(_INSERT_WINDOWS, rows)
+        _INSERT_WINDOWS.executemany(rows)
 
 
 def _pause(ticket, status, stamp, step):
@@ -172,9 +178,8 @@ def _resume(ticket, data, code, stamp, step):
 
 def _recomputed(ticket_id, data, calendar, paused, stamp):
     """{variable: new due}, {column: new due} for the deadlines not met yet, from their windows and pauses."""
-    conn = db.session.connection()
-    windows = {r.variable: r for r in conn.execute(_WINDOWS_OF, {"t_id": ticket_id})}
-    pauses = [(as_utc(s), as_utc(e) if e is not None else None) for s, e in conn.execute(_PAUSES_OF, {"t_id": ticket_id})]
+    windows = {r.variable: r for r in _WINDOWS_OF.execute({"t_id": ticket_id}).all()}
+    pauses = _pauses_of(ticket_id)
     values, columns = {}, {}
     for variable, (column, met) in WINDOWS.items():
         current = _time(data.get(variable))

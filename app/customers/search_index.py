@@ -201,6 +201,9 @@ def matching_ids(connection, q, *, after=None, limit=50):
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
         return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
     rest = [t for t in terms if t not in driver.answered]
+    if not rest and driver.kind == "fts":  # the usual search (one word of 3+ characters on SQLite)
+        return list(connection.execute(_FTS_PAGE, {"phrase": _phrase(driver.key), "after": after,
+                                                   "limit": limit}).scalars())
     if not rest:
         query = _driver_query(driver, after)
         return list(connection.execute(query.order_by(query.selected_columns[0]).limit(limit)).scalars())
@@ -336,6 +339,11 @@ def _driver_query(source, after):
         return _piece_query(source.key, after)
     return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase").bindparams(phrase=_phrase(source.key)),
                                       _fts.c.rowid > after)
+
+
+# a page of the FTS driver's ids, built once (building it per search cost more than running it)
+_FTS_PAGE = (select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase"), _fts.c.rowid > bindparam("after"))
+             .order_by(_fts.c.rowid).limit(bindparam("limit")))
 
 
 def _phrase(terms):

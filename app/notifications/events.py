@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, exists, insert, select
 from app.auth.models import User, user_roles
 from app.clock import as_utc, now
 from app.extensions import db
+from app.fast_statements import FastStatement
 from app.tasks.models import HumanTask
 from app.tickets.models import Ticket
 
@@ -32,7 +33,7 @@ CONFIRM_STEPS = {"feedback"}  # tasks whose opening asks the ticket's first rece
 COLLABORATION_STEPS = {"support_task"}  # a supporting department's task (the diagrams' collaboration subprocess)
 
 _notes, _tasks, _users, _tickets = Notification.__table__, HumanTask.__table__, User.__table__, Ticket.__table__
-_INSERT = insert(_notes)
+_INSERT = FastStatement(insert(_notes))  # once per step that tells someone: built once (app/fast_statements.py)
 _USER_ID = select(_users.c.id).where(_users.c.username == bindparam("username"))
 _PREVIOUS_HOLDERS = (
     select(_tasks.c.name, _tasks.c.assignee_id)
@@ -46,7 +47,7 @@ _ROLE_HOLDERS = (
     .where(user_roles.c.role_code == bindparam("role"), _users.c.active.is_(True))
 )
 _TICKET_DEPARTMENT = select(_tickets.c.department_id).where(_tickets.c.id == bindparam("ticket_id"))
-_TICKET_OWNER = select(_tickets.c.owner_id).where(_tickets.c.id == bindparam("ticket_id"))
+_TICKET_OWNER = FastStatement(select(_tickets.c.owner_id).where(_tickets.c.id == bindparam("ticket_id")))
 _NAMES = select(_users.c.id, _users.c.display_name, _users.c.username).where(
     _users.c.id.in_(bindparam("ids", expanding=True)))
 
@@ -80,7 +81,7 @@ def notify(notes, *, stamp=None):
         return
     stamp = stamp or now()
     mail = "pending" if current_app.config.get("SMTP_HOST") else None
-    db.session.connection().execute(_INSERT, [
+    _INSERT.executemany([
         {"ticket_id": None, "ticket_number": None, "task_id": None, "title": "", "detail": {}, **note,
          "created_at": stamp, "mail_state": mail, "mail_attempts": 0, "mail_next_at": stamp if mail else None}
         for note in notes
@@ -151,7 +152,7 @@ def _confirmations(ticket, rows):
     """One `confirm_result` note to the ticket's first receiver per confirming task; none before an owner exists."""
     if not rows:
         return []
-    owner = db.session.connection().execute(_TICKET_OWNER, {"ticket_id": ticket.id}).scalar()
+    owner = _TICKET_OWNER.scalar({"ticket_id": ticket.id})
     return [_note(ticket, row, owner, "confirm_result") for row in rows] if owner is not None else []
 
 

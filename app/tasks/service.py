@@ -40,9 +40,9 @@ _READ_TASK = FastStatement(
     .where(_tasks.c.id == bindparam("task_id"))
 )
 _CLOSE_TASK = FastStatement(update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.state == "open"))
-_CLAIM_TASK = update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.assignee_id.is_(None),
-                                   _tasks.c.state == "open")
-_INSERT_EVENT = insert(TicketEvent.__table__)
+_CLAIM_TASK = FastStatement(update(_tasks).where(_tasks.c.id == bindparam("task_id"), _tasks.c.assignee_id.is_(None),
+                                                _tasks.c.state == "open"))
+_INSERT_EVENT = FastStatement(insert(TicketEvent.__table__))
 
 
 # what task lists show of each task, loaded with it (no query per row)
@@ -61,10 +61,11 @@ TASK_ROW_KEYS = tuple(column.key for column in _TASK_ROW_COLUMNS)  # every task 
 _TASK_ROW_FROM = (_tasks.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
                   .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id)
                   .outerjoin(_task_customers, _task_customers.c.id == _tasks.c.customer_id))
-_TASK_ROW = select(*_TASK_ROW_COLUMNS).select_from(_TASK_ROW_FROM).where(_tasks.c.id == bindparam("task_id"))
+_TASK_ROW = FastStatement(
+    select(*_TASK_ROW_COLUMNS).select_from(_TASK_ROW_FROM).where(_tasks.c.id == bindparam("task_id")))
 # the detail also brings the data its form shows (stored when the task opened): the read never touches the engine
-_TASK_DETAIL_ROW = (select(*_TASK_ROW_COLUMNS, _tasks.c.form_data).select_from(_TASK_ROW_FROM)
-                    .where(_tasks.c.id == bindparam("task_id")))
+_TASK_DETAIL_ROW = FastStatement(select(*_TASK_ROW_COLUMNS, _tasks.c.form_data).select_from(_TASK_ROW_FROM)
+                                 .where(_tasks.c.id == bindparam("task_id")))
 # lists also show the customer's name, the ticket's urgency and the assignee's display name
 _customers = Customer.__table__
 _LIST_ROW_COLUMNS = _TASK_ROW_COLUMNS + (
@@ -153,7 +154,7 @@ def open_tasks_of(ticket):
 def task_row(task_id, *, with_form_data=False):
     """The task as a row (see _TASK_ROW_COLUMNS; `with_form_data` adds form_data for task_data), or raise NotFound."""
     statement = _TASK_DETAIL_ROW if with_form_data else _TASK_ROW
-    row = db.session.connection().execute(statement, {"task_id": str(task_id)}).first()
+    row = statement.first({"task_id": str(task_id)})
     if row is None:
         raise NotFound(_("No such task."))
     return row
@@ -243,13 +244,13 @@ def claim_task(*, task_id, user):
         raise Conflict(_("Someone else already holds this task."))
     if not may_work(user, task):
         raise Forbidden(_("You may not work on this task."))
-    claimed = db.session.connection().execute(_CLAIM_TASK, {"task_id": task.id, "assignee_id": user.id}).rowcount
+    claimed = _CLAIM_TASK.execute({"task_id": task.id, "assignee_id": user.id}).rowcount
     if claimed != 1:
         db.session.rollback()
         raise Conflict(_("Someone else already holds this task."))
     _history(task, user, "task_claimed", {"task": task.name, "title": task.title})
     db.session.commit()
-    return SimpleNamespace(**{**task._mapping, "assignee_id": user.id, "assignee_username": user.username})
+    return SimpleNamespace(**{**task._asdict(), "assignee_id": user.id, "assignee_username": user.username})
 
 
 def complete_task(*, task_id, user, data):
@@ -307,5 +308,5 @@ def open_tasks_of_customer(customer_id):
 def _history(task, user, action, detail):
     if task.ticket_id is None:
         return  # a customer process's task: there is no ticket history to write
-    db.session.connection().execute(_INSERT_EVENT, {
+    _INSERT_EVENT.execute({
         "ticket_id": task.ticket_id, "at": now(), "actor": user.username, "action": action, "detail": detail})

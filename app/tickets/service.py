@@ -62,7 +62,7 @@ TICKET_ROW_FROM = (
 )
 # the ticket's row once per open task it has (task_* columns; NULL when it has none), oldest task first
 _open, _task_assignees = HumanTask.__table__.alias("open_task"), User.__table__.alias("task_assignee")
-_TICKET_WITH_OPEN_TASKS = (
+_TICKET_WITH_OPEN_TASKS = FastStatement(
     select(
         *TICKET_ROW_COLUMNS, _open.c.id.label("task_id"), _open.c.name.label("task_name"),
         _open.c.title.label("task_title"), _open.c.role.label("task_role"), _open.c.state.label("task_state"),
@@ -76,7 +76,7 @@ _TICKET_WITH_OPEN_TASKS = (
     .where(_tickets.c.number == bindparam("number"))
     .order_by(_open.c.created_at, _open.c.id)
 )
-_HISTORY_ROWS = (
+_HISTORY_ROWS = FastStatement(
     select(_events.c.at, _events.c.actor, _events.c.action, _events.c.detail)
     .where(_events.c.ticket_id == bindparam("ticket_id")).order_by(_events.c.at, _events.c.id)
 )
@@ -275,7 +275,7 @@ def can_redispatch(ticket):
 def ticket_row(number):
     """(the ticket as a row, see TICKET_ROW_COLUMNS; its open tasks as rows of task_* columns, oldest first),
     read in one statement, or raise NotFound."""
-    rows = db.session.connection().execute(_TICKET_WITH_OPEN_TASKS, {"number": number}).all()
+    rows = _TICKET_WITH_OPEN_TASKS.execute({"number": number}).all()
     if not rows:
         raise NotFound(_("No ticket with number %(number)s.", number=number))
     return rows[0], [row for row in rows if row.task_id is not None]
@@ -294,7 +294,7 @@ def customer_ticket_rows(customer_id):
 
 def history_rows(ticket_id):
     """The ticket's history as rows (at, actor, action, detail), oldest first."""
-    return db.session.connection().execute(_HISTORY_ROWS, {"ticket_id": ticket_id}).all()
+    return _HISTORY_ROWS.execute({"ticket_id": ticket_id}).all()
 
 
 def get_ticket(number):
