@@ -68,6 +68,8 @@ class Ticket(db.Model):
         db.Index("ix_tickets_customer_created", "customer_id", "created_at", "id"),
         db.Index("ix_tickets_status_created", "status", "created_at", "id"),
         db.Index("ix_tickets_pool", "accepted_at", "closed_at", "id"),  # the supervisors' ticket pool
+        # a number prefix's creation range, read from the index alone (a month's prefix: see tickets.search)
+        db.Index("ix_tickets_number_created", "number", "created_at"),
     )
     id = db.Column(db.Integer, primary_key=True)
     number = db.Column(db.String(32), unique=True, nullable=False)

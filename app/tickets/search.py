@@ -7,8 +7,8 @@ paging on (created_at, id) so every page is read from an index:
 * no filter or a date range: `ix_tickets_created` (created_at, id), read backwards;
 * status: `ix_tickets_status_created`; customer: `ix_tickets_customer_created`;
 * number (exact or prefix): the unique index on number. A prefix that matches more than `NUMBER_CAP` tickets (a
-  whole month) is checked on the rows read newest first instead: quick for recent tickets, but for an old month
-  it reads every newer ticket first (the date range filter answers that from its index).
+  whole month) is bounded by its creation range (min and max created_at, from `ix_tickets_number_created` alone)
+  and checked on the rows the date index reads newest first within that range.
 
 A customer is named by its number (exact) or by words of its number, name, phone or contact person, as in the
 customer search; when those words match more than `CUSTOMER_CAP` customers, tickets are read newest first and
@@ -135,15 +135,18 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
 
 
 def _number_condition(connection, prefix):
-    """(condition, listed): tickets whose number begins with `prefix`, by their ids when few (listed), else a
-    check on each row read."""
+    """(condition, listed): tickets whose number begins with `prefix`, by their ids when few (listed), else the
+    prefix within its creation range (read from ix_tickets_number_created alone), so the newest-first read of the
+    date index starts at the prefix's newest ticket and ends at its oldest."""
     exact = func.substr(_t.c.number, 1, len(prefix)) == prefix
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    ids = connection.execute(select(_t.c.id).where(_t.c.number >= prefix, _t.c.number < upper, exact)
-                             .limit(NUMBER_CAP + 1)).scalars().all()
+    in_range = and_(_t.c.number >= prefix, _t.c.number < upper, exact)
+    ids = connection.execute(select(_t.c.id).where(in_range).limit(NUMBER_CAP + 1)).scalars().all()
     if len(ids) <= NUMBER_CAP:
         return search_index.among(connection, _t.c.id, ids), True
-    return exact, False
+    oldest, newest = connection.execute(
+        select(func.min(_t.c.created_at), func.max(_t.c.created_at)).where(in_range)).one()
+    return and_(in_range, _t.c.created_at >= oldest, _t.c.created_at <= newest), False
 
 
 def _customer_condition(connection, term):

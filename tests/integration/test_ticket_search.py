@@ -123,7 +123,7 @@ def test_who_may_search(api, numbers):
 
 
 def test_a_number_prefix_matching_many_reads_by_date(api, numbers, monkeypatch):
-    monkeypatch.setattr(search, "NUMBER_CAP", 2)  # more matches than NUMBER_CAP: the number is checked on each row
+    monkeypatch.setattr(search, "NUMBER_CAP", 2)  # more matches than NUMBER_CAP: read by date within their range
     assert listed(api, "number=SR2026") == numbers[::-1]
     assert listed(api, "number=SR20260302") == [numbers[3], numbers[2]]
 
