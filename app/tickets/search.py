@@ -144,9 +144,13 @@ def _number_condition(connection, prefix):
     ids = connection.execute(select(_t.c.id).where(in_range).limit(NUMBER_CAP + 1)).scalars().all()
     if len(ids) <= NUMBER_CAP:
         return search_index.among(connection, _t.c.id, ids), True
-    oldest, newest = connection.execute(
-        select(func.min(_t.c.created_at), func.max(_t.c.created_at)).where(in_range)).one()
-    return and_(in_range, _t.c.created_at >= oldest, _t.c.created_at <= newest), False
+    # coalesce(x, x): a plain min/max over created_at makes PostgreSQL walk the date index from one end testing
+    # each row (0.1 s for an old month); over the expression it reads the (number, created_at) index range alone
+    created = func.coalesce(_t.c.created_at, _t.c.created_at)
+    oldest, newest = connection.execute(select(func.min(created), func.max(created)).where(in_range)).one()
+    # the number checked on each row only: given the number's range too, PostgreSQL intersects both indexes and
+    # sorts the whole month (0.4 s at a million tickets) instead of reading the date index backwards
+    return and_(exact, _t.c.created_at >= oldest, _t.c.created_at <= newest), False
 
 
 def _customer_condition(connection, term):
