@@ -114,7 +114,7 @@ def _measure_working(ticket, changes, code):
     met = {column: as_utc(changes[m]) for m, column in MEASURED.items() if changes.get(m) is not None}
     if not met:
         return
-    created = _CREATED_AT.scalar({"t_id": ticket.id})
+    created = getattr(ticket, "created_at", None) or _CREATED_AT.scalar({"t_id": ticket.id})
     if created is None:
         return
     created = as_utc(created)

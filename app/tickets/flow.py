@@ -83,6 +83,7 @@ class TicketHead(NamedTuple):
     accepted_at: Optional[datetime]
     first_responded_at: Optional[datetime]
     status: Optional[str] = None
+    created_at: Optional[datetime] = None  # None: read when a step needs it (the working-time measure)
 
 
 def ticket_head(*, instance_id):
@@ -137,7 +138,7 @@ def _follow(ticket, step, changes, follow):
     deadlines and their timers) as one more engine step of the same transaction."""
     head = TicketHead(ticket.id, ticket.number, changes.get("accepted_at", ticket.accepted_at),
                       changes.get("first_responded_at", ticket.first_responded_at),
-                      changes.get("status", getattr(ticket, "status", None)))
+                      changes.get("status", getattr(ticket, "status", None)), getattr(ticket, "created_at", None))
     moved = engine().update_variables(step.instance_id, follow["values"], hold=follow["hold"])
     apply_step(head, moved, actor="system", events=follow["events"], columns=follow["columns"])
     due = _due_by_task(moved)  # the open tasks show their timers' new (or no longer held) due times
