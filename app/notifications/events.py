@@ -183,6 +183,8 @@ def _collaborations(ticket, rows):
     """The collaboration notice per supporting task: to its assignee, else to its department's role holders."""
     import json
 
+    if not rows:
+        return []
     conn = db.session.connection()
     notes = []
     for row in rows:

@@ -179,7 +179,7 @@ def open_ticket(*, data, actor, files=(), process=None):
         "number": number, "customer_id": customer.id, "type": data["type"], "urgency": data["urgency"],
         "priority": data["urgency"],
         "channel": data["channel"], "description": description, "status": "new", "created_by_id": actor.id,
-        "created_at": created_at, "reopen_count": 0,
+        "created_at": created_at, "reopen_count": 0, "transfer_count": 0,  # every defaulted column: no Core fallback
     }).scalar_one()
     _store_attachments(ticket_id, files, actor)
     step = engine().start(definition_id, {
