@@ -307,7 +307,7 @@ class Engine:
 
     def evaluate(self, expression, data):
         """Evaluate a diagram expression (a task property) against `data` in the sandbox."""
-        return self.script_engine.environment.evaluate(expression, dict(data))
+        return self.script_engine.environment.evaluate(expression, data)  # the sandbox leaves `data` as it is
 
     # ------------------------------------------------------------ internals
 

@@ -57,6 +57,10 @@ MIRRORED = {
     "reopen_count": ("reopen_count", "int"),
 }
 
+# the length limit of each mirrored text column (None: unlimited)
+_TEXT_LIMITS = {column: getattr(_tickets.c[column].type, "length", None)
+                for column, kind in MIRRORED.values() if kind == "text"}
+
 # waiting timers (boundary event id) whose due time is mirrored onto a ticket column; the column keeps the
 # last due time after the timer fired or was cancelled, so a lapsed window stays visible until it is re-armed
 MIRRORED_TIMERS = {
@@ -188,7 +192,7 @@ def _mirror(ticket, variable, value, lookups, changes):
             value = int(value or 0)
         elif value is not None:
             value = str(value)
-            limit = getattr(Ticket.__table__.c[column].type, "length", None)
+            limit = _TEXT_LIMITS[column]
             if limit and len(value) > limit:
                 raise ValueError(value)
     except (TypeError, ValueError):
