@@ -8,10 +8,11 @@ enters one of the statuses that pause the clock (CLOCK_PAUSE_STATUSES) it opens 
 that read the deadlines; when the status leaves them it closes the pause and moves the deadlines (and the timers
 reading them) later by the working time the pause took.
 """
+import functools
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, cast, delete, insert, null, select, union_all, update
 
 from app.clock import as_utc
 from app.extensions import db
@@ -42,6 +43,14 @@ _WINDOWS_OF = FastStatement(select(
 _CREATED_AT = FastStatement(select(Ticket.__table__.c.created_at).where(Ticket.__table__.c.id == bindparam("t_id")))
 _PAUSES_OF = FastStatement(select(_pauses.c.started_at, _pauses.c.ended_at).where(
     _pauses.c.ticket_id == bindparam("t_id")).order_by(_pauses.c.started_at))
+# what the working-time measure reads, in one statement: the pauses (variable NULL), then the windows' calendars
+_PAUSES_AND_WINDOWS = FastStatement(union_all(
+    select(cast(null(), _windows.c.variable.type).label("variable"),
+           cast(null(), _windows.c.calendar_code.type).label("calendar_code"),
+           _pauses.c.started_at, _pauses.c.ended_at).where(_pauses.c.ticket_id == bindparam("t_id")),
+    select(_windows.c.variable, _windows.c.calendar_code, cast(null(), _pauses.c.started_at.type),
+           cast(null(), _pauses.c.ended_at.type)).where(_windows.c.ticket_id == bindparam("t_id")),
+))
 _OPEN_PAUSE = select(_pauses.c.id, _pauses.c.started_at).where(
     _pauses.c.ticket_id == bindparam("t_id"), _pauses.c.ended_at.is_(None))
 _CLOSE_PAUSE = update(_pauses).where(_pauses.c.id == bindparam("pause_id"))
@@ -49,7 +58,11 @@ _CLOSE_PAUSE = update(_pauses).where(_pauses.c.id == bindparam("pause_id"))
 
 def pause_statuses():
     """The ticket statuses that pause the clock (setting CLOCK_PAUSE_STATUSES, comma-separated)."""
-    value = current_app.config.get("CLOCK_PAUSE_STATUSES", "awaiting_customer")
+    return _statuses(current_app.config.get("CLOCK_PAUSE_STATUSES", "awaiting_customer"))
+
+
+@functools.lru_cache(maxsize=16)
+def _statuses(value):
     return frozenset(s.strip() for s in value.split(",") if s.strip())
 
 
@@ -114,12 +127,14 @@ def _measure_working(ticket, changes, code):
     met = {column: as_utc(changes[m]) for m, column in MEASURED.items() if changes.get(m) is not None}
     if not met:
         return
-    created = _CREATED_AT.scalar({"t_id": ticket.id})
+    created = getattr(ticket, "created_at", None) or _CREATED_AT.scalar({"t_id": ticket.id})
     if created is None:
         return
     created = as_utc(created)
-    windows = {r.variable: r.calendar_code for r in _WINDOWS_OF.execute({"t_id": ticket.id}).all()}
-    pauses = _pauses_of(ticket.id)
+    rows = _PAUSES_AND_WINDOWS.execute({"t_id": ticket.id}).all()
+    windows = {r.variable: r.calendar_code for r in rows if r.variable is not None}
+    pauses = sorted(((as_utc(r.started_at), as_utc(r.ended_at)) for r in rows if r.variable is None),
+                    key=lambda pause: pause[0])  # oldest first, as _pauses_of
     for column, at in met.items():
         # the calendar of the window this time meets, as the diagram chose it; else the process's sla_calendar
         window = _WINDOW_OF_MEASURE[column]

@@ -23,7 +23,7 @@ class WorkCalendar:
     `days` overrides the weekday: a holiday maps to (), a make-up working day to its periods.
     """
 
-    __slots__ = ("code", "version", "weekly", "days", "day_us")
+    __slots__ = ("code", "version", "weekly", "days", "day_us", "always")
 
     def __init__(self, code, version, weekly, days):
         self.code, self.version = code, version
@@ -31,6 +31,8 @@ class WorkCalendar:
         self.days = {d: tuple(sorted(p)) for d, p in days.items()}
         totals = [sum(e - s for s, e in p) for p in self.weekly if p]
         self.day_us = max(totals) if totals else 0  # one working day (a "D" in a working duration)
+        # every instant is working time (the wall clock): the arithmetic is plain datetime arithmetic
+        self.always = not self.days and all(p == ((0, _DAY_US),) for p in self.weekly)
 
     def periods(self, day):
         """The working periods of local date `day`."""
@@ -44,9 +46,11 @@ class WorkCalendar:
         remaining = _us(duration)
         if remaining < 0:
             raise ValueError("duration must not be negative")
-        day, offset = _split(start)
         if remaining == 0:
             return start.astimezone(timezone.utc)
+        if self.always and start.tzinfo is not None:
+            return (start + timedelta(microseconds=remaining)).astimezone(timezone.utc)
+        day, offset = _split(start)
         for _ in range(MAX_SEARCH_DAYS):
             for s, e in self.periods(day):
                 if offset >= e:
@@ -61,6 +65,8 @@ class WorkCalendar:
 
     def between(self, a, b):
         """The working time from `a` to `b` as a timedelta (negative when `b` is before `a`)."""
+        if self.always and a.tzinfo is not None and b.tzinfo is not None:
+            return b - a
         if b < a:
             return -self.between(b, a)
         day, offset = _split(a)

@@ -189,14 +189,16 @@ class Engine:
         """Queue an instance of the newest version of process `name` with `data`; it is started (run to its first
         wait) right after the step that queued it is saved, in the same transaction. For a capability a diagram
         calls (e.g. the close starting the satisfaction survey). ProcessError when `name` is not deployed."""
-        if latest_definition_id(name) is None:
+        definition_id = latest_definition_id(name)
+        if definition_id is None:
             raise ProcessError(f"process {name!r} is not deployed")
-        db.session.info.setdefault("engine_start_queue", []).append((name, dict(data or {})))
+        db.session.info.setdefault("engine_start_queue", []).append((definition_id, dict(data or {})))
 
     def _start_queued(self):
-        """Start the instances queued by `start_later` in this transaction; return their Steps."""
+        """Start the instances queued by `start_later` in this transaction (each on the version that was newest
+        when it was queued, in this same transaction); return their Steps."""
         queue = db.session.info.pop("engine_start_queue", None) or []
-        return [self.start(latest_definition_id(name), data) for name, data in queue]
+        return [self.start(definition_id, data) for definition_id, data in queue]
 
     def complete_task(self, instance_id, task_id, data, *, expected_version=None):
         """Complete ready user task `task_id` with `data` and run on; Conflict if it is no longer ready."""
@@ -305,7 +307,7 @@ class Engine:
 
     def evaluate(self, expression, data):
         """Evaluate a diagram expression (a task property) against `data` in the sandbox."""
-        return self.script_engine.environment.evaluate(expression, dict(data))
+        return self.script_engine.environment.evaluate(expression, data)  # the sandbox leaves `data` as it is
 
     # ------------------------------------------------------------ internals
 

@@ -41,6 +41,13 @@ _PREVIOUS_HOLDERS = (
            _tasks.c.id.not_in(bindparam("fresh", expanding=True)), _tasks.c.assignee_id.is_not(None))
     .order_by(_tasks.c.created_at.desc(), _tasks.c.id.desc())
 )
+# the usual step opens one task: the same read for one name and one fresh id, built once (no expanding IN)
+_PREVIOUS_HOLDERS_OF_ONE = FastStatement(
+    select(_tasks.c.name, _tasks.c.assignee_id)
+    .where(_tasks.c.ticket_id == bindparam("ticket_id"), _tasks.c.name == bindparam("name"),
+           _tasks.c.id != bindparam("fresh"), _tasks.c.assignee_id.is_not(None))
+    .order_by(_tasks.c.created_at.desc(), _tasks.c.id.desc())
+)
 _ROLE_HOLDERS = (
     select(_users.c.id, _users.c.department_id)
     .select_from(_users.join(user_roles, user_roles.c.user_id == _users.c.id))
@@ -108,18 +115,17 @@ def _assignments(ticket, step, rows):
     """Assignment notes, or a pair of transfer notes where the task's previous namesake had another holder."""
     if not rows:
         return []
-    conn = db.session.connection()
     previous = {}
     if step.version > 1:  # the instance's first step has no earlier tasks to look at
-        for name, holder in conn.execute(_PREVIOUS_HOLDERS, {
-                "ticket_id": ticket.id, "names": sorted({r["name"] for r in rows}), "fresh": [r["id"] for r in rows]}):
+        for name, holder in _previous_holders(ticket, rows):
             previous.setdefault(name, holder)  # newest first: keep the latest holder of each task name
     moved = {r["id"]: previous[r["name"]] for r in rows
              if previous.get(r["name"]) is not None and previous[r["name"]] != r["assignee_id"]}
     names = {}
     if moved:
         ids = set(moved.values()) | {r["assignee_id"] for r in rows if r["id"] in moved}
-        names = {i: display or username for i, display, username in conn.execute(_NAMES, {"ids": sorted(ids)})}
+        names = {i: display or username
+                 for i, display, username in db.session.connection().execute(_NAMES, {"ids": sorted(ids)})}
     notes = []
     for row in rows:
         before = moved.get(row["id"])
@@ -130,6 +136,15 @@ def _assignments(ticket, step, rows):
         notes.append(_note(ticket, row, row["assignee_id"], "transfer_in", detail))
         notes.append(_note(ticket, row, before, "transfer_out", detail))
     return notes
+
+
+def _previous_holders(ticket, rows):
+    """(task name, assignee id) of the ticket's earlier assigned tasks named as one of `rows`, newest first."""
+    if len(rows) == 1:
+        return _PREVIOUS_HOLDERS_OF_ONE.execute(
+            {"ticket_id": ticket.id, "name": rows[0]["name"], "fresh": rows[0]["id"]}).all()
+    return db.session.connection().execute(_PREVIOUS_HOLDERS, {
+        "ticket_id": ticket.id, "names": sorted({r["name"] for r in rows}), "fresh": [r["id"] for r in rows]}).all()
 
 
 def _escalations(ticket, rows):
@@ -168,6 +183,8 @@ def _collaborations(ticket, rows):
     """The collaboration notice per supporting task: to its assignee, else to its department's role holders."""
     import json
 
+    if not rows:
+        return []
     conn = db.session.connection()
     notes = []
     for row in rows:

@@ -57,6 +57,10 @@ MIRRORED = {
     "reopen_count": ("reopen_count", "int"),
 }
 
+# the length limit of each mirrored text column (None: unlimited)
+_TEXT_LIMITS = {column: getattr(_tickets.c[column].type, "length", None)
+                for column, kind in MIRRORED.values() if kind == "text"}
+
 # waiting timers (boundary event id) whose due time is mirrored onto a ticket column; the column keeps the
 # last due time after the timer fired or was cancelled, so a lapsed window stays visible until it is re-armed
 MIRRORED_TIMERS = {
@@ -83,6 +87,7 @@ class TicketHead(NamedTuple):
     accepted_at: Optional[datetime]
     first_responded_at: Optional[datetime]
     status: Optional[str] = None
+    created_at: Optional[datetime] = None  # None: read when a step needs it (the working-time measure)
 
 
 def ticket_head(*, instance_id):
@@ -137,7 +142,7 @@ def _follow(ticket, step, changes, follow):
     deadlines and their timers) as one more engine step of the same transaction."""
     head = TicketHead(ticket.id, ticket.number, changes.get("accepted_at", ticket.accepted_at),
                       changes.get("first_responded_at", ticket.first_responded_at),
-                      changes.get("status", getattr(ticket, "status", None)))
+                      changes.get("status", getattr(ticket, "status", None)), getattr(ticket, "created_at", None))
     moved = engine().update_variables(step.instance_id, follow["values"], hold=follow["hold"])
     apply_step(head, moved, actor="system", events=follow["events"], columns=follow["columns"])
     due = _due_by_task(moved)  # the open tasks show their timers' new (or no longer held) due times
@@ -187,7 +192,7 @@ def _mirror(ticket, variable, value, lookups, changes):
             value = int(value or 0)
         elif value is not None:
             value = str(value)
-            limit = getattr(Ticket.__table__.c[column].type, "length", None)
+            limit = _TEXT_LIMITS[column]
             if limit and len(value) > limit:
                 raise ValueError(value)
     except (TypeError, ValueError):

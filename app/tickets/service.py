@@ -174,11 +174,12 @@ def open_ticket(*, data, actor, files=(), process=None):
     if definition_id is None:
         raise Conflict(_("The process '%(name)s' is not deployed.", name=process))
     number = ticket_number(process, data["channel"])
+    created_at = now()
     ticket_id = _INSERT_TICKET.execute({
         "number": number, "customer_id": customer.id, "type": data["type"], "urgency": data["urgency"],
         "priority": data["urgency"],
         "channel": data["channel"], "description": description, "status": "new", "created_by_id": actor.id,
-        "created_at": now(), "reopen_count": 0,
+        "created_at": created_at, "reopen_count": 0, "transfer_count": 0,  # every defaulted column: no Core fallback
     }).scalar_one()
     _store_attachments(ticket_id, files, actor)
     step = engine().start(definition_id, {
@@ -191,8 +192,8 @@ def open_ticket(*, data, actor, files=(), process=None):
         "created_by": actor.username,
     })
     created = ("created", {"type": data["type"], "urgency": data["urgency"], "channel": data["channel"]})
-    apply_step(TicketHead(ticket_id, number, None, None), step, actor=actor.username, events=[created],
-               columns={"process_instance_id": step.instance_id})
+    apply_step(TicketHead(ticket_id, number, None, None, created_at=created_at), step, actor=actor.username,
+               events=[created], columns={"process_instance_id": step.instance_id})
     return number
 
 

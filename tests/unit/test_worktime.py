@@ -96,3 +96,21 @@ def test_chinese_days_of_the_package():
     days = {d: kind for d, kind, _name in chinese_days((2026, 2027))}
     assert days[date(2026, 10, 1)] == "holiday" and days[date(2027, 2, 8)] == "holiday"
     assert days[date(2026, 2, 14)] == "workday"  # Spring Festival make-up Saturday
+
+
+def test_the_wall_clock_takes_the_plain_arithmetic_with_the_same_results():
+    """A calendar where every instant works (sla.WALL_CLOCK) adds and measures as the day walk does."""
+    import random
+
+    fast = WorkCalendar("", 0, [((0, 86_400_000_000),)] * 7, {})
+    walk = WorkCalendar("", 0, [((0, 86_400_000_000),)] * 7, {})
+    walk.always = False
+    assert fast.always and not WorkCalendar("", 0, [((0, 3_600_000_000),)] * 7, {}).always
+    rng = random.Random(7)
+    base = datetime(2026, 12, 5, 3, 4, 5, 123456, tzinfo=timezone.utc)
+    for _ in range(500):
+        a = base + timedelta(microseconds=rng.randint(-10**12, 10**12))
+        b = (base + timedelta(microseconds=rng.randint(-10**12, 10**12))).astimezone(LOCAL)
+        duration = timedelta(microseconds=rng.randint(0, 10**12))
+        assert fast.between(a, b) == walk.between(a, b)
+        assert fast.add(a, duration) == walk.add(a, duration)
