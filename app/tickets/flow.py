@@ -61,6 +61,7 @@ MIRRORED = {
 # last due time after the timer fired or was cancelled, so a lapsed window stays visible until it is re-armed
 MIRRORED_TIMERS = {
     "accept_timeout": "accept_due_at",
+    "progress_timer": "next_update_at",  # after_sales: the progress cycle's next round (it moves with the cadence)
 }
 
 # a new round of handling (a reopen, or "needs adjustment") clears these measured times; the earlier round's
@@ -138,8 +139,16 @@ def _follow(ticket, step, changes, follow):
     head = TicketHead(ticket.id, ticket.number, changes.get("accepted_at", ticket.accepted_at),
                       changes.get("first_responded_at", ticket.first_responded_at),
                       changes.get("status", getattr(ticket, "status", None)))
-    moved = engine().update_variables(step.instance_id, follow["values"], hold=follow["hold"])
-    apply_step(head, moved, actor="system", events=follow["events"], columns=follow["columns"])
+    follow_up(head, step.instance_id, follow["values"], hold=follow["hold"], columns=follow["columns"],
+              events=follow["events"])
+
+
+def follow_up(head, instance_id, values, *, hold=None, columns=None, events=()):
+    """Write process variables `values` into the waiting flow (the timers reading them move; `hold` as in
+    Engine.update_variables) and record that step on the ticket (`head`, a TicketHead) with `columns` and `events`;
+    the open tasks show their timers' new due times. Runs in the caller's transaction."""
+    moved = engine().update_variables(instance_id, values, hold=hold)
+    apply_step(head, moved, actor="system", events=events, columns=columns)
     due = _due_by_task(moved)  # the open tasks show their timers' new (or no longer held) due times
     if moved.ready:
         _SET_TASK_DUE.executemany([{"task_row_id": t.id, "due": due.get(t.id)} for t in moved.ready])
