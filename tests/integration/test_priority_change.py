@@ -10,7 +10,7 @@ from app.timers.service import fire_due_timers
 from sqlalchemy import select
 
 from .test_aftersales import accept as as_accept, contact as as_contact, new_fault
-from .test_service_request import TUE, accept_and_contact, clock, fired, local, names, new_request
+from .test_service_request import TUE, Browser, accept_and_contact, clock, fired, local, names, new_request
 
 
 def change(api, number, user="supervisor1", **body):
@@ -147,6 +147,24 @@ def test_after_sales_p3_to_p1_while_handling_shares_progress_every_2_hours(api):
         assert "share_progress" in names(api.ticket(number))
     with clock(api, TUE + timedelta(hours=4, minutes=1)):
         assert fire_due_timers() == 1  # the next round two hours later, not six
+
+
+def test_a_supervisor_changes_it_on_the_ticket_page_and_the_timeline_shows_it(app, api):
+    with clock(api, TUE):
+        number = new_request("consultation", "normal")
+        assert 'id="reprioritize"' not in Browser(app, "agent1").get(f"/tickets/{number}")
+        supervisor = Browser(app, "supervisor1")
+        page = supervisor.get(f"/tickets/{number}")
+        assert 'id="reprioritize"' in page and f'action="/tickets/{number}/priority"' in page and "特急" in page
+        refused = supervisor.post(f"/tickets/{number}/priority", {"priority": "urgent", "reason": "   "})
+        assert refused.status_code == 422
+        text = refused.get_data(as_text=True)
+        assert 'id="reprioritize" open' in text and ("不能为空" in text or "请至少输入" in text)
+        done = supervisor.post(f"/tickets/{number}/priority", {"priority": "urgent", "reason": "客户资金存在风险"})
+        assert done.status_code == 302
+        page = supervisor.get(f"/tickets/{number}")
+        assert "主管调整优先级" in page and "原优先级" in page and "新优先级" in page and "客户资金存在风险" in page
+        assert "新的首次联系时限" in page and "2026-12-01 09:10" in page
 
 
 def test_the_openapi_document_has_the_endpoint(api):
