@@ -16,7 +16,7 @@ from app.extensions import db
 from app.forms_schema import validate_submission
 from app.i18n import _
 
-from app.tickets.flow import TicketHead, apply_step, engine, follow_up
+from app.tickets.flow import MOVED_CYCLE_TIMERS, TicketHead, apply_step, engine, follow_up
 from app.tickets.service import get_ticket, process_context
 
 REPRIORITIZE = "reprioritize"  # the BPMN message; its payload form is named by the diagram's catching event
@@ -85,7 +85,7 @@ def change_priority(*, number, actor, data):
     apply_step(ticket, step, actor=actor.username, events=[event])
     sla.replace_windows(windows)  # the step recorded the new deadlines' windows from now: keep their start
     head = TicketHead(ticket.id, ticket.number, ticket.accepted_at, ticket.first_responded_at, ticket.status)
-    follow_up(head, step.instance_id, values, columns=columns)
+    follow_up(head, step.instance_id, values, columns=columns, timer_columns=MOVED_CYCLE_TIMERS)
     db.session.commit()
     return number
 
