@@ -10,3 +10,4 @@ from app.reports import api as reports_api  # noqa: E402,F401  (reports, exports
 from app.channels import api as channels_api  # noqa: E402,F401  (partner tickets, partner keys)
 from app.progress import api as progress_api  # noqa: E402,F401  (a request's progress table)
 from app.collab import api as collab_api  # noqa: E402,F401  (transfers, comments, collaboration)
+from app.priority import api as priority_api  # noqa: E402,F401  (priority change)

@@ -8,6 +8,7 @@ from app.calendar import openapi as calendar_api
 from app.channels import openapi as channels_api
 from app.progress import openapi as progress_api
 from app.collab import openapi as collab_api
+from app.priority import openapi as priority_api
 from app.engine import ProcessDefinition, latest_definition_id
 from app.extensions import db
 from app.forms_schema import schema_for
@@ -399,7 +400,8 @@ def openapi_document():
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                            **channels_api.SECURITY_SCHEMES},
                        "schemas": {**_schemas(), **calendar_api.SCHEMAS, **channels_api.schemas(ENUMS),
-                                   **progress_api.SCHEMAS, **collab_api.SCHEMAS}},
+                                   **progress_api.SCHEMAS, **collab_api.SCHEMAS,
+                                   **priority_api.SCHEMAS}},
         "paths": {
             "/login": {"post": {"operationId": "login", "summary": "Exchange employee number and password for a token",
                                 "requestBody": body("Login"),
@@ -533,6 +535,7 @@ def openapi_document():
             **calendar_api.paths(_responses, _ok, _ref),
             **progress_api.paths(_responses, _ok, _ref),
             **collab_api.paths(_responses, _ok, _ref),
+            **priority_api.paths(_responses, _ok, _ref),
             **_report_paths(),
             **channels_api.paths(_responses, _ok, _ref, _page, LIMIT, AFTER, SECURED),
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",

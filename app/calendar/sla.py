@@ -256,3 +256,38 @@ def recompute_for_calendar(code):
                                                           **{c: v.isoformat() for c, v in columns.items()}})])
         changed += 1
     return changed
+
+
+def windows_of(ticket_id):
+    """{deadline variable: (calendar code, started_at UTC)} of the ticket's recorded windows."""
+    return {r.variable: (r.calendar_code, as_utc(r.started_at)) for r in _WINDOWS_OF.execute({"t_id": ticket_id}).all()}
+
+
+def rewindow(ticket_id, earlier, due):
+    """After a priority change: the deadlines in `due` ({variable: new due, UTC}) keep the start of their earlier
+    window (`earlier`, from `windows_of` before the change) with the new working duration, and the clock's ended
+    pauses are left out again. Returns ({variable: due} as the clock puts them (a deadline waiting for an open
+    pause keeps the diagram's value), the window rows to record with `replace_windows` once the step is applied,
+    so later pauses and calendar edits keep working)."""
+    rows, moved = [], {}
+    pauses = _pauses_of(ticket_id)
+    for variable, new_due in due.items():
+        if variable not in WINDOWS or new_due is None:
+            continue
+        code, started = earlier.get(variable, (None, None))
+        if started is None:
+            continue  # no earlier window (an older ticket): the step recorded one from now
+        calendar = calendar_of(code)
+        working = max(calendar.between(started, new_due), timedelta(0))
+        rows.append({"ticket_id": ticket_id, "variable": variable, "calendar_code": code, "started_at": started,
+                     "working_us": working // _US})
+        clocked = due_with_pauses(calendar, started, working, pauses)
+        moved[variable] = clocked if clocked is not None else new_due
+    return moved, rows
+
+
+def replace_windows(rows):
+    """Record window rows (from `rewindow`) in place of the ticket's windows of the same variables."""
+    if rows:
+        _DELETE_WINDOW.executemany([{"t_id": r["ticket_id"], "variable": r["variable"]} for r in rows])
+        _INSERT_WINDOWS.executemany(rows)

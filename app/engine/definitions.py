@@ -93,9 +93,12 @@ def _executable_process(parser, filename):
 
 # ---------------------------------------------------------------- reading a deploy batch
 
-def message_form(name):
-    """The form file that describes (and validates) the payload of message `name`."""
-    return f"{name}.json"
+def message_form(name, event_spec=None):
+    """The form file that describes (and validates) the payload of message `name`: the one the catching event
+    names (its formJsonSchemaFilename property, e.g. a per-process form listing that process's priorities), else
+    `<name>.json`."""
+    properties = ((getattr(event_spec, "extensions", None) or {}).get("properties") or {}) if event_spec else {}
+    return properties.get(FORM_PROPERTY) or f"{name}.json"
 
 
 def read_bundles(workflows_dir, forms_dir, rules, *, deployed=None, replace_file=False):

@@ -4,13 +4,18 @@ SpiffWorkflow evaluates a timer's expression once, when the timer starts waiting
 task's internal data (`event_value`); changing a variable afterwards does not move the timer. `apply` writes
 new variable values into every unfinished task, then re-evaluates each waiting date timer (`timeDate`) whose
 expression reads a changed variable; a timer whose time is the value of a *held* variable waits until
-`HELD_UNTIL` (it never fires) until the variable is released. The held names live in the workflow's own data, so a timer that
+`HELD_UNTIL` (it never fires) until the variable is released. A waiting cycle timer (`timeCycle`) whose
+expression reads a changed variable takes the new interval from the start of its current round (the last firing,
+or when it started waiting): its next firing moves to that start plus the new interval (a moment already past
+fires at the next refresh); the rounds left stay as they were. The held names live in the workflow's own data, so a timer that
 starts waiting later during the hold (a loop coming round) is held too (`hold_new_timers`).
 """
 import ast
+from datetime import datetime, timedelta
 from functools import lru_cache
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition, TimeDateEventDefinition, TimerEventDefinition)
 from SpiffWorkflow.util.task import TaskState
 
 HELD_KEY = "held_timer_variables"
@@ -38,6 +43,26 @@ def _date_timers(workflow):
             yield task
 
 
+def _cycle_timers(workflow):
+    for task in workflow.event_manager.tasks.values():
+        if isinstance(task.task_spec.event_definition, CycleTimerEventDefinition) and task.state == TaskState.WAITING:
+            yield task
+
+
+def _recycle(workflow, changed):
+    """Give each waiting cycle timer reading a changed variable its new interval from its current round's start."""
+    for task in _cycle_timers(workflow):
+        expression = task.task_spec.event_definition.expression
+        value = task._get_internal_data("event_value")
+        if not (expression_names(expression) & changed) or not isinstance(value, dict) or value.get("cycles") == 0:
+            continue
+        _cycles, _start, interval = TimerEventDefinition.parse_iso_recurring_interval(
+            workflow.script_engine.evaluate(task, expression))
+        began = datetime.fromisoformat(value["next"]) - timedelta(seconds=value["duration"])
+        task._set_internal_data(event_value={**value, "next": (began + interval).isoformat(),
+                                             "duration": interval.total_seconds()})
+
+
 def apply(workflow, values, hold=None):
     """Write `values` into every unfinished task; re-arm or hold the waiting date timers they concern.
 
@@ -61,6 +86,7 @@ def apply(workflow, values, hold=None):
         if names & (changed | held_before | held):
             value = workflow.script_engine.evaluate(task, expression)
             task._set_internal_data(event_value=HELD_UNTIL if _is_held(task, names, held, value) else value)
+    _recycle(workflow, changed)
 
 
 def _is_held(task, names, held, value):

@@ -21,7 +21,7 @@ from app.fast_statements import FastStatement
 from . import retime
 from .compaction import compact
 from .decisions import Decisions
-from .definitions import FORM_PROPERTY, SpecCache, latest_definition_id
+from .definitions import FORM_PROPERTY, SpecCache, latest_definition_id, message_form
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
 from . import store
 from .sandbox import make_script_engine
@@ -262,6 +262,16 @@ class Engine:
         finally:
             self.live.put((instance_id, version), (workflow, before))
 
+    def message_schema(self, instance_id, name):
+        """The JSON Schema of message `name`'s payload as the instance's version deploys it (the form the catching
+        event names, else `<name>.json`; see definitions.message_form), or None when it has none."""
+        workflow, version, before = self._load(instance_id)
+        try:
+            form = message_form(name, message_catcher(workflow, name))
+        finally:
+            self.live.put((instance_id, version), (workflow, before))
+        return (self.definition_of(instance_id).forms or {}).get(form)
+
     def task_data(self, instance_id, task_id):
         """Return the data a ready task would show in its form."""
         workflow, version, before = self._load(instance_id)
@@ -275,10 +285,7 @@ class Engine:
         """The process variables as the most recently changed unfinished task holds them."""
         workflow, version, before = self._load(instance_id)
         try:
-            tasks = [t for flow in (workflow, *workflow.subprocesses.values()) for t in flow.tasks.values()
-                     if t.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)]
-            latest = max(tasks, key=lambda t: t.last_state_change, default=None)
-            return dict(latest.data) if latest is not None else dict(workflow.data)
+            return current_data(workflow)
         finally:
             self.live.put((instance_id, version), (workflow, before))
 
@@ -424,9 +431,26 @@ def _waiting_for_message(workflow, name):
     return None
 
 
+def current_data(workflow):
+    """The process variables as the most recently changed unfinished task holds them (a copy)."""
+    tasks = [t for flow in (workflow, *workflow.subprocesses.values()) for t in flow.tasks.values()
+             if t.has_state(TaskState.READY | TaskState.WAITING | TaskState.STARTED)]
+    latest = max(tasks, key=lambda t: t.last_state_change, default=None)
+    return dict(latest.data) if latest is not None else dict(workflow.data)
+
+
 def send_message_event(workflow, definition, payload):
     """Deliver message `definition` with `payload` to the workflow (a waiting event, or an event subprocess's
-    start; see definitions._prepare_triggers)."""
+    start; see definitions._prepare_triggers).
+
+    An event subprocess started by the message sees the process variables as they are now: SpiffWorkflow would
+    start it with the data the process started with (its trigger hangs under the process's start task), so the
+    start task takes the current variables first."""
+    if _waiting_for_message(workflow, definition.name) is None:
+        data = current_data(workflow)
+        for task in workflow.tasks.values():
+            if task.task_spec is workflow.spec.start:
+                task.data.update(data)
     workflow.send_event(BpmnEvent(definition, payload=payload))
 
 
@@ -441,6 +465,21 @@ def _triggers(workflow):
             if isinstance(definition, MessageEventDefinition):
                 found.setdefault(definition.name, definition)
     return found
+
+
+def message_catcher(workflow, name):
+    """The spec of the event that catches message `name` now (a waiting event, or an event subprocess's message
+    start event), or None."""
+    waiting = _waiting_for_message(workflow, name)
+    if waiting is not None:
+        return waiting.task_spec
+    for trigger in workflow.spec.start.trigger_specs:
+        spec = workflow.subprocess_specs.get(trigger)
+        for start in getattr(spec, "bpmn_start_events", ()) or ():
+            definition = start.event_definition
+            if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                return start
+    return None
 
 
 def _find_task(workflow, task_id):

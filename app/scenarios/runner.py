@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from app.clock import scenario_clock
 from app.engine import ProcessError, Simulation
 from app.engine.definitions import message_form
+from app.engine.runtime import message_catcher
 from app.errors import Conflict, ValidationFailed
 from app.forms_schema import validate_submission
 
@@ -77,7 +78,8 @@ class _Run:
         self.act(lambda: self.simulation.complete(task.id, {**cleaned, "completed_by": by}), f"completing {task.name}")
 
     def message(self, step):
-        payload = self._validated(step.data or {}, message_form(step.target), f"the message {step.target}")
+        form = message_form(step.target, message_catcher(self.simulation.workflow, step.target))
+        payload = self._validated(step.data or {}, form, f"the message {step.target}")
         self.act(lambda: self.simulation.send_message(step.target, payload), f"the message {step.target}")
 
     def advance(self, target: datetime):

@@ -66,6 +66,11 @@ _TEXT_LIMITS = {column: getattr(_tickets.c[column].type, "length", None)
 MIRRORED_TIMERS = {
     "accept_timeout": "accept_due_at",
 }
+# ... and, after a priority change moved a cycle's interval (app/priority), the cycle timers whose next round goes
+# onto a column (otherwise the diagram sets that column itself when the round fires)
+MOVED_CYCLE_TIMERS = {
+    "progress_timer": "next_update_at",  # after_sales.bpmn: the progress cycle
+}
 
 # a new round of handling (a reopen, or "needs adjustment") clears these measured times; the earlier round's
 # values and deadlines go into the history
@@ -96,12 +101,12 @@ def ticket_head(*, instance_id):
     return TicketHead(*row) if row is not None else None
 
 
-def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), columns=None):
+def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), columns=None, timer_columns=None):
     """Record the step on the ticket: mirrored variables, task rows, history. Runs in the caller's transaction.
 
     `ticket` is a TicketHead (or a Ticket). `events` are (action, detail) pairs the caller did, written
-    to the history before the step's own; `columns` are further ticket columns to set. The ticket row gets
-    one UPDATE.
+    to the history before the step's own; `columns` are further ticket columns to set; `timer_columns` mirror more
+    waiting timers' due times ({timer id: column}) besides MIRRORED_TIMERS. The ticket row gets one UPDATE.
     """
     stamp = now()
     lookups = _Lookups.current()
@@ -113,9 +118,10 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
                 _mirror(ticket, variable, value, lookups, changes)
         if finished.timer:
             history.append(_event(ticket, stamp, "system", "timer_fired", {"timer": finished.name, "title": finished.title}))
+    mirrored = {**MIRRORED_TIMERS, **timer_columns} if timer_columns else MIRRORED_TIMERS
     for timer in step.timers:
-        if timer.name in MIRRORED_TIMERS:
-            changes[MIRRORED_TIMERS[timer.name]] = timer.due_at
+        if timer.name in mirrored:
+            changes[mirrored[timer.name]] = timer.due_at
     if ticket.accepted_at is not None and any(c in changes and changes[c] is None for c in ROUND_TIMES):
         history.append(_event(ticket, stamp, actor, "new_round", _round_detail(ticket, changes)))
     changes["current_step"] = _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
@@ -143,8 +149,17 @@ def _follow(ticket, step, changes, follow):
     head = TicketHead(ticket.id, ticket.number, changes.get("accepted_at", ticket.accepted_at),
                       changes.get("first_responded_at", ticket.first_responded_at),
                       changes.get("status", getattr(ticket, "status", None)), getattr(ticket, "created_at", None))
-    moved = engine().update_variables(step.instance_id, follow["values"], hold=follow["hold"])
-    apply_step(head, moved, actor="system", events=follow["events"], columns=follow["columns"])
+    follow_up(head, step.instance_id, follow["values"], hold=follow["hold"], columns=follow["columns"],
+              events=follow["events"])
+
+
+def follow_up(head, instance_id, values, *, hold=None, columns=None, events=(), timer_columns=None):
+    """Write process variables `values` into the waiting flow (the timers reading them move; `hold` as in
+    Engine.update_variables) and record that step on the ticket (`head`, a TicketHead) with `columns`, `events` and
+    `timer_columns` (see apply_step); the open tasks show their timers' new due times. Runs in the caller's
+    transaction."""
+    moved = engine().update_variables(instance_id, values, hold=hold)
+    apply_step(head, moved, actor="system", events=events, columns=columns, timer_columns=timer_columns)
     due = _due_by_task(moved)  # the open tasks show their timers' new (or no longer held) due times
     if moved.ready:
         _SET_TASK_DUE.executemany([{"task_row_id": t.id, "due": due.get(t.id)} for t in moved.ready])

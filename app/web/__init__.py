@@ -17,3 +17,4 @@ from app.studio import migration_pages, live_pages  # noqa: E402,F401  (moving t
 from app.studio import import_pages  # noqa: E402,F401  (opening .bpmn files made elsewhere)
 from app.progress import pages as progress_pages  # noqa: E402,F401  (a request's progress table)
 from app.collab import pages as collab_pages  # noqa: E402,F401  (transfer, collaboration, comments)
+from app.priority import pages as priority_pages  # noqa: E402,F401  (priority change)

@@ -39,6 +39,7 @@ ACTIONS = {
     "progress_updated": _l("Progress entry updated"),
     "transferred": _l("Transferred"),
     "collaboration_started": _l("Collaboration started"),
+    "priority_changed": _l("Priority changed by a supervisor"),
 }
 
 SURVEY_STATES = {

@@ -22,6 +22,7 @@ from app.tickets.models import CHANNELS, STATUSES, TICKET_TYPES, URGENCIES
 from app.progress.pages import progress_panel
 from app.collab.pages import collab_panel
 from app.collab.transfer import transfer_form
+from app.priority.pages import priority_panel, timeline_lines as priority_lines
 from app.web import display, web_bp
 from app.web.auth import me, safe_next
 from app.web.context import is_supervisor
@@ -328,6 +329,8 @@ def _timeline(ticket, history):
                 prop = properties.get(key, {})
                 lines.append((schema_title(prop) or key,
                               display.form_value(prop, value, departments=departments, users=people)))
+        elif event.action == "priority_changed":
+            lines = priority_lines(ticket, detail)
         elif event.action == "new_round":
             previous = detail.get("previous") or {}
             lines = [(_("Earlier round: response due"), display.localtime(previous.get("response_due_at"))),
@@ -381,7 +384,7 @@ def ticket_list():
 
 @web_bp.route("/tickets/<number>")
 def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status=200, survey_reason=None,
-                  survey_errors=None, progress_form=None, collab_form=None):
+                  survey_errors=None, progress_form=None, collab_form=None, priority_form=None):
     ticket = tickets.get_ticket(number)
     redispatch = None
     if is_supervisor(me()) and tickets.can_redispatch(ticket):
@@ -405,6 +408,7 @@ def ticket_detail(number, redispatch_values=None, redispatch_errors=None, status
         onboarding=ticket.customer.status == "onboarding",
         survey=_survey_panel(ticket, survey_reason, survey_errors),
         progress=progress_panel(ticket, progress_form), collab=collab_panel(ticket, collab_form),
+        reprioritize=priority_panel(ticket, priority_form),
         sla=window_outcomes(ticket), sla_label=lambda code: label(OUTCOMES[code]) if code else display.DASH,
     ), status
 

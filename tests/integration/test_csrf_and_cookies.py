@@ -57,6 +57,7 @@ FORMS = {
     "web.ticket_transfer": ("engineer1", "/tickets/{handling}"),  # the handler of an accepted ticket
     "web.ticket_collaborate": ("engineer1", "/tickets/{handling}"),
     "web.ticket_comment": ("engineer1", "/tickets/{handling}"),
+    "web.ticket_priority": ("supervisor1", "/tickets/{service_request}"),  # a process that can change it
 }
 # Endpoints a page's script calls with JSON: the token comes from the page's <meta name="csrf-token"> and goes in
 # the X-CSRFToken header. endpoint -> (method, who, the page that carries the token).
@@ -150,7 +151,11 @@ class Site:
                                                                 "planned_date": "2999-12-31"})
         self.values = {"progress_entry": entry["id"], "customer": customer, "ticket": ticket, "task": task.id, "notification": notification,
                        "closed_ticket": closed, "survey": survey, "resolved": self._resolved_ticket(customer, agent),
-                       "partner_key": partner_key, "handling": self._handling_ticket(customer, agent)}
+                       "partner_key": partner_key, "handling": self._handling_ticket(customer, agent),
+                       "service_request": tickets.create_ticket(data={
+                           "customer_number": customer, "type": "consultation", "urgency": "normal",
+                           "channel": "phone", "description": "咨询对公账户开通所需材料"}, actor=agent,
+                           process="service_request")}
 
     @staticmethod
     def _closed_ticket_with_survey(customer, agent):
@@ -238,6 +243,8 @@ def test_every_page_form_post_needs_the_token_from_its_page(csrf_app):
                     values["number"] = site.values["resolved"]
                 if endpoint in ("web.ticket_transfer", "web.ticket_collaborate", "web.ticket_comment"):
                     values["number"] = site.values["handling"]
+                if endpoint == "web.ticket_priority":
+                    values["number"] = site.values["service_request"]
             if "token" in rule.arguments:
                 values["token"] = site.values["survey"]
             if "key_id" in rule.arguments:

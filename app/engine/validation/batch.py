@@ -242,7 +242,8 @@ class _FileCheck:
             self.add(node.scope.process, node.id, "messageRef",
                      f"message {ref!r} is not declared in the file (bpmn:message)")
             return
-        if node.tag != "userTask":
+        if node.tag != "userTask" and not extension_properties(node.element).get(FORM_PROPERTY):
+            # an event that names its own form (formJsonSchemaFilename, checked with the node) uses that one
             self._check_form(node, "messageRef", message_form(name))
 
     def _check_script(self, node, field_name, source):

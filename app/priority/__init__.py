@@ -1,0 +1,1 @@
+"""A supervisor changes a ticket's priority with a reason; its open deadlines follow (message `reprioritize`)."""
