@@ -321,7 +321,7 @@ def test_owner_shortens_the_acceptance_window_runs_the_scenarios_deploys_and_a_t
 
     # the shipped scenario still says "no escalation at 29 minutes": it fails, naming the scenario and the step
     text = run_scenarios(browser, wait, walk, "after the change")
-    assert "1 个场景未通过，15 个通过" in text
+    assert "1 个场景未通过，16 个通过" in text
     failed = browser.find_element(By.CSS_SELECTOR, "#scenario-results li.fail")
     assert failed.get_attribute("data-scenario") == "acceptance window lapses to the supervisor's reassign task"
     assert "第 1 步" in failed.text and "reassign_ticket" in failed.text
@@ -329,7 +329,7 @@ def test_owner_shortens_the_acceptance_window_runs_the_scenarios_deploys_and_a_t
     browser.save_screenshot(str(shots / "walk-1-scenario-fails.png"))
 
     fix_scenarios(browser, walk, [("advance: 29 minutes", "29", "14")])
-    assert "全部 16 个场景通过" in run_scenarios(browser, wait, walk, "after the fix")
+    assert "全部 17 个场景通过" in run_scenarios(browser, wait, walk, "after the fix")
     assert not browser.find_elements(By.CSS_SELECTOR, "#scenario-results li.fail")
     browser.save_screenshot(str(shots / "walk-2-scenarios-pass.png"))
 
@@ -433,7 +433,7 @@ def test_owner_shortens_the_high_response_window_in_the_table_runs_the_scenarios
 
     walk.point_click("scroll down to the scenarios")
     text = run_scenarios(browser, wait, walk, "after the change")
-    assert "3 个场景未通过，13 个通过" in text
+    assert "3 个场景未通过，14 个通过" in text
     failing = [li.get_attribute("data-scenario") for li in
                browser.find_elements(By.CSS_SELECTOR, "#scenario-results li.fail")]
     assert failing == ["satisfied customer closes the ticket", "needs adjustment starts a new round with new deadlines",
@@ -447,7 +447,7 @@ def test_owner_shortens_the_high_response_window_in_the_table_runs_the_scenarios
         ("advance: 80 minutes", "80", "20"),
         ('escalated_at: "2025-03-03T11:00:01', "11", "10"),
     ])
-    assert "全部 16 个场景通过" in run_scenarios(browser, wait, walk, "after the fix")
+    assert "全部 17 个场景通过" in run_scenarios(browser, wait, walk, "after the fix")
     browser.save_screenshot(str(shots / "walk-6-table-scenarios-pass.png"))
 
     comment_and_deploy(browser, wait, walk, "dmn-comment", "dmn-deploy", "dmn-deploy-status",

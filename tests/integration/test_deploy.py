@@ -294,7 +294,7 @@ def test_script_syntax_error_is_refused(tree):
     edit(tree, 'status = "pending_accept"\nreopen_count = 0', 'status = = "pending_accept"')
     problem = only(tree)
     assert where([problem]) == [(BPMN, "quick_response", "plan", "script")]
-    assert "script has a syntax error (line 5)" in problem.message
+    assert "script has a syntax error (line 7)" in problem.message
 
 
 def test_script_the_sandbox_refuses_is_refused_at_deploy(tree):

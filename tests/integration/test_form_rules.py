@@ -108,12 +108,12 @@ def test_every_form_refuses_blank_required_text_trims_and_refuses_unknown_fields
             with pytest.raises(ValidationFailed) as refused:
                 validate_submission(schema, {**base, "bogus": 1}, context)
             assert refused.value.errors == {"bogus": UNKNOWN}
-    assert walked == 44  # after-sales: 14 (product model, place, symptom, contact note, on-the-spot solution, cause,
+    assert walked == 45  # after-sales: 14 (product model, place, symptom, contact note, on-the-spot solution, cause,
     # investigation, proposal, action, solution, progress message, unsatisfied reason, improvement plan, final result);
     # onboarding and care: 8 (comments, reasons, notes, profile texts); contact note, action, solution, 2 reasons, note, unsatisfied reason, improvement plan,
     # review comment; service requests: acceptance note (duplicate), 2 contact notes, emergency measures, plan, action,
     # update message, customer's comment (not accepted), final result; transfer reason, a supporter's result;
-    # the reasons of a priority change (service request, after-sales)
+    # the reasons of a priority change (service request, after-sales, quick response)
 
 
 def test_every_format_a_form_uses_is_checked_and_named(app):

@@ -1,6 +1,6 @@
 """A supervisor changes a ticket's priority with a reason (message `reprioritize`, app/priority): the diagram runs its
 windows table again and the deadlines not met yet are recomputed from their original start; the timers move."""
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -107,12 +107,43 @@ def test_only_supervisors_change_it_and_never_on_a_closed_ticket(api):
         assert change(api, number, priority="urgent", reason="客户升级").status_code == 409
 
 
-def test_a_quick_response_ticket_cannot_change_its_priority(api):
-    ticket = api.new_ticket(type="consultation", urgency="medium", description="咨询开户所需材料")
-    if ticket.get("process") not in (None, "quick_response") and "quick_response" not in str(ticket):
-        pytest.skip("the flow table does not start quick_response for a consultation")
-    response = change(api, ticket["number"], priority="high", reason="客户升级")
-    assert response.status_code == 409
+def test_a_quick_response_ticket_changes_its_urgency_and_the_round_s_deadlines_follow(api):
+    with clock(api, TUE):
+        ticket = api.new_ticket(type="complaint", urgency="low", description="客户投诉设备异响")
+        number = ticket["number"]
+        assert ticket["process"]["name"] == "quick_response"
+        # seed 000's windows (sla_by_urgency.dmn): low responds within 8 h and resolves within 72 h
+        assert local(ticket["response_due_at"]) == TUE + timedelta(hours=8)
+    with clock(api, TUE + timedelta(minutes=10)):
+        refused = change(api, number, priority="P1", reason="客户产线停机")
+        assert refused.status_code == 422 and "priority" in refused.get_json()["errors"]
+        response = change(api, number, priority="high", reason="客户产线停机")
+        assert response.status_code == 200, response.get_json()
+        ticket = response.get_json()
+        assert ticket["priority"] == "high"
+        # from the round's start (the registration), not from now: high responds within 2 h, resolves within 24 h
+        assert local(ticket["response_due_at"]) == TUE + timedelta(hours=2)
+        assert local(ticket["resolution_due_at"]) == TUE + timedelta(hours=24)
+        [event] = changed_events(ticket)
+        assert (event["detail"]["from"], event["detail"]["to"]) == ("low", "high")
+        assert due_of("response_timer") == TUE + timedelta(hours=2)  # the waiting timer moved with it
+    with clock(api, TUE + timedelta(minutes=20)):
+        ticket = api.complete("engineer1", number, "accept_ticket", contact_note="已电话联系客户")
+        assert ticket["sla"]["response"] == "on_time"
+        assert local(ticket["resolution_due_at"]) == TUE + timedelta(hours=24)
+    with clock(api, TUE + timedelta(hours=23, minutes=59)):
+        assert not fire_due_timers()
+    with clock(api, TUE + timedelta(hours=24, minutes=1)):
+        assert fire_due_timers() >= 1  # the resolution window lapses at the new deadline (the old one was 72 h)
+        assert fired(api.ticket(number), "resolution_timer")
+
+
+def due_of(timer):
+    from app.engine.models import PendingTimer
+
+    db.session.expire_all()
+    due = db.session.scalar(select(PendingTimer.due_at).where(PendingTimer.name == timer))
+    return due.replace(tzinfo=timezone.utc).astimezone(TUE.tzinfo) if due.tzinfo is None else due.astimezone(TUE.tzinfo)
 
 
 # ------------------------------------------------------------------------------------------ after-sales

@@ -60,13 +60,13 @@ def test_run_names_the_failing_scenario_and_step_and_passes_once_the_text_is_fix
     response = owner.post("/studio/quick_response/scenarios/run", json={"xml": window_15()})
     assert response.status_code == 200
     body = response.get_json()
-    assert body["failed"] == 1 and body["passed"] == 15
+    assert body["failed"] == 1 and body["passed"] == 16
     [failed] = [r for r in body["results"] if not r["passed"]]
     assert (failed["file"], failed["scenario"], failed["step"]) == (FILE, LAPSE, 1)
     assert "advance" in failed["step_label"] and "reassign_ticket" in failed["message"]
     fixed = owner.post("/studio/quick_response/scenarios/run",
                        json={"xml": window_15(), "scenarios": {FILE: edited(WINDOW_15_EDITS)}}).get_json()
-    assert (fixed["failed"], fixed["passed"]) == (0, 16)
+    assert (fixed["failed"], fixed["passed"]) == (0, 17)
     assert db.session.get(StudioDraft, "quick_response") is None  # running saves nothing
 
 
