@@ -22,6 +22,25 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT = 15
 
 
+def page_changed(old):
+    """A wait condition: `old`, an element of the page before a navigation, is gone. Chromium reports a node of a
+    page that was replaced either as a stale element or as "does not belong to the document"; both mean gone
+    (Selenium's staleness_of knows only the first)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def gone(driver):
+        try:
+            old.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+    return gone
+
+
 @pytest.fixture
 def live_server(template_db, tmp_path):
     """The app on 127.0.0.1 and a free port, in a background thread, on a copy of the template database."""
@@ -77,7 +96,7 @@ def test_agent_opens_ticket_engineer_accepts_it(live_server, browser, tmp_path):
     def submit_main_form():
         old = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-        wait.until(EC.staleness_of(old))
+        wait.until(page_changed(old))
 
     def log_in(username):
         browser.get(f"{live_server}/login")
@@ -94,7 +113,7 @@ def test_agent_opens_ticket_engineer_accepts_it(live_server, browser, tmp_path):
     search.send_keys("精工")
     old = browser.find_element(By.TAG_NAME, "html")
     search.submit()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
     assert "上海精工制造有限公司" in browser.page_source and "杭州惠民银行" not in browser.page_source
     browser.find_element(By.LINK_TEXT, "上海精工制造有限公司").click()
     assert "上海精工制造有限公司" in h1()
@@ -116,7 +135,7 @@ def test_agent_opens_ticket_engineer_accepts_it(live_server, browser, tmp_path):
     # log out, engineer1 sees the acceptance task in the inbox
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
     assert "您已退出登录。" in browser.page_source
     log_in("engineer1")
     row = browser.find_element(By.XPATH, f"//tr[td/a[text()='{number}']]")
@@ -149,7 +168,7 @@ def test_browser_refuses_an_empty_attachment_before_sending(live_server, browser
     browser.find_element(By.ID, "f-password").send_keys(PASSWORD)
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
     browser.get(f"{live_server}/customers?q=精工")
     customer = browser.find_element(By.LINK_TEXT, "上海精工制造有限公司").get_attribute("href").rsplit("/", 1)[1]
     browser.get(f"{live_server}/customers/{customer}/tickets/new")

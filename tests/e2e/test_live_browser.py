@@ -15,7 +15,7 @@ from app.extensions import db
 from app.tasks import service as tasks
 from app.tickets import service as tickets
 from tests.conftest import PASSWORD
-from tests.e2e.test_browser import WAIT, browser  # noqa: F401  (the Chromium fixture)
+from tests.e2e.test_browser import WAIT, browser, page_changed  # noqa: F401  (the Chromium fixture)
 from tests.e2e.test_studio_browser import studio_server  # noqa: F401  (the live server)
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +47,7 @@ def log_in(browser, base, user, wait):  # noqa: F811
     browser.find_element(By.ID, "f-password").send_keys(PASSWORD)
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
 
 
 def classes(browser, element_id):  # noqa: F811

@@ -15,7 +15,7 @@ from app.engine import ProcessDefinition
 from app.extensions import db
 from tests.conftest import PASSWORD, make_app
 from tests.e2e.klm import Walk
-from tests.e2e.test_browser import WAIT, browser  # noqa: F401  (the Chromium fixture)
+from tests.e2e.test_browser import WAIT, browser, page_changed  # noqa: F401  (the Chromium fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def log_in(browser, wait, base, username):
     browser.find_element(By.ID, "f-password").send_keys(PASSWORD)
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
 
 
 def log_out(browser, wait):
@@ -67,7 +67,7 @@ def log_out(browser, wait):
 
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
 
 
 def test_a_wrong_timer_duration_is_marked_on_its_element(studio_server, browser, tmp_path):  # noqa: F811
@@ -117,7 +117,7 @@ def test_the_panel_edits_form_lane_gateway_condition_and_script(studio_server, b
     browser.find_element(By.ID, "f-password").send_keys(PASSWORD)
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
     browser.get(f"{base}/studio/quick_response")
     status = wait.until(EC.presence_of_element_located((By.ID, "studio-status")))
     wait.until(lambda d: "显示的是版本" in status.text)
@@ -184,7 +184,7 @@ def test_a_decision_table_cell_is_edited_in_dmn_js_and_saved_as_a_draft(studio_s
     browser.find_element(By.ID, "f-password").send_keys(PASSWORD)
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
     browser.get(f"{base}/studio/quick_response/decisions")
     # a version carries every table of its deploy batch (the service-request tables too)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".dmn-canvas table")) >= 2)

@@ -13,7 +13,7 @@ from app.engine import ProcessDefinition
 from app.extensions import db
 from tests import studio_scenarios
 from tests.conftest import PASSWORD
-from tests.e2e.test_browser import WAIT, browser  # noqa: F401  (the Chromium fixture)
+from tests.e2e.test_browser import WAIT, browser, page_changed  # noqa: F401  (the Chromium fixture)
 from tests.e2e.test_studio_browser import studio_server  # noqa: F401  (the live server)
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ def log_in(browser, base, wait):  # noqa: F811
     browser.find_element(By.ID, "f-password").send_keys(PASSWORD)
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
 
 
 def newest_forms(app):

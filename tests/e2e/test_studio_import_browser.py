@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.engine import ProcessDefinition
 from app.extensions import db
-from tests.e2e.test_browser import WAIT, browser  # noqa: F401  (the Chromium fixture)
+from tests.e2e.test_browser import WAIT, browser, page_changed  # noqa: F401  (the Chromium fixture)
 from tests.e2e.test_studio_browser import log_in, studio_server  # noqa: F401  (the live server fixture)
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,7 @@ def test_a_camunda_modeler_file_opens_in_the_modeler_and_deploys(studio_server, 
     browser.find_element(By.ID, "studio-import-file").send_keys(str(FIXTURE))
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "form.studio-import button[type=submit]").click()
-    wait.until(EC.staleness_of(old))
+    wait.until(page_changed(old))
     assert browser.current_url.endswith("/studio/camunda_complaint")
     assert "新流程" in browser.find_element(By.ID, "studio-newest-label").text
     status = wait.until(EC.presence_of_element_located((By.ID, "studio-status")))
