@@ -20,7 +20,7 @@ from app.i18n import _
 from app.tasks.models import HumanTask
 from app.tickets.flow import apply_step, engine
 from app.tickets.models import Ticket
-from app.tickets.service import get_ticket, process_context
+from app.tickets.service import get_ticket, message_form, process_context
 
 from .transfer import may_transfer
 
@@ -82,14 +82,15 @@ def start_collaboration(*, number, actor, data):
     ticket = get_ticket(number)
     if not may_transfer(ticket, actor):
         raise Forbidden(_("Only the ticket's current handler (the lead) and supervisors may start a collaboration."))
-    if ticket.status == "closed":
-        raise Conflict(_("The ticket is closed; no collaboration can start."))
-    schema = collaborate_form(ticket)
-    if schema is None:
-        raise Conflict(_("This ticket runs on an earlier version of its process, which has no collaboration; "
-                         "tickets opened from now on have it."))
-    if ticket.accepted_at is None or COLLABORATE not in engine().waiting_messages(ticket.process_instance_id):
-        raise Conflict(_("The ticket is not being handled yet; accept it before asking other departments to help."))
+    not_handled = _("The ticket is not being handled yet; accept it before asking other departments to help.")
+    schema = message_form(
+        ticket, COLLABORATE, collaborate_form(ticket),
+        closed=_("The ticket is closed; no collaboration can start."),
+        no_form=_("This ticket runs on an earlier version of its process, which has no collaboration; "
+                  "tickets opened from now on have it."),
+        not_waiting=not_handled)
+    if ticket.accepted_at is None:
+        raise Conflict(not_handled)
     supporters = clean_supporters(ticket, data)
     cleaned = validate_submission(schema, {"supporters": supporters}, process_context(ticket))
     step = engine().send_message(ticket.process_instance_id, COLLABORATE, cleaned)

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from app.auth.models import Department, User
 from app.clock import as_utc, now
-from app.errors import Conflict, Forbidden
+from app.errors import Forbidden
 from app.extensions import db
 from app.fast_statements import FastStatement
 from app.forms_schema import validate_submission
@@ -17,7 +17,7 @@ from app.i18n import _
 from app.tickets.flow import apply_step, engine
 from app.tasks.models import HumanTask
 from app.tickets.models import Ticket
-from app.tickets.service import get_ticket, process_context
+from app.tickets.service import get_ticket, message_form, process_context
 
 from .models import TicketTransfer
 
@@ -97,15 +97,13 @@ def transfer_ticket(*, number, actor, data):
     ticket = get_ticket(number)
     if not may_transfer(ticket, actor):
         raise Forbidden(_("Only the ticket's current handler and supervisors may transfer it."))
-    if ticket.status == "closed":
-        raise Conflict(_("The ticket is closed; it can no longer be transferred."))
-    schema = transfer_form(ticket)
-    if schema is None:
-        raise Conflict(_("This ticket runs on an earlier version of its process, which has no transfer; it cannot "
-                         "be transferred. Tickets opened from now on can."))
-    if TRANSFER not in engine().waiting_messages(ticket.process_instance_id):
-        raise Conflict(_("The ticket is not being handled right now, so it cannot be transferred (before "
-                         "acceptance a supervisor redispatches it)."))
+    schema = message_form(
+        ticket, TRANSFER, transfer_form(ticket),
+        closed=_("The ticket is closed; it can no longer be transferred."),
+        no_form=_("This ticket runs on an earlier version of its process, which has no transfer; it cannot "
+                  "be transferred. Tickets opened from now on can."),
+        not_waiting=_("The ticket is not being handled right now, so it cannot be transferred (before "
+                      "acceptance a supervisor redispatches it)."))
     cleaned = validate_submission(schema, data, process_context(ticket))
     before = _HANDLER.first({"ticket_id": ticket.id})
     step = engine().send_message(ticket.process_instance_id, TRANSFER, cleaned)

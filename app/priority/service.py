@@ -11,13 +11,13 @@ from datetime import datetime
 
 from app.calendar import sla
 from app.clock import as_utc
-from app.errors import Conflict, Forbidden
+from app.errors import Forbidden
 from app.extensions import db
 from app.forms_schema import validate_submission
 from app.i18n import _
 
 from app.tickets.flow import MOVED_CYCLE_TIMERS, TicketHead, apply_step, engine, follow_up
-from app.tickets.service import get_ticket, process_context
+from app.tickets.service import get_ticket, message_form, process_context
 
 REPRIORITIZE = "reprioritize"  # the BPMN message; its payload form is named by the diagram's catching event
 PRIORITY_CHANGED = "priority_changed"  # the history action
@@ -62,11 +62,10 @@ def change_priority(*, number, actor, data):
     if not may_reprioritize(actor):
         raise Forbidden(_("Only supervisors may change a ticket's priority."))
     ticket = get_ticket(number)
-    if ticket.status == "closed":
-        raise Conflict(_("The ticket is closed; its priority can no longer be changed."))
-    schema = reprioritize_form(ticket)
-    if schema is None or REPRIORITIZE not in engine().waiting_messages(ticket.process_instance_id):
-        raise Conflict(_("This ticket runs on a version of its process that cannot change the priority."))
+    cannot = _("This ticket runs on a version of its process that cannot change the priority.")
+    schema = message_form(ticket, REPRIORITIZE, reprioritize_form(ticket),
+                          closed=_("The ticket is closed; its priority can no longer be changed."),
+                          no_form=cannot, not_waiting=cannot)
     cleaned = validate_submission(schema, data, process_context(ticket))
     earlier = sla.windows_of(ticket.id)
     previous = ticket.priority

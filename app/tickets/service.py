@@ -260,6 +260,19 @@ def redispatch_form(ticket):
     return engine().form(ticket.process_instance_id, f"{REDISPATCH}.json") if ticket.process_instance_id else None
 
 
+def message_form(ticket, message, schema, *, closed, no_form, not_waiting):
+    """`schema` (the payload form of BPMN `message` for this ticket's process version) when the ticket is open and
+    its process waits for the message now; otherwise Conflict with the caller's text: `closed` for a closed ticket,
+    `no_form` for a version without the message, `not_waiting` when the process does not wait for it now."""
+    if ticket.status == "closed":
+        raise Conflict(closed)
+    if schema is None:
+        raise Conflict(no_form)
+    if message not in engine().waiting_messages(ticket.process_instance_id):
+        raise Conflict(not_waiting)
+    return schema
+
+
 def process_context(ticket):
     """The process data a message form is filled against: the department the ticket is routed to, its assignee."""
     return {"department": ticket.department.code if ticket.department else None,
