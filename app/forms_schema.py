@@ -28,6 +28,7 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.formats import DATE_TIME_EXAMPLE, FORMAT_CHECKER, parse_date_time
 from app.i18n import _, is_english, label
+from app.schema_check import checker, quick_valid
 
 # ------------------------------------------------------------------------------------------- page input
 
@@ -107,9 +108,11 @@ def validate_submission(schema, data, context=None):
     for name in allowed:  # a field left out takes its declared default, as an unticked box does in the page
         if name not in cleaned and "default" in properties[name]:
             cleaned[name] = copy.deepcopy(properties[name]["default"])
-    for error in _validator(schema).iter_errors(cleaned):
-        for field, message in _explain(error, blank):
-            errors.setdefault(field, message)
+    validator, check = _validator(schema)
+    if not quick_valid(check, cleaned):  # jsonschema only when something may be wrong: it names what
+        for error in validator.iter_errors(cleaned):
+            for field, message in _explain(error, blank):
+                errors.setdefault(field, message)
     for field, message in _check_future(schema, cleaned, errors).items():
         errors.setdefault(field, message)
     for field, message in _check_references(schema, cleaned, context or {}, errors).items():
@@ -122,19 +125,19 @@ def validate_submission(schema, data, context=None):
     return cleaned
 
 
-_VALIDATORS = {}  # id(schema) -> (schema, validator); deployed forms are long-lived dicts, so ids stay put
+_VALIDATORS = {}  # id(schema) -> (schema, validator, check); deployed forms are long-lived dicts, so ids stay put
 
 
 def _validator(schema):
-    """The compiled validator of `schema`, built once per schema object."""
+    """The jsonschema validator of `schema` and its quick check (app.schema_check), built once per schema object."""
     cached = _VALIDATORS.get(id(schema))
     if cached is not None and cached[0] is schema:
-        return cached[1]
+        return cached[1:]
     if len(_VALIDATORS) > 1000:
         _VALIDATORS.clear()
-    validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
-    _VALIDATORS[id(schema)] = (schema, validator)
-    return validator
+    entry = (schema, Draft202012Validator(schema, format_checker=FORMAT_CHECKER), checker(schema))
+    _VALIDATORS[id(schema)] = entry
+    return entry[1:]
 
 
 def format_message(fmt):
