@@ -9,7 +9,10 @@ from config import Config
 def create_app(config_class=Config, **overrides):
     """Build the Flask app. On start it migrates the schema, deploys changed diagrams and starts the timer loop."""
     app = Flask(__name__, instance_relative_config=False)
+    from app.json_provider import FastJSONProvider
     from app.sessions import CookieSessionInterface
+
+    app.json = FastJSONProvider(app)
 
     app.session_interface = CookieSessionInterface()
     app.config.from_object(config_class)

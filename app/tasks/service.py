@@ -91,7 +91,7 @@ def _sources(user):
     return sources
 
 
-_INBOX_STATEMENTS = {}  # (roles, has department, paged) -> the inbox statement built once for that shape
+_INBOX_STATEMENTS = {}  # (roles, has department, paged) -> the inbox's FastStatement, built once for that shape
 
 
 def _inbox_statement(user, paged):
@@ -109,7 +109,7 @@ def _inbox_statement(user, paged):
                 created > bindparam("after_at"), _tasks.c.id > bindparam("after_id")))
         parts.append(select(part.order_by(created, _tasks.c.id).limit(limit).subquery()))
     pages = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("pages")
-    statement = (
+    statement = FastStatement(
         select(*_LIST_ROW_COLUMNS)
         .select_from(pages.join(_LIST_ROW_FROM, _tasks.c.id == pages.c.id))
         .order_by(pages.c.created_at, pages.c.id)
@@ -132,7 +132,7 @@ def inbox(user, *, limit=50, after=None):
     params = {"user_id": user.id, "department_id": user.department_id, "limit": limit}
     if after:
         params.update(after_at=after[0], after_id=after[1])
-    return db.session.connection().execute(_inbox_statement(user, bool(after)), params).all()
+    return _inbox_statement(user, bool(after)).execute(params).all()
 
 
 def escalations(*, limit=50):
