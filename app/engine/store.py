@@ -38,8 +38,10 @@ _SAVE = FastStatement(update(_instances).where(
 ))
 _INSERT_DELTA = FastStatement(insert(_deltas))
 _DROP_DELTAS = FastStatement(delete(_deltas).where(_deltas.c.instance_id == bindparam("instance_id")))
-_READ_SNAPSHOT = FastStatement(select(_instances.c.state, _instances.c.snapshot_version).where(
+_READ_SNAPSHOT = FastStatement(select(_instances.c.state, _instances.c.snapshot_version, _instances.c.version).where(
     _instances.c.id == bindparam("instance_id")))
+_READ_VERSION = FastStatement(select(_instances.c.version).where(_instances.c.id == bindparam("instance_id")))
+_MOVED_ON = "The process moved on; reload and try again."
 _READ_DELTAS = FastStatement(
     select(_deltas.c.version, _deltas.c.delta)
     .where(_deltas.c.instance_id == bindparam("instance_id"), _deltas.c.version > bindparam("after"))
@@ -193,11 +195,20 @@ def load(instance_id, version, serializer_version, spec, subprocess_specs, scrip
 
 
 def read_state(instance_id, version):
-    """The parsed state of the instance at `version` (snapshot plus deltas) and the number of deltas applied."""
+    """The parsed state of the instance at `version` (snapshot plus deltas) and the number of deltas applied.
+
+    Conflict when the instance is no longer at `version`: the caller's reads may run outside its write
+    transaction (on SQLite the process steps before the first write takes the database's write lock), so
+    another step may land between them. A chain of deltas broken otherwise is an error, never guessed around.
+    """
     row = _READ_SNAPSHOT.first({"instance_id": instance_id})
+    if row is None or row.version != version:
+        raise Conflict(_MOVED_ON)
     dct = json.loads(row.state)
     deltas = _READ_DELTAS.execute({"instance_id": instance_id, "after": row.snapshot_version}).all()
     if [d.version for d in deltas] != list(range(row.snapshot_version + 1, version + 1)):
+        if _READ_VERSION.scalar({"instance_id": instance_id}) != version:
+            raise Conflict(_MOVED_ON)  # stepped between the two reads
         raise RuntimeError(f"Process instance {instance_id}: the deltas after snapshot {row.snapshot_version} "
                            f"do not lead to version {version}.")
     for delta in deltas:

@@ -269,17 +269,19 @@ def complete_task(*, task_id, user, data):
         raise Forbidden(_("You may not work on this task."))
     schema = task_form(task)
     cleaned = validate_submission(schema, data, task_data(task) if has_references(schema) else None)
-    closed = _CLOSE_TASK.execute({
-        "task_id": task.id, "state": "completed", "completed_at": now(), "completed_by_id": user.id,
-        "assignee_id": task.assignee_id or user.id,
-    }).rowcount
-    if closed != 1:
-        db.session.rollback()
-        raise Conflict(_("This task is no longer open."))
     try:
-        # every completion tells the diagram who did it (`completed_by`), e.g. to make the acceptor the assignee
+        # every completion tells the diagram who did it (`completed_by`), e.g. to make the acceptor the assignee.
+        # The step is worked out before the first write: on SQLite that write takes the database's write lock, which
+        # other workers' writes then wait for. Its save is guarded by the instance's version, the close below by
+        # the task's state, so a completion that lost a race writes nothing.
         step = engine().complete_task(task.instance_id, task.id, {**cleaned, "completed_by": user.username},
                                       expected_version=task.instance_version)
+        closed = _CLOSE_TASK.execute({
+            "task_id": task.id, "state": "completed", "completed_at": now(), "completed_by_id": user.id,
+            "assignee_id": task.assignee_id or user.id,
+        }).rowcount
+        if closed != 1:
+            raise Conflict(_("This task is no longer open."))
         if task.ticket_id is None and task.customer_id is not None:  # a customer process's task
             from app.customers.processes import CustomerHead, apply_customer_step
 

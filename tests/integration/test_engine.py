@@ -160,3 +160,16 @@ def test_a_task_compacted_away_is_no_longer_open_not_an_error(app, api):
         with pytest.raises(Conflict):
             engine().complete_task(instance.id, task["id"], {"contact_note": "又一次"})
         db.session.rollback()
+
+
+def test_a_step_that_landed_between_two_reads_is_a_conflict_not_an_error(app, api, monkeypatch):
+    """The process steps before the first write (outside the write transaction on SQLite): when another step lands
+    meanwhile, reading the state at the version read before answers Conflict (409), not a broken chain."""
+    from app.errors import Conflict
+
+    number = _accepted(api, monkeypatch)
+    steps = _steps(api, number)
+    next(steps)
+    instance = _instance()
+    with pytest.raises(Conflict):
+        store.read_state(instance.id, instance.version - 1)
