@@ -17,8 +17,9 @@ nothing; a leading-wildcard LIKE answers that by reading the whole table. The se
 
 With several ways in (several words, or pieces), the one yielding the fewest customers (counted up to
 `COUNT_CAP`, in one query) drives: its ids are read in order in growing batches and the other words checked on
-those rows, until a page is full. Pieces and patterns are written into the statements, not bound: a prepared
-statement's generic plan cannot tell a rare piece from a common one.
+those rows, until a page is full; on SQLite, when every way in is common, the two-character words' ids are merged
+with the driver's (INTERSECT) rather than probed one by one. Pieces and patterns are written into the statements,
+not bound: a prepared statement's generic plan cannot tell a rare piece from a common one.
 
 A batch ("copy and move") migration of `customers` on SQLite drops the triggers: call `install(connection)` again
 in that migration (tests check the triggers exist).
@@ -26,7 +27,7 @@ in that migration (tests check the triggers exist).
 import logging
 from typing import NamedTuple
 
-from sqlalchemy import Integer, any_, bindparam, column, exists, func, literal, or_, select, table, text
+from sqlalchemy import Integer, any_, bindparam, column, exists, func, intersect, literal, or_, select, table, text
 from sqlalchemy.dialects import postgresql
 
 log = logging.getLogger(__name__)
@@ -196,7 +197,7 @@ def matching_ids(connection, q, *, after=None, limit=50):
     terms = words(q)
     after = after or 0
     sources = _sources(connection, terms)
-    driver = _most_selective(connection, sources) if len(sources) > 1 else (sources[0] if sources else None)
+    driver, count = _most_selective(connection, sources) if len(sources) > 1 else (sources[0] if sources else None, 0)
     if driver is None or driver.kind == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
         return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
@@ -207,22 +208,28 @@ def matching_ids(connection, q, *, after=None, limit=50):
     if not rest:
         query = _driver_query(driver, after)
         return list(connection.execute(query.order_by(query.selected_columns[0]).limit(limit)).scalars())
-    return _filtered(connection, driver, rest, after, limit)
+    merge = count >= COUNT_CAP and connection.dialect.name == "sqlite"
+    return _filtered(connection, driver, rest, after, limit, merge)
 
 
-def _filtered(connection, driver, rest, after, limit):
-    """The driver's ids with the other two-character words probed in the bigram index (one statement, in id
+def _filtered(connection, driver, rest, after, limit, merge=False):
+    """The driver's ids with the other two-character words taken from the bigram index (one statement, in id
     order), the longer words then checked on the customer rows in growing batches, until a page is full.
 
-    The longer words are checked in a second plain query, so the planner cannot swap the driver for a scan."""
+    A two-character word is probed for each driver id, or with `merge` its ids read in order beside the driver's
+    (SQLite merges sorted lists for INTERSECT .. ORDER BY; a probe costs as much as reading ~8 ids in order: 上海
+    精工 at a million customers, 16 ms probing 上海's 50,000 ids, 3 ms merging them with 精工's 25,000). The
+    longer words are checked in a second plain query, so the planner cannot swap the driver for a scan."""
     pieces = [t for t in rest if len(t) == 2 and _kind(connection, t) == "bigram"]
     filters = [contains(t) for t in rest if t not in pieces]
 
     def candidates(after, count):
         query = _driver_query(driver, after)
-        key = query.selected_columns[0]
-        query = query.where(*(_has_piece(p, key) for p in pieces))
-        return list(connection.execute(query.order_by(key).limit(count)).scalars())
+        if merge and pieces:
+            query = intersect(query, *(_piece_query(p, after) for p in pieces))
+        else:
+            query = query.where(*(_has_piece(p, query.selected_columns[0]) for p in pieces))
+        return list(connection.execute(query.order_by(query.selected_columns[0]).limit(count)).scalars())
 
     if not filters:
         return candidates(after, limit)
@@ -303,12 +310,13 @@ def _sources(connection, terms):
 
 
 def _most_selective(connection, sources):
-    """The source yielding the fewest customers (each counted up to COUNT_CAP, in one query); among equals
-    (all common) a piece of the longest word, whose other characters make a match rarer still."""
+    """(source, count): the source yielding the fewest customers (each counted up to COUNT_CAP, in one query);
+    among equals (all common) a piece of the longest word, whose other characters make a match rarer still."""
     counts = [select(func.count()).select_from(_count_query(source).limit(COUNT_CAP).subquery()).scalar_subquery()
               for source in sources]
     found = connection.execute(select(*counts)).one()
-    return sources[min(range(len(sources)), key=lambda i: (found[i], -sources[i].length, i))]
+    best = min(range(len(sources)), key=lambda i: (found[i], -sources[i].length, i))
+    return sources[best], found[best]
 
 
 def _count_query(source):

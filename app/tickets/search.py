@@ -122,16 +122,25 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
             return []
         conditions.append(tuple_(_t.c.created_at, _t.c.id) < tuple_(literal(stamp, _t.c.created_at.type),
                                                                     literal(after)))
+    newest = (_t.c.created_at.desc(), _t.c.id.desc())
     if listed and (by_number or connection.dialect.name == "postgresql"):
         # the candidates first, sorted apart: given ORDER BY .. LIMIT on the tickets, the database reads the date
-        # index backwards and tests each ticket against the list (most of the table for an old day); SQLite
-        # reads a list of customers' tickets well from their index, so only ticket ids go this way there
+        # index backwards and tests each ticket against the list (most of the table for an old day)
         candidates = select(_t.c.id, _t.c.created_at).where(*conditions).cte("candidates").prefix_with("MATERIALIZED")
         page = connection.execute(select(candidates.c.id).order_by(candidates.c.created_at.desc(),
-                                                                   candidates.c.id.desc()).limit(limit)).scalars()
-        conditions = [search_index.among(connection, _t.c.id, list(page))]
+                                                                   candidates.c.id.desc()).limit(limit)).scalars().all()
+        if not page:
+            return []
+        conditions = [search_index.among(connection, _t.c.id, page)]
+    elif listed:
+        # SQLite reads a list of customers' tickets from their index, where they are sorted by creation apart: with
+        # the rows' other columns, it reads every listed ticket's row from the table for the sort (4 ms for 1,250)
+        page = connection.execute(select(_t.c.id).where(*conditions).order_by(*newest).limit(limit)).scalars().all()
+        if not page:
+            return []
+        conditions = [_t.c.id.in_(page)]
     query = select(*COLUMNS).select_from(_FROM).where(*conditions)
-    return connection.execute(query.order_by(_t.c.created_at.desc(), _t.c.id.desc()).limit(limit)).all()
+    return connection.execute(query.order_by(*newest).limit(limit)).all()
 
 
 def _number_condition(connection, prefix):

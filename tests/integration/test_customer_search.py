@@ -67,6 +67,19 @@ def test_index_answers_what_the_scan_answers(people, term):
     assert found == scanned(term, limit=200) == expected(term)
 
 
+@pytest.mark.parametrize("term", [t for t in TERMS if len(t.split()) > 1] + ["有限 公司", "公司 有限 上海"])
+def test_common_words_merged_answer_what_the_scan_answers(people, term, monkeypatch):
+    """Every word matching at least COUNT_CAP customers: SQLite merges the two-character words' sorted ids."""
+    monkeypatch.setattr(search_index, "COUNT_CAP", 1)
+    found = [c.number for c in search_customers(q=term, limit=200)]
+    assert found == expected(term)
+    pages, after = [], None
+    while page := search_customers(q=term, limit=1, after=after):
+        pages += [c.number for c in page]
+        after = page[-1].id
+    assert pages == found
+
+
 def test_which_words_use_an_index(app):
     connection = db.session.connection()
     assert all(search_index.usable(connection, w) for w in ("精工制造", "C2026", "精工", "ab", "c2", "%%"))

@@ -98,6 +98,25 @@ def test_pages_newest_first_with_the_same_creation_time(api, numbers):
     assert listed(api, "number=SR&after=99999999") == []
 
 
+def test_customer_words_page_newest_first(api, numbers):
+    """The tickets of the customers the words find (a list of customers): one id page first, then its rows."""
+    with time_machine.travel(CREATED[-1][1], tick=False):  # a second 精工 ticket at the same instant
+        api.tokens.clear()
+        customer = api.get("/customers?q=上海 精工", "agent1").get_json()["items"][0]["number"]
+        numbers.append(api.new_ticket(customer_number=customer)["number"])
+    api.tokens.clear()
+    expected = [numbers[5], numbers[4], numbers[2], numbers[0]]
+    for query in ("customer=精工", "customer=上海 精工"):
+        assert listed(api, f"{query}&limit=200") == expected
+        pages, url = [], f"/tickets?{query}&limit=1"
+        while url:
+            body = api.get(url, "agent1").get_json()
+            pages += [t["number"] for t in body["items"]]
+            url = body.get("next", "").removeprefix("/api/v1")
+        assert pages == expected
+    assert listed(api, "customer=精工&status=closed") == []
+
+
 def test_items_have_the_ticket_shape(api, numbers):
     item = api.get(f"/tickets?number={numbers[0]}", "agent1").get_json()["items"][0]
     full = api.ticket(numbers[0])
