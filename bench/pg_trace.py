@@ -3,8 +3,9 @@ transaction control, prepares and the time spent waiting on the server.
 
 Everything a psycopg connection does goes through `Connection.wait(generator)`; the generator yields each time
 it waits for the socket, and the time the wait loop holds it is the time spent waiting on the server (its work
-plus the loopback hop). A round trip is one run of psycopg's execute generator (send, read the results) or one
-exchange of a pipeline (executemany sends every row, then reads). Each round trip is charged to
+plus the loopback hop). A round trip is one run of psycopg's execute generator (send, read the results), or one
+executemany (psycopg runs it as a pipeline: it sends every row and a Sync, then reads every result; strace shows
+one recvfrom per executemany in a transaction, but two sendto and four poll). Each round trip is charged to
 what the connection was doing: the statement being executed, the BEGIN psycopg sends before the first statement
 of a transaction, a PREPARE (psycopg prepares a statement text on its fifth execution, prepare_threshold),
 COMMIT, ROLLBACK, or a DEALLOCATE ALL (psycopg drops its prepared statements after every ROLLBACK).
@@ -16,7 +17,7 @@ import time
 from collections import defaultdict
 
 import psycopg
-from psycopg import _cursor_base, _pipeline_base, generators
+from psycopg import _cursor_base, generators
 from psycopg.cursor import Cursor
 
 _WORDS = re.compile(r"\s+")
@@ -76,7 +77,7 @@ class Tracer:
                 return original_wait(self, gen, *args, **kwargs)
             return original_wait(self, tracer._watch(gen), *args, **kwargs)
 
-        def call(kind, original):
+        def call(kind, original, trips=0):
             def traced(self, *args, **kwargs):
                 if not tracer.on:
                     return original(self, *args, **kwargs)
@@ -95,6 +96,7 @@ class Tracer:
                 try:
                     return original(self, *args, **kwargs)
                 finally:
+                    row[1] += trips
                     row[3] += time.perf_counter() - began
                     tracer._stack.pop()
                     if len(conn._prepared._names) > prepared:
@@ -105,6 +107,7 @@ class Tracer:
             if tracer.on and not self._autocommit and self.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
                 name = tracer.prefix + "BEGIN (psycopg, implicit)"
                 tracer.rows[name][0] += 1
+                tracer.rows[name][1] += bool(self._pipeline)  # else counted by generators.execute
                 tracer._stack.append(name)
                 try:
                     return (yield from original_start(self))
@@ -130,13 +133,12 @@ class Tracer:
             return None if self.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE else "COMMIT"
 
         psycopg.Connection.wait = wait
-        # a round trip: one call of psycopg's execute generator (send a query, read its results), or one exchange
-        # of a pipeline (executemany sends all its rows, then reads all results)
+        # a round trip: one call of psycopg's execute generator (send a query, read its results); an executemany
+        # (a pipeline) counts one, see `call`
         _cursor_base.execute = self._trip(_cursor_base.execute)
         generators.execute = self._trip(generators.execute)
-        _pipeline_base.pipeline_communicate = self._trip(_pipeline_base.pipeline_communicate)
         Cursor.execute = call(lambda cur, query, *a: label(query), original_execute)
-        Cursor.executemany = call(lambda cur, query, *a: label(query) + " (executemany)", original_executemany)
+        Cursor.executemany = call(lambda cur, query, *a: label(query) + " (executemany)", original_executemany, 1)
         psycopg.Connection.commit = call(idle_commit, original_commit)
         psycopg.Connection.rollback = call(idle_rollback, original_rollback)
         psycopg.Connection._start_query = starting
@@ -165,6 +167,8 @@ class Tracer:
             return (yield from original(*args, **kwargs))
         return counted
 
+
+
 def report(traces, per):
     """Print traces {name: rows from Tracer.take()} side by side, per lifecycle (`per` lifecycles each)."""
     tables = {name: {kind: (c / per, rt / per, 1000 * w / per, 1000 * t / per) for kind, (c, rt, w, t) in rows.items()}
@@ -174,15 +178,18 @@ def report(traces, per):
     head = "".join(f" | {n:^31}" for n in names)
     print(f"per lifecycle{'':<44}{head}")
     print(f"{'statement kind':<57}" + " | calls  trips  wait ms  call ms" * len(names))
-    totals = {n: [0, 0, 0.0] for n in names}
+    totals = {n: {"": [0, 0, 0.0, 0.0], "outside: ": [0, 0, 0.0, 0.0]} for n in names}
     for kind in kinds:
         cells = []
         for n in names:
             calls, trips, wait, spent = tables[n].get(kind, (0, 0, 0.0, 0.0))
             cells.append(f" | {calls:5.1f} {trips:6.1f} {wait:8.2f} {spent:7.2f}" if calls or trips else f" | {'':31}")
             if not kind.startswith("(prepared now)"):
-                totals[n][0] += trips
-                totals[n][1] += wait
+                total = totals[n]["outside: " if kind.startswith("outside: ") else ""]
+                for i, value in enumerate((calls, trips, wait, spent)):
+                    total[i] += value
         print(f"{kind[:57]:<57}" + "".join(cells))
-    print(f"{'total round trips, ms waiting on the server':<57}"
-          + "".join(f" | {'':5} {t[0]:6.1f} {t[1]:8.2f} {'':7}" for t in totals.values()))
+    for part, title in (("", "total"), ("outside: ", "total outside the timed calls")):
+        if any(t[part][0] for t in totals.values()):
+            print(f"{title:<57}" + "".join(f" | {c:5.1f} {r:6.1f} {w:8.2f} {s:7.2f}"
+                                             for c, r, w, s in (t[part] for t in totals.values())))
