@@ -8,7 +8,9 @@ executemany (psycopg runs it as a pipeline: it sends every row and a Sync, then 
 one recvfrom per executemany in a transaction, but two sendto and four poll). Each round trip is charged to
 what the connection was doing: the statement being executed, the BEGIN psycopg sends before the first statement
 of a transaction, a PREPARE (psycopg prepares a statement text on its fifth execution, prepare_threshold),
-COMMIT, ROLLBACK, or a DEALLOCATE ALL (psycopg drops its prepared statements after every ROLLBACK).
+COMMIT, ROLLBACK, or a DEALLOCATE ALL (psycopg drops its prepared statements after every ROLLBACK). The rows
+"(prepared now) X" count the executions of X that prepared it, "(ran unprepared) X" those that ran it unprepared
+(parsed and planned by the server).
 
 Only while `Tracer.on` is true; the patches stay installed (they cost a flag test each when off).
 """
@@ -18,6 +20,7 @@ from collections import defaultdict
 
 import psycopg
 from psycopg import _cursor_base, generators
+from psycopg._preparing import Prepare
 from psycopg.cursor import Cursor
 
 _WORDS = re.compile(r"\s+")
@@ -71,6 +74,7 @@ class Tracer:
         original_commit, original_rollback = psycopg.Connection.commit, psycopg.Connection.rollback
         original_start = psycopg.Connection._start_query
         original_deallocate = psycopg.Connection._deallocate
+        original_decide = _cursor_base.BaseCursor._get_prepared
 
         def wait(self, gen, *args, **kwargs):
             if not tracer.on:
@@ -102,6 +106,12 @@ class Tracer:
                     if len(conn._prepared._names) > prepared:
                         tracer.rows["(prepared now) " + name][0] += 1
             return traced
+
+        def deciding(self, pgq, prepare=None):
+            decision = original_decide(self, pgq, prepare)
+            if tracer.on and decision[0] is Prepare.NO and tracer._stack:
+                tracer.rows["(ran unprepared) " + tracer._stack[-1]][0] += 1
+            return decision
 
         def starting(self):
             if tracer.on and not self._autocommit and self.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
@@ -143,6 +153,7 @@ class Tracer:
         psycopg.Connection.rollback = call(idle_rollback, original_rollback)
         psycopg.Connection._start_query = starting
         psycopg.Connection._deallocate = deallocating
+        _cursor_base.BaseCursor._get_prepared = deciding
 
     def _where(self):
         return self.rows[self._stack[-1] if self._stack else self.prefix + "(other)"]
@@ -184,7 +195,7 @@ def report(traces, per):
         for n in names:
             calls, trips, wait, spent = tables[n].get(kind, (0, 0, 0.0, 0.0))
             cells.append(f" | {calls:5.1f} {trips:6.1f} {wait:8.2f} {spent:7.2f}" if calls or trips else f" | {'':31}")
-            if not kind.startswith("(prepared now)"):
+            if not kind.startswith(("(prepared now)", "(ran unprepared)")):
                 total = totals[n]["outside: " if kind.startswith("outside: ") else ""]
                 for i, value in enumerate((calls, trips, wait, spent)):
                     total[i] += value
