@@ -68,9 +68,8 @@ def keep_prepared_statements(engine):
 
     psycopg prepares a statement on its fifth execution on a connection (the server then skips parsing and
     planning it), and forgets them all on every ROLLBACK, sending DEALLOCATE ALL. Every request that only reads
-    ends with a ROLLBACK (the session's close), so the statements of the use cases were never prepared: on a
-    ticket's lifecycle the server spent about 3 ms more parsing and planning them (bench/engine_ratio.py
-    --trace). PostgreSQL keeps prepared statements across ROLLBACK (they belong to the session, not the
+    ends with a ROLLBACK (the session's close), so the statements of the use cases were parsed and planned on every
+    execution: a ticket's lifecycle waited 7.2 ms on the server instead of 4.2 (bench/engine_ratio.py --trace). PostgreSQL keeps prepared statements across ROLLBACK (they belong to the session, not the
     transaction); psycopg drops them in case the transaction changed the schema, which the application never
     does outside its migrations, and psycopg still forgets them all after DROP, ALTER or DISCARD ALL.
     """
