@@ -69,9 +69,11 @@ def keep_prepared_statements(engine):
     psycopg prepares a statement on its fifth execution on a connection (the server then skips parsing and
     planning it), and forgets them all on every ROLLBACK, sending DEALLOCATE ALL. Every request that only reads
     ends with a ROLLBACK (the session's close), so the statements of the use cases were parsed and planned on every
-    execution: a ticket's lifecycle waited 7.2 ms on the server instead of 4.2 (bench/engine_ratio.py --trace). PostgreSQL keeps prepared statements across ROLLBACK (they belong to the session, not the
-    transaction); psycopg drops them in case the transaction changed the schema, which the application never
-    does outside its migrations, and psycopg still forgets them all after DROP, ALTER or DISCARD ALL.
+    execution: a ticket's lifecycle waited 7.2 ms on the server instead of 4.2 (bench/engine_ratio.py --trace).
+    PostgreSQL keeps prepared statements across ROLLBACK (they belong to the session, not the transaction);
+    psycopg drops them in case the transaction changed the schema, which the application never does outside its
+    migrations, and psycopg still forgets them all after DROP, ALTER or DISCARD ALL. A statement whose prepare
+    failed (in a failed transaction) is not kept: psycopg raises before it records it.
     """
     if engine.dialect.driver != "psycopg":
         return
@@ -93,7 +95,9 @@ def _keeping_connection_class():
         class KeepPreparedConnection(psycopg.Connection):
             def rollback(self):
                 kept = getattr(self, "_prepared", None)
-                if not isinstance(kept, PrepareManager):  # not the psycopg this was written for: its own rollback
+                # not the psycopg this was written for, or inside a pipeline (whose pending results would check
+                # prepares against the stand-in): psycopg's own rollback
+                if not isinstance(kept, PrepareManager) or getattr(self, "_pipeline", None) is not None:
                     return super().rollback()
                 self._prepared = PrepareManager()  # what psycopg's rollback clears: an empty stand-in
                 try:

@@ -6,11 +6,11 @@ it waits for the socket, and the time the wait loop holds it is the time spent w
 plus the loopback hop). A round trip is one run of psycopg's execute generator (send, read the results), or one
 executemany (psycopg runs it as a pipeline: it sends every row and a Sync, then reads every result; strace shows
 one recvfrom per executemany in a transaction, but two sendto and four poll). Each round trip is charged to
-what the connection was doing: the statement being executed, the BEGIN psycopg sends before the first statement
-of a transaction, a PREPARE (psycopg prepares a statement text on its fifth execution, prepare_threshold),
-COMMIT, ROLLBACK, or a DEALLOCATE ALL (psycopg drops its prepared statements after every ROLLBACK). The rows
-"(prepared now) X" count the executions of X that prepared it, "(ran unprepared) X" those that ran it unprepared
-(parsed and planned by the server).
+what the connection was doing: the statement being executed (its PREPARE is one more round trip of it: psycopg
+prepares a statement text on its fifth execution, prepare_threshold), the BEGIN psycopg sends before the first
+statement of a transaction, COMMIT, ROLLBACK, or a DEALLOCATE ALL (psycopg drops its prepared statements after
+every ROLLBACK). The rows "(prepared now) X" count the executions of X that prepared it, "(ran unprepared) X"
+those that ran it unprepared (parsed and planned by the server).
 
 Only while `Tracer.on` is true; the patches stay installed (they cost a flag test each when off).
 """
@@ -22,7 +22,9 @@ import psycopg
 from psycopg import _cursor_base, generators
 from psycopg._preparing import Prepare
 from psycopg.cursor import Cursor
+from psycopg.pq import TransactionStatus
 
+IDLE = TransactionStatus.IDLE
 _WORDS = re.compile(r"\s+")
 
 
@@ -114,7 +116,7 @@ class Tracer:
             return decision
 
         def starting(self):
-            if tracer.on and not self._autocommit and self.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            if tracer.on and not self._autocommit and self.pgconn.transaction_status == IDLE:
                 name = tracer.prefix + "BEGIN (psycopg, implicit)"
                 tracer.rows[name][0] += 1
                 tracer.rows[name][1] += bool(self._pipeline)  # else counted by generators.execute
@@ -127,7 +129,8 @@ class Tracer:
 
         def deallocating(self, name):
             if tracer.on:
-                what = tracer.prefix + ("DEALLOCATE ALL (after ROLLBACK)" if name is None else "DEALLOCATE (cache full)")
+                what = "DEALLOCATE ALL (after ROLLBACK)" if name is None else "DEALLOCATE (cache full)"
+                what = tracer.prefix + what
                 tracer.rows[what][0] += 1
                 tracer._stack.append(what)
                 try:
@@ -137,10 +140,10 @@ class Tracer:
             return (yield from original_deallocate(self, name))
 
         def idle_rollback(self):
-            return None if self.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE else "ROLLBACK"
+            return None if self.pgconn.transaction_status == IDLE else "ROLLBACK"
 
         def idle_commit(self):
-            return None if self.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE else "COMMIT"
+            return None if self.pgconn.transaction_status == IDLE else "COMMIT"
 
         psycopg.Connection.wait = wait
         # a round trip: one call of psycopg's execute generator (send a query, read its results); an executemany
@@ -177,7 +180,6 @@ class Tracer:
                 self._where()[1] += 1
             return (yield from original(*args, **kwargs))
         return counted
-
 
 
 def report(traces, per):
