@@ -40,18 +40,28 @@ class FastStatement:
         return _Result(cursor, compiled)
 
     def executemany(self, rows):
-        """Execute once per dict in `rows` (all with the same keys), in one driver call."""
+        """Execute once per dict in `rows` (all with the same keys), in one driver call; return None.
+
+        Compiled for many rows: an INSERT without the RETURNING of its primary key that PostgreSQL's single-row
+        compilation adds (nobody reads it here). One row is one plain execution: psycopg runs executemany as a
+        pipeline, which costs one row two sends, four polls and a Sync where an execution takes a send and a poll.
+        """
         connection, dialect, dbapi_connection = _connection()
-        compiled = self._compile(dialect, rows[0])
+        compiled = self._compile(dialect, rows[0], many=True)
         if compiled is None:
-            return connection.execute(self.statement, rows)
+            connection.execute(self.statement, rows)
+            return None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
+            if len(rows) == 1:
+                cursor.execute(compiled.sql, compiled.parameters(rows[0]))
+            else:
+                cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
         except dialect.loaded_dbapi.Error as error:
             _raise_wrapped(dialect, compiled.sql, rows[0], error)
         finally:
             cursor.close()
+        return None
 
     def first(self, params=None):
         """The first row (attributes named as the statement's columns) or None."""
@@ -62,11 +72,11 @@ class FastStatement:
         row = self.execute(params).first()
         return None if row is None else row[0]
 
-    def _compile(self, dialect, params):
-        key = (dialect.name, tuple(params) if params else ())
+    def _compile(self, dialect, params, many=False):
+        key = (dialect.name, tuple(params) if params else (), many)
         compiled = self._compiled.get(key, _MISSING)
         if compiled is _MISSING:
-            compiled = self._compiled[key] = _Compiled.of(self.statement, dialect, key[1])
+            compiled = self._compiled[key] = _Compiled.of(self.statement, dialect, key[1], many)
         return compiled
 
 
@@ -98,9 +108,10 @@ class _Compiled:
         self.row_type, self.result_processors = row_type, result_processors
 
     @classmethod
-    def of(cls, statement, dialect, keys):
-        """Compile `statement` for `dialect` with parameter names `keys`; None when only Core can run it."""
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
+    def of(cls, statement, dialect, keys, many=False):
+        """Compile `statement` for `dialect` with parameter names `keys` (`many`: for executemany); None when only
+        Core can run it."""
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None, for_executemany=many)
         if (compiled.insert_prefetch or compiled.update_prefetch
                 or compiled.escaped_bind_names or "POSTCOMPILE" in compiled.string
                 or any(b.expanding or b.literal_execute or b.callable for b in compiled.binds.values())):

@@ -16,6 +16,12 @@ Rounds alternate (a), (b) and (f) on each database, so all see the same machine;
 so the figures are medians over rounds, and the ratios are medians of the ratios within each round.
 
 Usage: .venv/bin/python bench/engine_ratio.py [N] [ROUNDS] [--sqlite-only]
+       .venv/bin/python bench/engine_ratio.py [N] --trace
+--trace times nothing: it runs N lifecycles of (b) and of (f) on PostgreSQL and prints, per lifecycle, what each
+sent to the server (statements by kind, round trips, prepares, transaction control, time waiting on the server;
+see bench/pg_trace.py), and the WAL records, bytes, writes and fsyncs per lifecycle (pg_stat_wal; the trace
+waits 11 s three times for the backends to report). (b)'s work outside the timed service calls is listed apart
+("outside:").
 """
 import contextlib
 import os
@@ -91,6 +97,8 @@ def main():
     n = int(args[0]) if args else 100
     rounds = int(args[1]) if len(args) > 1 else 5
     sqlite_only = "--sqlite-only" in sys.argv
+    if "--trace" in sys.argv:
+        return trace(n)
     specs, engine = parsed_specs(), sandboxed_engine()
     figures = {}  # (database, kind) -> [ms per lifecycle, one per round]
     with contextlib.ExitStack() as stack:
@@ -113,6 +121,67 @@ def main():
                 figures.setdefault((name, "f"), []).append(
                     _timed_ms(lambda: in_memory(n, *specs, engine, floor_store), n))
     _report(figures, list(setups), n, rounds)
+
+
+def trace(n):
+    """Print what (b) and (f) send to PostgreSQL per lifecycle, side by side (after 20 lifecycles of warm-up)."""
+    from pg_trace import Tracer, report
+
+    import app.tasks.service as tasks
+    import app.tickets.service as tickets
+
+    tracer = Tracer()
+    tracer.install()
+
+    def timed(function):  # the calls (b) times: what runs outside them is listed apart
+        def inside(*args, **kwargs):
+            tracer.prefix = ""
+            try:
+                return function(*args, **kwargs)
+            finally:
+                tracer.prefix = "outside: "
+        return inside
+
+    tasks.complete_task, tickets.create_ticket = timed(tasks.complete_task), timed(tickets.create_ticket)
+    specs, engine = parsed_specs(), sandboxed_engine()
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(durable_postgres())
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ratio-")))
+        floor_store = Store(*_schema_db(folder, _fresh(url, "floor")))
+        stack.callback(floor_store.conn.close)
+        lifecycle = stack.enter_context(service_lifecycle(folder, _fresh(url, "service")))
+        _service_ms(lifecycle, 20)
+        in_memory(20, *specs, engine, floor_store)
+        wal = [_wal(url)]
+        tracer.on, tracer.prefix = True, "outside: "
+        _service_ms(lifecycle, n)
+        b = tracer.take()
+        tracer.on = False
+        wal.append(_wal(url))
+        if "--texts" in sys.argv:
+            for kind, texts in sorted(tracer.texts.items()):
+                for text in sorted(texts):
+                    print(f"{kind}: {text}")
+        tracer.on, tracer.prefix = True, ""
+        in_memory(n, *specs, engine, floor_store)
+        f = tracer.take()
+        tracer.on = False
+        wal.append(_wal(url))
+    report({"(b) service layer": b, "(f) floor": f}, n)
+    print("WAL per lifecycle (pg_stat_wal, the whole server; (b) includes its reads outside the timed calls):")
+    for name, before, after in (("(b)", wal[0], wal[1]), ("(f)", wal[1], wal[2])):
+        records, size, writes, syncs = ((y - x) / n for x, y in zip(before, after))
+        print(f"  {name} {records:6.1f} records {size / 1024:7.1f} KiB {writes:5.1f} writes {syncs:5.1f} fsyncs")
+
+
+def _wal(url):
+    """(WAL records, bytes, writes, fsyncs) the server counted so far, once every backend has reported its own."""
+    import psycopg
+
+    time.sleep(11)  # an idle backend reports its statistics within 10 s (PGSTAT_IDLE_INTERVAL)
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        row = conn.execute("SELECT wal_records, wal_bytes, wal_write, wal_sync FROM pg_stat_wal").fetchone()
+    return [float(x) for x in row]
 
 
 def _fresh(url, name):

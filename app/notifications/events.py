@@ -164,10 +164,17 @@ def _escalations(ticket, rows):
 
 
 def _confirmations(ticket, rows):
-    """One `confirm_result` note to the ticket's first receiver per confirming task; none before an owner exists."""
+    """One `confirm_result` note to the ticket's first receiver per confirming task; none before an owner exists.
+
+    The owner is the one the ticket had before this step (the step's own ticket UPDATE comes after): a TicketHead
+    that brings it (the completion read it with its task) saves the read."""
     if not rows:
         return []
-    owner = _TICKET_OWNER.scalar({"ticket_id": ticket.id})
+    from app.tickets.flow import UNREAD, TicketHead
+
+    owner = ticket.owner_id if isinstance(ticket, TicketHead) else UNREAD
+    if owner == UNREAD:
+        owner = _TICKET_OWNER.scalar({"ticket_id": ticket.id})
     return [_note(ticket, row, owner, "confirm_result") for row in rows] if owner is not None else []
 
 

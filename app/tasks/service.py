@@ -32,7 +32,7 @@ _READ_TASK = FastStatement(
         _tasks.c.department_id, _tasks.c.assignee_id, _tasks.c.form, _tasks.c.state,
         _tickets.c.number.label("ticket_number"), _tickets.c.accepted_at, _tickets.c.first_responded_at,
         _tickets.c.status.label("ticket_status"), _tickets.c.created_at.label("ticket_created_at"),
-        _instances.c.version.label("instance_version"),
+        _tickets.c.owner_id.label("ticket_owner_id"), _instances.c.version.label("instance_version"),
         _tasks.c.customer_id, _task_customers.c.number.label("task_customer_number"),
     )
     .select_from(_tasks.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
@@ -290,7 +290,7 @@ def complete_task(*, task_id, user, data):
             db.session.commit()
             return None
         ticket = TicketHead(task.ticket_id, task.ticket_number, task.accepted_at, task.first_responded_at,
-                            task.ticket_status, task.ticket_created_at)
+                            task.ticket_status, task.ticket_created_at, task.ticket_owner_id)
         apply_step(ticket, step, actor=user.username, completed_task_id=task.id,
                    events=[("task_completed", {"task": task.name, "title": task.title, "data": cleaned})])
         db.session.commit()

@@ -84,6 +84,9 @@ def engine():
     return current_app.extensions["engine"]
 
 
+UNREAD = "unread"  # a TicketHead field the caller did not read: whoever needs it reads it
+
+
 class TicketHead(NamedTuple):
     """What `apply_step` needs of a ticket."""
 
@@ -93,6 +96,7 @@ class TicketHead(NamedTuple):
     first_responded_at: Optional[datetime]
     status: Optional[str] = None
     created_at: Optional[datetime] = None  # None: read when a step needs it (the working-time measure)
+    owner_id: object = UNREAD  # the first receiver as the transaction found it before the step (None: nobody yet)
 
 
 def ticket_head(*, instance_id):

@@ -204,3 +204,24 @@ def test_login_failures_at_once_are_all_counted_on_postgres(pg_app):
     assert counts == {"account:agent1": codes.count(401), "address:127.0.0.1": codes.count(401)}
     response = pg_app.test_client().post("/api/v1/login", json={"username": "agent1", "password": PASSWORD})
     assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+
+
+def test_rollback_keeps_prepared_statements_on_postgres(pg_app):
+    """psycopg prepares a statement on its fifth execution and would forget every prepared statement on ROLLBACK
+    (which ends every request that only reads); the app's connections keep them, and the server still has them,
+    also after a transaction that failed."""
+    from sqlalchemy import exc
+
+    add = text("SELECT 1 + :n")
+    prepared = text("SELECT statement FROM pg_prepared_statements")
+    with db.engine.connect() as conn:
+        for n in range(6):
+            assert conn.execute(add, {"n": n}).scalar() == n + 1
+        conn.rollback()
+        assert "SELECT 1 + $1" in set(conn.execute(prepared).scalars())
+        with pytest.raises(exc.DataError):
+            conn.execute(text("SELECT 1 / 0"))
+        conn.rollback()
+        assert conn.execute(add, {"n": 41}).scalar() == 42
+        assert "SELECT 1 + $1" in set(conn.execute(prepared).scalars())
+        assert len(conn.connection.dbapi_connection._prepared._names) >= 1
