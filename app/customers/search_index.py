@@ -27,7 +27,7 @@ in that migration (tests check the triggers exist).
 import logging
 from typing import NamedTuple
 
-from sqlalchemy import Integer, any_, bindparam, column, exists, func, intersect, literal, or_, select, table, text
+from sqlalchemy import Integer, String, any_, bindparam, cast, column, exists, func, intersect, literal, or_, select, table, text
 from sqlalchemy.dialects import postgresql
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_up
 BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGRAMS}_after_update")
 PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
 COUNT_CAP = 5000  # several ways in: count each one's matches up to this many to pick the one that drives
+MERGE_RATIO = 8  # on SQLite, reading this many ids in order costs about one probe of the bigram index
 
 _columns = ", ".join(COLUMNS)
 _new = ", ".join(f"new.{c}" for c in COLUMNS)
@@ -192,76 +193,111 @@ _bigrams = table(BIGRAMS, column("gram"), column("customer_id", Integer))
 _fts = table(TABLE, column("rowid", Integer))
 
 
-def matching_ids(connection, q, *, after=None, limit=50):
-    """Ids of the customers matching every word of `q` (see the module docstring), ascending, after `after`."""
-    terms = words(q)
-    after = after or 0
-    sources = _sources(connection, terms)
-    driver, count = _most_selective(connection, sources) if len(sources) > 1 else (sources[0] if sources else None, 0)
+def matching_ids(connection, q, *, after=None, limit=50, plan=None):
+    """Ids of the customers matching every word of `q` (see the module docstring), ascending, after `after`.
+
+    `plan`: the words' plan (see `plan`) when the caller has made it already."""
+    plan = plan or make_plan(connection, q)
+    terms, after = plan.terms, after or 0
+    driver = plan.sources[0] if plan.sources else None
     if driver is None or driver.kind == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
-        return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
-    rest = [t for t in terms if t not in driver.answered]
+        return _ids(connection, query.order_by(CUSTOMERS.c.id).limit(limit))
+    rest = plan.rest()
     if not rest and driver.kind == "fts":  # the usual search (one word of 3+ characters on SQLite)
-        return list(connection.execute(_FTS_PAGE, {"phrase": _phrase(driver.key), "after": after,
-                                                   "limit": limit}).scalars())
+        return _ids(connection, _FTS_PAGE, {"phrase": _phrase(driver.key), "after": after, "limit": limit})
     if not rest:
         query = _driver_query(driver, after)
-        return list(connection.execute(query.order_by(query.selected_columns[0]).limit(limit)).scalars())
-    merge = count >= COUNT_CAP and connection.dialect.name == "sqlite"
-    return _filtered(connection, driver, rest, after, limit, merge)
+        return _ids(connection, query.order_by(query.selected_columns[0]).limit(limit))
+    return _filtered(connection, plan, after, limit)
 
 
-def _filtered(connection, driver, rest, after, limit, merge=False):
+def _filtered(connection, plan, after, limit):
     """The driver's ids with the other two-character words taken from the bigram index (one statement, in id
     order), the longer words then checked on the customer rows in growing batches, until a page is full.
 
-    A two-character word is probed for each driver id, or with `merge` its ids read in order beside the driver's
-    (SQLite merges sorted lists for INTERSECT .. ORDER BY; a probe costs as much as reading ~8 ids in order: 上海
-    精工 at a million customers, 16 ms probing 上海's 50,000 ids, 3 ms merging them with 精工's 25,000). The
-    longer words are checked in a second plain query, so the planner cannot swap the driver for a scan."""
-    pieces = [t for t in rest if len(t) == 2 and _kind(connection, t) == "bigram"]
-    filters = [contains(t) for t in rest if t not in pieces]
+    A two-character word is probed for each candidate id (rarest word first), or on SQLite its ids read in order
+    beside the driver's when that costs less (SQLite merges sorted lists for INTERSECT .. ORDER BY; a probe costs
+    as much as reading MERGE_RATIO ids in order: 上海 精工 at a million customers, 16 ms probing 上海's 50,000
+    ids, 3 ms merging them with 精工's 25,000; but 有限, in 750,000 customers, is probed on the 1,250 ids both
+    leave rather than merged). The longer words are checked in a second plain query, so the planner cannot swap
+    the driver for a scan."""
+    driver, pieces = plan.sources[0], plan.pieces()
+    merged, probed = [], pieces
+    if connection.dialect.name == "sqlite":
+        merged, probed, candidates = [], [], plan.estimate(driver)
+        for piece in pieces:  # rarest first: each merged word thins the candidates the next would be probed on
+            if plan.estimate(piece) <= MERGE_RATIO * candidates:
+                merged.append(piece)
+                candidates *= plan.estimate(piece) / max(plan.top, 1)
+            else:
+                probed.append(piece)
+    answered = {t for piece in pieces for t in piece.answered}
+    checked = [t for t in plan.rest() if t not in answered]  # on the rows, in the second query
+    filters = [contains(t) for t in checked]
+    if merged and probed:  # SQLite merges only under the compound's own ORDER BY: probe in the second query
+        filters += [_has_piece(p.key, CUSTOMERS.c.id) for p in probed]
+        checked += [t for p in probed for t in p.answered]
+        probed = []
 
     def candidates(after, count):
         query = _driver_query(driver, after)
-        if merge and pieces:
-            query = intersect(query, *(_piece_query(p, after) for p in pieces))
+        if merged:
+            query = intersect(query, *(_piece_query(p.key, after) for p in merged))
         else:
-            query = query.where(*(_has_piece(p, query.selected_columns[0]) for p in pieces))
-        return list(connection.execute(query.order_by(query.selected_columns[0]).limit(count)).scalars())
+            query = query.where(*(_has_piece(p.key, query.selected_columns[0]) for p in probed))
+        return _ids(connection, query.order_by(query.selected_columns[0]).limit(count))
 
     if not filters:
         return candidates(after, limit)
-    found, batch = [], max(limit * 20, 1000)
+    # the first batch: the candidates that should yield the page twice over, by the share that has those words
+    found, batch = [], min(max(int(2 * limit / max(plan.share(checked), 0.001)), 100), 16000)
     while len(found) < limit:
         ids = candidates(after, batch)
         if ids:
-            found += connection.execute(select(CUSTOMERS.c.id).where(
-                among(connection, CUSTOMERS.c.id, ids), *filters).order_by(CUSTOMERS.c.id)).scalars()
+            found += _ids(connection, select(CUSTOMERS.c.id).where(among(connection, CUSTOMERS.c.id, ids), *filters))
         if len(ids) < batch:
             break
         after, batch = ids[-1], min(batch * 4, 16000)
     return found[:limit]
 
 
-def customer_checks(connection, q, customer_id):
+def _ids(connection, query, parameters=None):
+    """The ids `query` selects (its first column), ascending, read as one aggregate (a PostgreSQL array, an SQLite
+    comma-separated string): thousands of ids cost a fraction of what as many rows through SQLAlchemy cost."""
+    inner = query.subquery()
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(select(func.array_agg(inner.c[0])), parameters).scalar() or []
+    else:
+        found = connection.execute(select(func.group_concat(inner.c[0])), parameters).scalar()
+        found = [int(i) for i in found.split(",")] if found else []
+    found.sort()  # no aggregate promises its input's order (sorting sorted ids takes one pass)
+    return found
+
+
+def customer_checks(connection, q, customer_id, plan=None):
     """Conditions that the customer `customer_id` (a column of another table) matches every word of `q`: a probe
-    of the bigram index for a two-character word, the customer row for longer ones."""
-    terms = words(q)
-    pieces = [t for t in terms if len(t) == 2 and _kind(connection, t) == "bigram"]
-    checks = [_has_piece(piece, customer_id) for piece in pieces]
-    rest = [contains(t) for t in terms if t not in pieces]
+    of the bigram index for a two-character word, the customer row for longer ones; the rarest words first (by
+    the estimates of `plan`, when it has them)."""
+    plan = plan or make_plan(connection, q)
+    pieces = [s for s in plan.sources if s.kind == "bigram" and s.answered]
+    checks = [(plan.estimate(piece), _has_piece(piece.key, customer_id)) for piece in pieces]
+    answered = {t for piece in pieces for t in piece.answered}
+    rest = [contains(t) for t in plan.terms if t not in answered]
     if rest:
-        checks.append(exists().where(CUSTOMERS.c.id == customer_id, *rest))
-    return checks
+        rarest = min((plan.estimate(s) for s in plan.sources if s not in pieces), default=plan.top)
+        checks.append((rarest, exists().where(CUSTOMERS.c.id == customer_id, *rest)))
+    return [check for _estimate, check in sorted(checks, key=lambda c: c[0])]
 
 
 def among(connection, column, ids):
-    """`column` IN `ids`: on PostgreSQL one array parameter (= ANY), so thousands of ids cost one value."""
+    """`column` IN `ids` (integers) with the ids as one text parameter, so thousands cost one value rather than a
+    bound parameter each: on PostgreSQL an array (= ANY), on SQLite a JSON array (IN json_each)."""
+    listed = ",".join(str(int(i)) for i in ids)
     if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
-    return column.in_(ids)
+        return column == any_(cast(bindparam(None, "{" + listed + "}", type_=String), postgresql.ARRAY(Integer)))
+    return column.in_(select(func.json_each(bindparam(None, "[" + listed + "]", type_=String))
+                             .table_valued("value").c.value))
 
 
 def _pieces(term):
@@ -283,12 +319,17 @@ def _kind(connection, term):
 
 
 class Source(NamedTuple):
-    """One indexed way into the customers: its kind, key (a piece, or words), the words it answers in full, and
-    the length of the longest word it comes from."""
+    """One indexed way into the customers: its kind, key (a piece, or words), the words it answers in full and the
+    words it comes from."""
     kind: str
     key: object
     answered: tuple
-    length: int
+    words: tuple
+
+    @property
+    def length(self):
+        """The length of the longest word it comes from."""
+        return max(map(len, self.words))
 
 
 def _sources(connection, terms):
@@ -297,32 +338,77 @@ def _sources(connection, terms):
     a longer word is still checked on the rows); ('trgm', (word,)) for a word PostgreSQL's trigram indexes answer."""
     kinds = {t: _kind(connection, t) for t in terms}
     long_words = tuple(t for t in terms if kinds[t] == "fts")
-    sources = [Source("fts", long_words, long_words, max(map(len, long_words)))] if long_words else []
+    sources = [Source("fts", long_words, long_words, long_words)] if long_words else []
     pieces = {}
     for term in terms:
         if kinds[term] == "bigram":
             for piece in _pieces(term):
-                answered, length = pieces.get(piece, ((), 0))
-                pieces[piece] = (answered + ((term,) if term == piece else ()), max(length, len(term)))
+                answered, words = pieces.get(piece, ((), ()))
+                pieces[piece] = (answered + ((term,) if term == piece else ()), words + (term,))
         elif kinds[term] == "trgm":
-            sources.append(Source("trgm", (term,), (), len(term)))
-    return sources + [Source("bigram", piece, answered, length) for piece, (answered, length) in pieces.items()]
+            sources.append(Source("trgm", (term,), (), (term,)))
+    return sources + [Source("bigram", piece, answered, words) for piece, (answered, words) in pieces.items()]
 
 
-def _most_selective(connection, sources):
-    """(source, count): the source yielding the fewest customers (each counted up to COUNT_CAP, in one query);
-    among equals (all common) a piece of the longest word, whose other characters make a match rarer still."""
-    counts = [select(func.count()).select_from(_count_query(source).limit(COUNT_CAP).subquery()).scalar_subquery()
-              for source in sources]
-    found = connection.execute(select(*counts)).one()
-    best = min(range(len(sources)), key=lambda i: (found[i], -sources[i].length, i))
-    return sources[best], found[best]
+class Plan(NamedTuple):
+    """How a search's words are answered: `sources`, the indexed ways in, the one yielding the fewest customers
+    first (it drives), by `values` (see `make_plan`; none with a single source), `top` the highest customer id."""
+    terms: list
+    sources: list
+    values: dict
+    top: int
+
+    def estimate(self, source):
+        """About how many customers `source` yields: its count when under COUNT_CAP, else the ids' density among
+        its first COUNT_CAP (COUNT_CAP of them up to its COUNT_CAP-th id) times the customers; 0 when unknown."""
+        value = self.values.get(source, 0)
+        return -value if value <= 0 else COUNT_CAP * self.top // value
+
+    def rest(self):
+        """The words the driver does not answer in full (checked on its ids)."""
+        return [t for t in self.terms if not self.sources or t not in self.sources[0].answered]
+
+    def share(self, words):
+        """About which share of the customers has all these words (1 when unknown): for each word the rarest way
+        in it comes from, each way counted once, as if independent; the driver's words count as had."""
+        rarest = {min((s for s in self.sources if t in s.words), key=self.estimate, default=None)
+                  for t in words if not self.sources or t not in self.sources[0].words}
+        share = 1.0
+        for source in rarest - {None}:
+            share *= min(1.0, self.estimate(source) / self.top) if self.values and self.top else 1.0
+        return share
+
+    def pieces(self):
+        """The other sources answering a two-character word (its piece), rarest first."""
+        rest = self.rest()
+        return [s for s in self.sources[1:] if s.kind == "bigram" and s.answered and s.answered[0] in rest]
 
 
-def _count_query(source):
-    if source.kind == "trgm":
-        return select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source.key))
-    return _driver_query(source, 0)
+def make_plan(connection, q, *, estimate=False):
+    """The Plan of the words of `q`: with several ways in (or `estimate`), each one's value from one query: its
+    COUNT_CAP-th id when it has that many, else minus its count (a count alone for a pg_trgm word). Among equal
+    estimates a piece of the longest word drives, whose other characters make a match rarer still."""
+    terms = words(q)
+    sources = _sources(connection, terms)
+    if len(sources) < 2 and not (estimate and sources):
+        return Plan(terms, sources, {}, 0)
+    found = connection.execute(select(select(func.max(CUSTOMERS.c.id)).scalar_subquery(),
+                                      *(_value(source) for source in sources))).one()
+    plan = Plan(terms, sources, dict(zip(sources, found[1:])), found[0] or 0)
+    order = sorted(range(len(sources)), key=lambda i: (plan.estimate(sources[i]), -sources[i].length, i))
+    return plan._replace(sources=[sources[i] for i in order])
+
+
+def _value(source):
+    """The source's COUNT_CAP-th id, or minus its count when it has fewer (one scalar; the count is only run when
+    there is no such id): on both databases a LIMIT over the index, in id order."""
+    if source.kind == "trgm":  # in no id order: its count up to COUNT_CAP, read as a count
+        query = select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source.key))
+        return -select(func.count()).select_from(query.limit(COUNT_CAP).subquery()).scalar_subquery()
+    query = _driver_query(source, 0)
+    nth = query.order_by(query.selected_columns[0]).limit(1).offset(COUNT_CAP - 1).scalar_subquery()
+    count = select(func.count()).select_from(query.limit(COUNT_CAP).subquery()).scalar_subquery()
+    return func.coalesce(nth, -count)
 
 
 def _piece_query(piece, after):
