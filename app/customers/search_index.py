@@ -42,7 +42,7 @@ BIGRAM_FUNCTION = f"{BIGRAMS}_refresh"
 TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_update")
 BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGRAMS}_after_update")
 PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
-COUNT_CAP = 5000  # several ways in: count each one's matches up to this many to pick the one that drives
+COUNT_CAP = 1000  # several ways in: the density of each one's first this many ids tells which drives
 MERGE_RATIO = 8  # on SQLite, reading this many ids in order costs about one probe of the bigram index
 
 _columns = ", ".join(COLUMNS)
@@ -368,11 +368,12 @@ class Plan(NamedTuple):
         """The words the driver does not answer in full (checked on its ids)."""
         return [t for t in self.terms if not self.sources or t not in self.sources[0].answered]
 
-    def share(self, words):
+    def share(self, words, *, driven=True):
         """About which share of the customers has all these words (1 when unknown): for each word the rarest way
-        in it comes from, each way counted once, as if independent; the driver's words count as had."""
+        in it comes from, each way counted once, as if independent; with `driven`, the driver's words count as
+        had (they are checked on the driver's ids)."""
         rarest = {min((s for s in self.sources if t in s.words), key=self.estimate, default=None)
-                  for t in words if not self.sources or t not in self.sources[0].words}
+                  for t in words if not (driven and self.sources and t in self.sources[0].words)}
         share = 1.0
         for source in rarest - {None}:
             share *= min(1.0, self.estimate(source) / self.top) if self.values and self.top else 1.0

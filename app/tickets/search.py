@@ -170,16 +170,18 @@ def _customer_condition(connection, term, limit):
     the customers the customer search finds for it: listed when at most `_customer_cap`, else each ticket's
     customer checked, newest ticket first.
 
-    The matching ids are read up to the cap only when the first SAMPLE of them do not already show, by how far
-    they spread, that there are many more (twice the cap): 有限 上海 at a million customers matches 37,500."""
+    The matching ids are read up to the cap at once when the words' estimates (see search_index.Plan) expect
+    fewer than half the cap; else first SAMPLE of them, and the rest only when how far those spread does not
+    already show many more (twice the cap): 有限 上海 at a million customers matches 37,500."""
     found = connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar()
     if found is not None:
         return _t.c.customer_id == found, False
     plan = search_index.make_plan(connection, term, estimate=True)
     cap = _customer_cap(plan.top, limit)
-    ids = search_index.matching_ids(connection, term, limit=min(SAMPLE, cap + 1), plan=plan)
-    if len(ids) == SAMPLE <= cap and SAMPLE * plan.top / ids[-1] <= 2 * cap:
-        ids += search_index.matching_ids(connection, term, after=ids[-1], limit=cap + 1 - SAMPLE, plan=plan)
+    sample = SAMPLE if plan.top * plan.share(plan.terms, driven=False) > cap / 2 else cap + 1
+    ids = search_index.matching_ids(connection, term, limit=min(sample, cap + 1), plan=plan)
+    if len(ids) == sample <= cap and sample * plan.top / ids[-1] <= 2 * cap:
+        ids += search_index.matching_ids(connection, term, after=ids[-1], limit=cap + 1 - sample, plan=plan)
     if len(ids) <= cap:
         return search_index.among(connection, _t.c.customer_id, ids), True
     return and_(*search_index.customer_checks(connection, term, _t.c.customer_id, plan=plan)), False
