@@ -44,6 +44,7 @@ BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGR
 PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
 COUNT_CAP = 1000  # several ways in: the density of each one's first this many ids tells which drives
 MERGE_RATIO = 8  # on SQLite, reading this many ids in order costs about one probe of the bigram index
+MIN_BATCH = 100  # the fewest candidate ids read at once when the longer words are checked on the rows
 
 _columns = ", ".join(COLUMNS)
 _new = ", ".join(f"new.{c}" for c in COLUMNS)
@@ -251,7 +252,7 @@ def _filtered(connection, plan, after, limit):
     if not filters:
         return candidates(after, limit)
     # the first batch: the candidates that should yield the page twice over, by the share that has those words
-    found, batch = [], min(max(int(2 * limit / max(plan.share(checked), 0.001)), 100), 16000)
+    found, batch = [], min(max(int(2 * limit / max(plan.share(checked), 0.001)), MIN_BATCH), 16000)
     while len(found) < limit:
         ids = candidates(after, batch)
         if ids:

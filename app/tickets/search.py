@@ -177,12 +177,14 @@ def _customer_condition(connection, term, limit):
     if found is not None:
         return _t.c.customer_id == found, False
     plan = search_index.make_plan(connection, term, estimate=True)
-    cap = _customer_cap(plan.top, limit)
+    cap, many = _customer_cap(plan.top, limit), False
     sample = SAMPLE if plan.top * plan.share(plan.terms, driven=False) > cap / 2 else cap + 1
     ids = search_index.matching_ids(connection, term, limit=min(sample, cap + 1), plan=plan)
-    if len(ids) == sample <= cap and sample * plan.top / ids[-1] <= 2 * cap:
-        ids += search_index.matching_ids(connection, term, after=ids[-1], limit=cap + 1 - sample, plan=plan)
-    if len(ids) <= cap:
+    if len(ids) == sample <= cap:  # a sample: many more when its ids spread over less than half of them
+        many = sample * plan.top / ids[-1] > 2 * cap
+        ids += [] if many else search_index.matching_ids(connection, term, after=ids[-1], limit=cap + 1 - sample,
+                                                         plan=plan)
+    if len(ids) <= cap and not many:
         return search_index.among(connection, _t.c.customer_id, ids), True
     return and_(*search_index.customer_checks(connection, term, _t.c.customer_id, plan=plan)), False
 
