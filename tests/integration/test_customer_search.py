@@ -67,10 +67,22 @@ def test_index_answers_what_the_scan_answers(people, term):
     assert found == scanned(term, limit=200) == expected(term)
 
 
-@pytest.mark.parametrize("term", [t for t in TERMS if len(t.split()) > 1] + ["有限 公司", "公司 有限 上海"])
-def test_common_words_merged_answer_what_the_scan_answers(people, term, monkeypatch):
-    """Every word matching at least COUNT_CAP customers: SQLite merges the two-character words' sorted ids."""
-    monkeypatch.setattr(search_index, "COUNT_CAP", 1)
+MULTI = [t for t in TERMS if len(t.split()) > 1] + ["有限 公司", "公司 有限 上海", "有限公司 上海 精工", "有限 上海 精工"]
+
+
+@pytest.mark.parametrize("common", [None, "有限", "上海", "精工"])
+@pytest.mark.parametrize("ratio", [0, 10**9])
+@pytest.mark.parametrize("term", MULTI)
+def test_merged_and_probed_words_answer_what_the_scan_answers(people, term, ratio, common, monkeypatch):
+    """Two-character words merged with the driver's ids (SQLite, by the estimates) or probed on each candidate,
+    in any mix (`common` made near-universal: probed after the others merge), read in batches of any size: the
+    same customers, page by page."""
+    monkeypatch.setattr(search_index, "MERGE_RATIO", ratio)
+    monkeypatch.setattr(search_index, "MIN_BATCH", 1)
+    if common:
+        estimate = search_index.Plan.estimate
+        monkeypatch.setattr(search_index.Plan, "estimate",
+                            lambda plan, source: 10**9 if source.key == common else estimate(plan, source))
     found = [c.number for c in search_customers(q=term, limit=200)]
     assert found == expected(term)
     pages, after = [], None
