@@ -27,7 +27,7 @@ TERMS = ["精工制造", "精工制造有限", "C2026", "138001", "周经理", "
          # several words: every word must match, each in any column
          "上海 精工", "精工 上海", "上海  精工制造", "精工 无此", "abc 贸易", "有限 周 公司", "138 精工", "C2026 物流",
          "Alice Brown", "ab lee", "上海 上海", "上 海", "上海 物流", "物流 上海", "精工 北京", "北京 上海", "上海 周精工",
-         "有限 公司 上海 制造"]
+         "有限 公司 上海 制造", "有限公司 上海 精工", "有限 上海 精工"]
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_index_answers_what_the_scan_answers(people, term):
     assert found == scanned(term, limit=200) == expected(term)
 
 
-MULTI = [t for t in TERMS if len(t.split()) > 1] + ["有限 公司", "公司 有限 上海", "有限公司 上海 精工", "有限 上海 精工"]
+MULTI = [t for t in TERMS if len(t.split()) > 1] + ["有限 公司", "公司 有限 上海"]
 
 
 @pytest.mark.parametrize("common", [None, "有限", "上海", "精工"])

@@ -193,8 +193,8 @@ WORDS = ["精工", "上海 精工", "精工机械", "有限公司 上海 精工"
          "精工 无此", "上海人"]
 
 
-@pytest.fixture
-def more(api, numbers):
+def add_more(api):
+    """Create the MORE customers, one ticket each an hour apart on 2026-03-04 (UTC)."""
     from app.customers.service import create_customer
 
     for hour, (name, contact) in enumerate(MORE):
@@ -205,6 +205,11 @@ def more(api, numbers):
             api.new_ticket(customer_number=customer.number)
     api.tokens.clear()
     return api
+
+
+@pytest.fixture
+def more(api, numbers):
+    return add_more(api)
 
 
 def customer_words_expected(words, **where):
@@ -233,16 +238,32 @@ def all_pages(api, query, limit):
     return pages
 
 
-@pytest.mark.parametrize("sample, cap", [(500, 20_000), (500, 0), (1, 1), (1, 20_000), (2, 3)])
+PATHS = [(500, 20_000), (500, 0), (1, 1), (1, 20_000), (2, 3)]  # (SAMPLE, CUSTOMER_CAP)
+
+
+@pytest.mark.parametrize("sample, cap", PATHS)
 def test_customer_words_every_path_finds_the_same_tickets(more, monkeypatch, sample, cap):
     """Listed customers, a sample showing many (each ticket's customer checked), a sample then the rest, or
     every ticket checked: the same tickets, newest first, page by page, with a date too."""
+    check_every_word(more, monkeypatch, sample, cap)
+
+
+def check_every_word(api, monkeypatch, sample, cap):
     monkeypatch.setattr(search, "SAMPLE", sample)
     monkeypatch.setattr(search, "CUSTOMER_CAP", cap)
     for words in WORDS:
         expected = customer_words_expected(words)
-        assert listed(more, f"customer={words}&limit=200") == expected, words
-        assert all_pages(more, f"customer={words}", 2) == expected, words
+        assert listed(api, f"customer={words}&limit=200") == expected, words
+        assert all_pages(api, f"customer={words}", 2) == expected, words
         since = customer_words_expected(words, since=datetime(2026, 3, 3, 16, tzinfo=timezone.utc))  # 03-04 China
-        assert listed(more, f"customer={words}&created_from=2026-03-04&limit=200") == since, words
+        assert listed(api, f"customer={words}&created_from=2026-03-04&limit=200") == since, words
     assert customer_words_expected("上海 精工") and customer_words_expected("有限 上海")
+
+
+@pytest.mark.postgres
+def test_customer_words_every_path_on_postgres(pg_app, monkeypatch):
+    api = Api(pg_app.test_client())
+    make_tickets(api)
+    add_more(api)
+    for sample, cap in PATHS:
+        check_every_word(api, monkeypatch, sample, cap)
