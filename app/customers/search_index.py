@@ -29,7 +29,7 @@ from .search_schema import (  # noqa: F401 (install, uninstall and the names are
 )
 
 COUNT_CAP = 3000  # several ways in: the density of each one's first this many ids tells which drives
-MERGE_RATIO = 8  # on SQLite, reading this many ids in order costs about one probe of the bigram index
+MERGE_RATIO = 8  # reading this many ids in order costs about one probe of the bigram index
 MIN_BATCH = 100  # the fewest candidate ids read at once when the longer words are checked on the rows
 
 
@@ -51,7 +51,7 @@ _fts = table(TABLE, column("rowid", Integer))
 def matching_ids(connection, q, *, after=None, limit=50, plan=None):
     """Ids of the customers matching every word of `q` (see the module docstring), ascending, after `after`.
 
-    `plan`: the words' plan (see `plan`) when the caller has made it already."""
+    `plan`: the words' Plan (see `make_plan`) when the caller has made it already."""
     plan = plan or make_plan(connection, q)
     terms, after = plan.terms, after or 0
     driver = plan.sources[0] if plan.sources else None
@@ -71,12 +71,12 @@ def _filtered(connection, plan, after, limit):
     """The driver's ids with the other two-character words taken from the bigram index (one statement, in id
     order), the longer words then checked on the customer rows in growing batches, until a page is full.
 
-    A two-character word is probed for each candidate id (rarest word first), or on SQLite its ids read in order
-    beside the driver's when that costs less (SQLite merges sorted lists for INTERSECT .. ORDER BY; a probe costs
-    as much as reading MERGE_RATIO ids in order: 上海 精工 at a million customers, 16 ms probing 上海's 50,000
-    ids, 3 ms merging them with 精工's 25,000; but 有限, in 750,000 customers, is probed on the 1,250 ids both
-    leave rather than merged). The longer words are checked in a second plain query, so the planner cannot swap
-    the driver for a scan."""
+    Rarest first, a two-character word's ids are merged with the driver's (both read in order: SQLite merges
+    sorted lists for INTERSECT .. ORDER BY, PostgreSQL merge-joins) while that costs less than probing it for each
+    candidate left (a probe costs about MERGE_RATIO ids read in order), else probed: 上海 精工 at a million
+    customers, 16 ms probing 上海 for 精工's 25,000 ids, 3 ms merging; but 有限, in 750,000 customers, is probed
+    on the 1,250 ids those two leave. Probes after a merge run in the second query, with the longer words' row
+    checks (a plain query: the planner cannot swap the driver for a scan)."""
     driver, pieces = plan.sources[0], plan.pieces()
     merged, probed, expected = [], [], plan.estimate(driver)  # expected: the candidates, about
     for piece in pieces:  # rarest first: each merged word thins the candidates the next would be probed on
