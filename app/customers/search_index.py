@@ -165,6 +165,8 @@ def customer_checks(connection, q, customer_id, plan=None):
 def among(connection, column, ids):
     """`column` IN `ids` (integers) with the ids as one text parameter, so thousands cost one value rather than a
     bound parameter each: on PostgreSQL an array (= ANY), on SQLite a JSON array (IN json_each)."""
+    if connection.dialect.name == "sqlite" and len(ids) <= FEW:  # a few bound parameters cost less to build
+        return column.in_(ids)
     listed = ",".join(str(int(i)) for i in ids)
     if connection.dialect.name == "postgresql":
         return column == any_(cast(bindparam(None, "{" + listed + "}", type_=String), postgresql.ARRAY(Integer)))

@@ -29,6 +29,7 @@ from app.customers import search_index
 from app.customers.models import Customer
 from app.errors import ValidationFailed
 from app.extensions import db
+from app.fast_statements import FastStatement
 from app.i18n import _
 
 from .models import STATUSES, Ticket
@@ -175,23 +176,35 @@ def _customer_condition(connection, term, limit):
     else of the customers the customer search finds for it: "listed" when at most `_customer_cap`, else each
     ticket's customer "checked", newest ticket first.
 
-    The matching ids are read up to the cap at once when the words' estimates (see search_index.Plan) expect
-    fewer than half the cap; else first SAMPLE of them, and the rest only when how far those spread does not
-    already show many more (twice the cap): 有限 上海 at a million customers matches 37,500."""
+    The matching ids are read up to the cap at once when the words' estimates (see search_index.Plan, made with
+    several ways in) expect fewer than half the cap; else first SAMPLE of them, and the rest only when how far
+    those spread does not already show many more (twice the cap): 有限 上海 at a million customers matches
+    37,500. The customers are counted (their highest id) only when the cap matters."""
     found = connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar()
     if found is not None:
         return _t.c.customer_id == found, "number"
-    plan = search_index.make_plan(connection, term, estimate=True)
-    cap, many = _customer_cap(plan.top, limit), False
-    sample = SAMPLE if plan.top * plan.share(plan.terms, driven=False) > cap / 2 else cap + 1
-    ids = search_index.matching_ids(connection, term, limit=min(sample, cap + 1), plan=plan)
-    if len(ids) == sample <= cap:  # a sample: many more when its ids spread over less than half of them
-        many = sample * plan.top / ids[-1] > 2 * cap
-        ids += [] if many else search_index.matching_ids(connection, term, after=ids[-1], limit=cap + 1 - sample,
+    plan = search_index.make_plan(connection, term)  # estimates (and the customers' top id) with several ways in
+    top = plan.top if plan.values else None
+    cap = None if top is None else _customer_cap(top, limit)
+    few = cap is not None and top * plan.share(plan.terms, driven=False) <= cap / 2  # expected: read them all
+    read = cap + 1 if few else SAMPLE
+    ids = search_index.matching_ids(connection, term, limit=read, plan=plan)
+    if len(ids) < read and len(ids) <= min(limit // 2, CUSTOMER_CAP):  # all, under any cap (see _customer_cap)
+        return search_index.among(connection, _t.c.customer_id, ids), "listed"
+    if top is None:
+        top = _TOP.scalar() or 0
+        cap = _customer_cap(top, limit)
+    many = False
+    if not few and len(ids) == SAMPLE <= cap:  # a sample: many more when its ids spread over less than half of them
+        many = SAMPLE * top / ids[-1] > 2 * cap
+        ids += [] if many else search_index.matching_ids(connection, term, after=ids[-1], limit=cap + 1 - SAMPLE,
                                                          plan=plan)
     if len(ids) <= cap and not many:
         return search_index.among(connection, _t.c.customer_id, ids), "listed"
     return and_(*search_index.customer_checks(connection, term, _t.c.customer_id, plan=plan)), "checked"
+
+
+_TOP = FastStatement(select(func.max(_c.c.id)))  # about how many customers there are
 
 
 def _customer_cap(customers, limit):
@@ -199,7 +212,8 @@ def _customer_cap(customers, limit):
 
     Listing costs about the same per matching customer as checking costs per ticket read, and a page of checks
     reads about limit x customers / matches tickets: the two meet near the square root of limit x customers
-    (at a million customers and 50 a page, 5,000: at 2,500 customers listing took 3 ms, checking 44 ms)."""
+    (at a million customers and 50 a page, 5,000: at 2,500 customers listing took 3 ms, checking 44 ms). As there
+    are at least as many customers as matches, it never falls below limit / 2 matches (unless CUSTOMER_CAP)."""
     return min(CUSTOMER_CAP, isqrt(limit * max(customers, 1) // 2))
 
 
