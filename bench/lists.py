@@ -310,7 +310,8 @@ def serve(url, rows, requests):
             p50, p95, body = measure(client, path, tokens[user], requests)
             next_url = body.get("next") or next_url
             worst = max(worst, p95)
-            print(f"  {_padded(label, 38)} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ({len(body['items'])} items)", flush=True)
+            items = len(body["items"])
+            print(f"  {_padded(label, 38)} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ({items} items)", flush=True)
         status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
         print(f"  worst p95 {worst:.1f} ms; worker RSS after serving: {status['VmRSS'].strip()} "
               f"(peak {status['VmHWM'].strip()}; getrusage maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} kB)",

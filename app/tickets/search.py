@@ -142,8 +142,8 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
         # the rows' other columns, it reads every listed ticket's row from the table for the sort (4 ms for 1,250).
         # Checked customers: PostgreSQL plans the checks of a bare id query in a third of the time, and without
         # workers: a parallel read of the date index runs ahead of the LIMIT (上海 集团 at a million: 21 to 7 ms)
-        if checked:
-            connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")  # this transaction
+        if checked and connection.dialect.name == "postgresql":  # for this (reading) transaction
+            connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         page = connection.execute(select(_t.c.id).where(*conditions).order_by(*newest).limit(limit)).scalars().all()
         if not page:
             return []
@@ -195,7 +195,7 @@ def _customer_condition(connection, term, limit):
         top = _TOP.scalar() or 0
         cap = _customer_cap(top, limit)
     many = False
-    if not few and len(ids) == SAMPLE <= cap:  # a sample: many more when its ids spread over less than half of them
+    if not few and len(ids) == SAMPLE <= cap:  # a sample: many more when its ids spread over under half of them
         many = SAMPLE * top / ids[-1] > 2 * cap
         ids += [] if many else search_index.matching_ids(connection, term, after=ids[-1], limit=cap + 1 - SAMPLE,
                                                          plan=plan)
