@@ -16,7 +16,11 @@ another child process, so its RSS is the worker's, not the loader's.
 PostgreSQL: DATABASE_URL names an empty database the bench may fill; without it the bench starts a throw-away
 server with scripts/postgres.sh (port TEST_PG_PORT) and stops it after.
 
-Usage: .venv/bin/python bench/lists.py [ROWS] [REQUESTS] [--sqlite | --pg]
+Usage: .venv/bin/python bench/lists.py [ROWS] [REQUESTS] [--sqlite | --pg] [--keep PATH]
+
+--keep PATH: the SQLite database is the file PATH and stays after the run; a database (that file, or
+DATABASE_URL's) that already holds ROWS tickets is served as it is, without the set-up (a million rows take
+minutes to load). Without --keep the SQLite file is temporary and the database is filled every run.
 """
 import os
 import random
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -253,6 +258,8 @@ def cases(rows):
         ("customers q=无此 (2, none)", f"/api/v1/customers?q={q('无此')}", "agent1"),
         ("customers q=上海 精工", f"/api/v1/customers?q={q('上海 精工')}", "agent1"),
         ("customers q=上海 无此", f"/api/v1/customers?q={q('上海 无此')}", "agent1"),
+        ("customers q=有限公司 上海 精工", f"/api/v1/customers?q={q('有限公司 上海 精工')}", "agent1"),
+        ("customers q=有限 上海 (75%, 5%)", f"/api/v1/customers?q={q('有限 上海')}", "agent1"),
         (f"customers q={one}", f"/api/v1/customers?q={q(one)}", "agent1"),
         ("tickets number= exact", f"/api/v1/tickets?number={ticket_number}", "agent1"),
         ("tickets number= a day", f"/api/v1/tickets?number=SR{day}", "agent1"),
@@ -260,6 +267,9 @@ def cases(rows):
         ("tickets customer= number", f"/api/v1/tickets?customer={customer_number}", "agent1"),
         ("tickets customer= 3 words", f"/api/v1/tickets?customer={q(one)}", "agent1"),
         ("tickets customer=上海 精工", f"/api/v1/tickets?customer={q('上海 精工')}", "agent1"),
+        ("tickets customer=精工机械 (0.25%)", f"/api/v1/tickets?customer={q('精工机械')}", "agent1"),
+        ("tickets customer=有限公司 上海 精工", f"/api/v1/tickets?customer={q('有限公司 上海 精工')}", "agent1"),
+        ("tickets customer=有限 上海", f"/api/v1/tickets?customer={q('有限 上海')}", "agent1"),
         ("tickets created one day", f"/api/v1/tickets?created_from={iso_day}&created_to={iso_day}", "agent1"),
         ("tickets day + customer", f"/api/v1/tickets?created_from={iso_day}&created_to={iso_day}"
                                    f"&customer={q('上海')}", "agent1"),
@@ -300,11 +310,18 @@ def serve(url, rows, requests):
             p50, p95, body = measure(client, path, tokens[user], requests)
             next_url = body.get("next") or next_url
             worst = max(worst, p95)
-            print(f"  {label:34s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ({len(body['items'])} items)", flush=True)
+            items = len(body["items"])
+            print(f"  {_padded(label, 38)} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ({items} items)", flush=True)
         status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
         print(f"  worst p95 {worst:.1f} ms; worker RSS after serving: {status['VmRSS'].strip()} "
               f"(peak {status['VmHWM'].strip()}; getrusage maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} kB)",
               flush=True)
+
+
+def _padded(label, width):
+    """`label` padded to `width` terminal columns (a Chinese character takes two)."""
+    wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in label)
+    return label + " " * max(0, width - len(label) - wide)
 
 
 # ------------------------------------------------------------------------------------------------ driver
@@ -313,10 +330,29 @@ def _child(*args):
     subprocess.run([sys.executable, __file__, *map(str, args)], check=True)
 
 
-def _run(label, url, rows, requests):
+def _run(label, url, rows, requests, reuse=False):
     print(f"{label}: {rows} customers, tickets and open tasks", flush=True)
-    _child("--setup", url, rows)
+    if reuse and _loaded(url) >= rows:
+        print("  set-up: none, the database holds the rows (--keep)", flush=True)
+    else:
+        _child("--setup", url, rows)
     _child("--serve", url, rows, requests)
+
+
+def _loaded(url):
+    """How many tickets the database at `url` holds (0 when it has no tickets table yet)."""
+    from sqlalchemy import create_engine, text
+
+    from config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM tickets")).scalar()
+    except Exception:  # no such table (an empty database)
+        return 0
+    finally:
+        engine.dispose()
 
 
 def _start_postgres():
@@ -340,11 +376,17 @@ def main():
 
         url = normalise_database_url(args[1])
         return setup(url, int(args[2])) if args[0] == "--setup" else serve(url, int(args[2]), int(args[3]))
+    keep = None
+    if "--keep" in args:
+        at = args.index("--keep")
+        keep, args = Path(args[at + 1]).resolve(), args[:at] + args[at + 2:]
     flags = {a for a in args if a.startswith("--")}
     numbers = [a for a in args if not a.startswith("--")]
     rows = int(numbers[0]) if numbers else 100_000
     requests = int(numbers[1]) if len(numbers) > 1 else 200
-    if "--pg" not in flags:
+    if "--pg" not in flags and keep:
+        _run("SQLite", f"sqlite:///{keep}", rows, requests, reuse=True)
+    elif "--pg" not in flags:
         folder = Path(tempfile.mkdtemp(prefix="lists-"))
         try:
             _run("SQLite", f"sqlite:///{folder / 'lists.db'}", rows, requests)
@@ -355,7 +397,7 @@ def main():
         if not url:
             url, stop = _start_postgres()
         try:
-            _run("PostgreSQL", url, rows, requests)
+            _run("PostgreSQL", url, rows, requests, reuse=bool(keep))
         finally:
             stop()
 

@@ -1,180 +1,39 @@
-"""Indexes for the customer search (R0-2), so a term that matches nothing does not read every customer.
+"""The customer search (R0-2) answered from its indexes (see search_schema), so a term that matches nothing
+does not read every customer.
 
 Searching for a customer before creating one is the usual first step, and for a new customer the search finds
 nothing; a leading-wildcard LIKE answers that by reading the whole table. The search splits its input into words
 (every word must match, each in any of number, name, phone, contact person) and answers each word from an index:
 
-* three or more characters, on SQLite from trigrams: an FTS5 table `customer_search` with the trigram
-  tokenizer, kept in step with `customers` by triggers. On PostgreSQL from the word's rarest two-character piece
-  (below), the word then checked on those rows: pg_trgm's GIN indexes (also installed) ignore Chinese characters
-  under the C locale, and a LIMIT query can lead the planner to a scan; they serve words without pieces (digits).
-* two characters (most Chinese names and words: 精工, 上海), from `customer_search_bigrams`: one row per
-  distinct (lower-cased two-character piece, customer), a B-tree on both databases, kept by triggers (SQLite:
-  with the helper table `customer_search_positions` of positions 1..200, as triggers cannot use CTEs;
-  PostgreSQL: a PL/pgSQL function). Pieces of two ASCII digits or with a space are left out: digits fill every
-  phone and number, so a scan finds a page of them at once.
+* three or more characters: on SQLite from the FTS5 trigram table; on PostgreSQL from the word's rarest
+  two-character piece, the word then checked on those rows (a word without pieces, digits: pg_trgm);
+* two characters (精工, 上海): the two-character piece table;
 * one character and two digits: the scan, which stops after one page when matches are common.
 
-With several ways in (several words, or pieces), the one yielding the fewest customers (counted up to
-`COUNT_CAP`, in one query) drives: its ids are read in order in growing batches and the other words checked on
-those rows, until a page is full; on SQLite, when every way in is common, the two-character words' ids are merged
-with the driver's (INTERSECT) rather than probed one by one. Pieces and patterns are written into the statements,
-not bound: a prepared statement's generic plan cannot tell a rare piece from a common one.
-
-A batch ("copy and move") migration of `customers` on SQLite drops the triggers: call `install(connection)` again
-in that migration (tests check the triggers exist).
+With several ways in (several words, or pieces), the one yielding the fewest customers drives, by estimates from
+one query (each way in's COUNT_CAP-th id: the density of its ids): its ids are read in order in growing batches
+and the other words checked on them until a page is full. A two-character word is merged with the driver's ids
+(both read in order) when that costs less than probing each candidate, else probed, the rarest first; longer
+words are checked on the customer rows. Pieces and patterns are written into the statements, not bound: a
+prepared statement's generic plan cannot tell a rare piece from a common one.
 """
-import logging
 from typing import NamedTuple
 
-from sqlalchemy import Integer, any_, bindparam, column, exists, func, intersect, literal, or_, select, table, text
+from sqlalchemy import (Integer, String, any_, bindparam, cast, column, exists, func, intersect, literal, or_, select,
+                        table, text)
 from sqlalchemy.dialects import postgresql
 
-log = logging.getLogger(__name__)
+from app.fast_statements import FastStatement
 
-COLUMNS = ("number", "name", "phone", "contact_person")
-MIN_LENGTH = 3  # trigrams: shorter terms cannot use the FTS5 / pg_trgm index
-TABLE = "customer_search"
-BIGRAMS = f"{TABLE}_bigrams"
-POSITIONS = f"{TABLE}_positions"
-MAX_POSITION = 200  # the longest searched column (name, String(200))
-BIGRAM_FUNCTION = f"{BIGRAMS}_refresh"
-TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_update")
-BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGRAMS}_after_update")
-PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
-COUNT_CAP = 5000  # several ways in: count each one's matches up to this many to pick the one that drives
-
-_columns = ", ".join(COLUMNS)
-_new = ", ".join(f"new.{c}" for c in COLUMNS)
-_old = ", ".join(f"old.{c}" for c in COLUMNS)
-_SQLITE = (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING fts5({_columns}, content='customers', content_rowid='id', "
-    "tokenize='trigram')",
-    f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[0]} AFTER INSERT ON customers BEGIN "
-    f"INSERT INTO {TABLE}(rowid, {_columns}) VALUES (new.id, {_new}); END",
-    f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[1]} AFTER DELETE ON customers BEGIN "
-    f"INSERT INTO {TABLE}({TABLE}, rowid, {_columns}) VALUES ('delete', old.id, {_old}); END",
-    f"CREATE TRIGGER IF NOT EXISTS {TRIGGERS[2]} AFTER UPDATE OF {_columns} ON customers BEGIN "
-    f"INSERT INTO {TABLE}({TABLE}, rowid, {_columns}) VALUES ('delete', old.id, {_old}); "
-    f"INSERT INTO {TABLE}(rowid, {_columns}) VALUES (new.id, {_new}); END",
-    f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')",
+from .search_schema import (  # noqa: F401 (install, uninstall and the names are this package's too)
+    BIGRAM_FUNCTION, BIGRAM_TRIGGERS, BIGRAMS, COLUMNS, MIN_LENGTH, PG_INDEXES, POSITIONS, TABLE, TRIGGERS,
+    _has_index, _has_table, install, is_index_object, uninstall,
 )
 
-
-def _sqlite_pieces(values):
-    """SELECT g, id: the two-character pieces of the searched columns, from `values` (SELECT id, value ...)."""
-    return (f"SELECT lower(substr(v.value, p.n, 2)) AS g, v.id AS id FROM ({values}) AS v "
-            f"JOIN {POSITIONS} AS p ON p.n < length(v.value) "
-            "WHERE lower(substr(v.value, p.n, 2)) NOT GLOB '[0-9][0-9]' AND instr(substr(v.value, p.n, 2), ' ') = 0")
-
-
-_NEW_VALUES = " UNION ALL ".join(f"SELECT new.id AS id, new.{c} AS value" for c in COLUMNS)
-_ALL_VALUES = " UNION ALL ".join(f"SELECT id, {c} AS value FROM customers" for c in COLUMNS)
-_SQLITE_BIGRAM_TABLES = (
-    f"CREATE TABLE {BIGRAMS} (gram TEXT NOT NULL, customer_id INTEGER NOT NULL, "
-    "PRIMARY KEY (gram, customer_id)) WITHOUT ROWID",
-    f"CREATE TABLE IF NOT EXISTS {POSITIONS} (n INTEGER PRIMARY KEY)",
-    f"INSERT OR IGNORE INTO {POSITIONS}(n) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s "
-    f"WHERE n < {MAX_POSITION}) SELECT n FROM s",
-    f"INSERT INTO {BIGRAMS}(gram, customer_id) SELECT g, id FROM ({_sqlite_pieces(_ALL_VALUES)}) "
-    "GROUP BY g, id ORDER BY g, id",
-)
-_SQLITE_BIGRAM_TRIGGERS = (
-    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[0]} AFTER INSERT ON customers BEGIN "
-    f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
-    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[1]} AFTER DELETE ON customers BEGIN "
-    f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id; END",
-    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[2]} AFTER UPDATE OF {_columns} ON customers BEGIN "
-    f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id; "
-    f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
-)
-
-_PG_PIECES = (
-    "SELECT DISTINCT lower(substr(v, n, 2)) AS g, {row}.id AS id FROM unnest(ARRAY[{values}]) AS v, "
-    "generate_series(1, length(v) - 1) AS n WHERE lower(substr(v, n, 2)) !~ '^[0-9][0-9]$' "
-    "AND position(' ' in substr(v, n, 2)) = 0"
-)
-_PG_BIGRAMS = (
-    f"CREATE OR REPLACE FUNCTION {BIGRAM_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"IF TG_OP <> 'INSERT' THEN DELETE FROM {BIGRAMS} WHERE customer_id = OLD.id; END IF; "
-    f"IF TG_OP <> 'DELETE' THEN INSERT INTO {BIGRAMS}(gram, customer_id) "
-    + _PG_PIECES.format(row="NEW", values=", ".join(f"NEW.{c}" for c in COLUMNS)) + "; END IF; "
-    "RETURN NULL; END $$",
-    f"DROP TRIGGER IF EXISTS {BIGRAM_TRIGGERS[0]} ON customers",
-    f"CREATE TRIGGER {BIGRAM_TRIGGERS[0]} AFTER INSERT OR DELETE OR UPDATE OF {_columns} ON customers "
-    f"FOR EACH ROW EXECUTE FUNCTION {BIGRAM_FUNCTION}()",
-)
-_PG_BIGRAM_TABLE = (
-    f"CREATE TABLE {BIGRAMS} (gram TEXT NOT NULL, customer_id INTEGER NOT NULL)",
-    f"INSERT INTO {BIGRAMS}(gram, customer_id) SELECT DISTINCT pieces.g, pieces.id FROM customers AS c, LATERAL ("
-    + _PG_PIECES.format(row="c", values=", ".join(f"c.{c}" for c in COLUMNS)) + ") AS pieces",
-    f"ALTER TABLE {BIGRAMS} ADD PRIMARY KEY (gram, customer_id)",
-)
-
-
-def install(connection):
-    """Create the indexes for the connection's database (idempotent), filling them from the customers there.
-
-    Returns False when the database can have neither the trigram nor the two-character index."""
-    try:
-        return _install(connection)
-    finally:
-        _EXISTS.clear()
-
-
-def _install(connection):
-    dialect = connection.dialect.name
-    _EXISTS.clear()
-    if dialect == "sqlite":
-        if not _has_table(connection, BIGRAMS):
-            for statement in _SQLITE_BIGRAM_TABLES:
-                connection.exec_driver_sql(statement)
-        for statement in _SQLITE_BIGRAM_TRIGGERS:
-            connection.exec_driver_sql(statement)
-        if not _sqlite_has_trigram(connection):
-            log.warning("SQLite lacks FTS5 with the trigram tokenizer (3.34+): terms of 3+ characters scan")
-            return True
-        for statement in _SQLITE:
-            connection.exec_driver_sql(statement)
-        return True
-    if dialect == "postgresql":
-        if not _has_table(connection, BIGRAMS):
-            for statement in _PG_BIGRAM_TABLE:
-                connection.exec_driver_sql(statement)
-        for statement in _PG_BIGRAMS:
-            connection.exec_driver_sql(statement)
-        try:
-            with connection.begin_nested():
-                connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except Exception as exc:  # not allowed to create it: the search still works, by scanning
-            log.warning("pg_trgm is not available (%s): terms of 3+ characters scan", exc)
-            return True
-        for name, column_name in zip(PG_INDEXES, COLUMNS):
-            connection.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS {name} ON customers USING gin ({column_name} gin_trgm_ops)")
-        return True
-    return False
-
-
-def uninstall(connection):
-    """Drop what `install` created (bulk loads do this first and `install` after: the indexes fill faster)."""
-    _EXISTS.clear()
-    if connection.dialect.name == "sqlite":
-        for trigger in TRIGGERS + BIGRAM_TRIGGERS:
-            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
-        for name in (TABLE, BIGRAMS, POSITIONS):
-            connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
-    elif connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {BIGRAM_TRIGGERS[0]} ON customers")
-        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {BIGRAM_FUNCTION}()")
-        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {BIGRAMS}")
-        for name in PG_INDEXES:
-            connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-
-
-def is_index_object(name):
-    """True for the tables and indexes `install` creates (Alembic's autogenerate must leave them alone)."""
-    return bool(name) and (name == TABLE or name.startswith(f"{TABLE}_") or name in PG_INDEXES)
+COUNT_CAP = 3000  # several ways in: the density of each one's first this many ids tells which drives
+MERGE_RATIO = 8  # reading this many ids in order costs about one probe of the bigram index
+MIN_BATCH = 100  # the fewest candidate ids read at once when the longer words are checked on the rows
+FEW = 200  # at most this many ids are read as rows, more as one aggregate value
 
 
 def words(q):
@@ -192,76 +51,127 @@ _bigrams = table(BIGRAMS, column("gram"), column("customer_id", Integer))
 _fts = table(TABLE, column("rowid", Integer))
 
 
-def matching_ids(connection, q, *, after=None, limit=50):
-    """Ids of the customers matching every word of `q` (see the module docstring), ascending, after `after`."""
-    terms = words(q)
-    after = after or 0
-    sources = _sources(connection, terms)
-    driver, count = _most_selective(connection, sources) if len(sources) > 1 else (sources[0] if sources else None, 0)
+def matching_ids(connection, q, *, after=None, limit=50, plan=None):
+    """Ids of the customers matching every word of `q` (see the module docstring), ascending, after `after`.
+
+    `plan`: the words' Plan (see `make_plan`) when the caller has made it already."""
+    plan = plan or make_plan(connection, q)
+    terms, after = plan.terms, after or 0
+    driver = plan.sources[0] if plan.sources else None
     if driver is None or driver.kind == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
-        return list(connection.execute(query.order_by(CUSTOMERS.c.id).limit(limit)).scalars())
-    rest = [t for t in terms if t not in driver.answered]
+        return _ids(connection, query.order_by(CUSTOMERS.c.id).limit(limit), many=limit > FEW)
+    rest = plan.rest()
     if not rest and driver.kind == "fts":  # the usual search (one word of 3+ characters on SQLite)
-        return list(connection.execute(_FTS_PAGE, {"phrase": _phrase(driver.key), "after": after,
-                                                   "limit": limit}).scalars())
+        return _ids(connection, _FTS_PAGE, {"phrase": _phrase(driver.key), "after": after, "limit": limit},
+                    many=limit > FEW)
     if not rest:
         query = _driver_query(driver, after)
-        return list(connection.execute(query.order_by(query.selected_columns[0]).limit(limit)).scalars())
-    merge = count >= COUNT_CAP and connection.dialect.name == "sqlite"
-    return _filtered(connection, driver, rest, after, limit, merge)
+        return _ids(connection, query.order_by(query.selected_columns[0]).limit(limit), many=limit > FEW)
+    return _filtered(connection, plan, after, limit)
 
 
-def _filtered(connection, driver, rest, after, limit, merge=False):
+def _filtered(connection, plan, after, limit):
     """The driver's ids with the other two-character words taken from the bigram index (one statement, in id
     order), the longer words then checked on the customer rows in growing batches, until a page is full.
 
-    A two-character word is probed for each driver id, or with `merge` its ids read in order beside the driver's
-    (SQLite merges sorted lists for INTERSECT .. ORDER BY; a probe costs as much as reading ~8 ids in order: 上海
-    精工 at a million customers, 16 ms probing 上海's 50,000 ids, 3 ms merging them with 精工's 25,000). The
-    longer words are checked in a second plain query, so the planner cannot swap the driver for a scan."""
-    pieces = [t for t in rest if len(t) == 2 and _kind(connection, t) == "bigram"]
-    filters = [contains(t) for t in rest if t not in pieces]
+    Rarest first, a two-character word's ids are merged with the driver's (both read in order: SQLite merges
+    sorted lists for INTERSECT .. ORDER BY, PostgreSQL merge-joins) while that costs less than probing it for each
+    candidate left (a probe costs about MERGE_RATIO ids read in order), else probed: 上海 精工 at a million
+    customers, 16 ms probing 上海 for 精工's 25,000 ids, 3 ms merging; but 有限, in 750,000 customers, is probed
+    on the 1,250 ids those two leave. Probes after a merge run in the second query, with the longer words' row
+    checks (a plain query: the planner cannot swap the driver for a scan)."""
+    driver, pieces = plan.sources[0], plan.pieces()
+    merged, probed, expected = [], [], plan.estimate(driver)  # expected: the candidates, about
+    for piece in pieces:  # rarest first: each merged word thins the candidates the next would be probed on
+        if plan.estimate(piece) <= MERGE_RATIO * expected:
+            merged.append(piece)
+            expected *= plan.estimate(piece) / max(plan.top, 1)
+        else:
+            probed.append(piece)
+    answered = {t for piece in pieces for t in piece.answered}
+    checked = [t for t in plan.rest() if t not in answered]  # in the second query
+    later = probed if merged else []  # probed in the second query too (SQLite merges only under the compound's
+    probed = [] if merged else probed  # own ORDER BY; PostgreSQL would merge those words' whole index ranges)
+    checked += [t for p in later for t in p.answered]
+    filters = [contains(t) for t in checked if t not in answered]
+
+    def check(ids):
+        """Those of the candidate ids that pass the second query's checks."""
+        if filters or not later:  # the customer rows, and the probes
+            column, query, probes = CUSTOMERS.c.id, select(CUSTOMERS.c.id).where(*filters), later
+        else:  # probes alone: the ids in the first one's index range, and the others probed
+            query, probes = _piece_query(later[0].key, None), later[1:]
+            column = query.selected_columns[0]
+        return _ids(connection, query.where(among(connection, column, ids),
+                                            *(_has_piece(p.key, column, probe=True) for p in probes)),
+                    many=len(ids) > FEW)
 
     def candidates(after, count):
         query = _driver_query(driver, after)
-        if merge and pieces:
-            query = intersect(query, *(_piece_query(p, after) for p in pieces))
-        else:
-            query = query.where(*(_has_piece(p, query.selected_columns[0]) for p in pieces))
-        return list(connection.execute(query.order_by(query.selected_columns[0]).limit(count)).scalars())
+        if merged and connection.dialect.name == "sqlite":
+            query = intersect(query, *(_piece_query(p.key, after) for p in merged))
+        else:  # PostgreSQL plans merged words as a merge join of the sorted index ranges
+            id_column = query.selected_columns[0]
+            query = query.where(*(_has_piece(p.key, id_column) for p in merged),
+                                *(_has_piece(p.key, id_column, probe=True) for p in probed))
+        return _ids(connection, query.order_by(query.selected_columns[0]).limit(count), many=count > FEW)
 
-    if not filters:
+    if not checked:
         return candidates(after, limit)
-    found, batch = [], max(limit * 20, 1000)
+    # the first batch: the candidates that should yield the page twice over, by the share that has those words
+    found, batch = [], min(max(int(2 * limit / max(plan.share(checked), 0.001)), MIN_BATCH), 16000)
     while len(found) < limit:
         ids = candidates(after, batch)
         if ids:
-            found += connection.execute(select(CUSTOMERS.c.id).where(
-                among(connection, CUSTOMERS.c.id, ids), *filters).order_by(CUSTOMERS.c.id)).scalars()
+            found += check(ids)
         if len(ids) < batch:
             break
         after, batch = ids[-1], min(batch * 4, 16000)
     return found[:limit]
 
 
-def customer_checks(connection, q, customer_id):
+def _ids(connection, query, parameters=None, *, many=False):
+    """The ids `query` selects (its first column), ascending; when there may be `many`, read as one aggregate (a
+    PostgreSQL array, an SQLite comma-separated string): thousands of ids cost a fraction of what as many rows
+    through SQLAlchemy cost (a page of 50 is read as rows: wrapping the query costs more than it saves)."""
+    if not many:
+        return sorted(connection.execute(query, parameters).scalars().all())
+    inner = query.subquery()
+    if connection.dialect.name == "postgresql":
+        found = connection.execute(select(func.array_agg(inner.c[0])), parameters).scalar() or []
+    else:
+        found = connection.execute(select(func.group_concat(inner.c[0])), parameters).scalar()
+        found = [int(i) for i in found.split(",")] if found else []
+    found.sort()  # no aggregate promises its input's order (sorting sorted ids takes one pass)
+    return found
+
+
+def customer_checks(connection, q, customer_id, plan=None):
     """Conditions that the customer `customer_id` (a column of another table) matches every word of `q`: a probe
-    of the bigram index for a two-character word, the customer row for longer ones."""
-    terms = words(q)
-    pieces = [t for t in terms if len(t) == 2 and _kind(connection, t) == "bigram"]
-    checks = [_has_piece(piece, customer_id) for piece in pieces]
-    rest = [contains(t) for t in terms if t not in pieces]
+    of the bigram index for a two-character word, the customer row for longer ones; the rarest words first (by
+    the estimates of `plan`, when it has them)."""
+    plan = plan or make_plan(connection, q)
+    pieces = [s for s in plan.sources if s.kind == "bigram" and s.answered]
+    checks = [(plan.estimate(piece), _has_piece(piece.key, customer_id)) for piece in pieces]
+    answered = {t for piece in pieces for t in piece.answered}
+    rest = [contains(t) for t in plan.terms if t not in answered]
     if rest:
-        checks.append(exists().where(CUSTOMERS.c.id == customer_id, *rest))
-    return checks
+        rarest = min((plan.estimate(s) for s in plan.sources if s not in pieces), default=plan.top)
+        checks.append((rarest, exists().where(CUSTOMERS.c.id == customer_id, *rest)))
+    return [check for _estimate, check in sorted(checks, key=lambda c: c[0])]
 
 
 def among(connection, column, ids):
-    """`column` IN `ids`: on PostgreSQL one array parameter (= ANY), so thousands of ids cost one value."""
+    """`column` IN `ids` (integers) with the ids as one text parameter, so thousands cost one value rather than a
+    bound parameter each: on PostgreSQL an array (= ANY), on SQLite a JSON array (IN json_each)."""
+    if connection.dialect.name == "sqlite" and len(ids) <= FEW:  # a few bound parameters cost less to build
+        return column.in_(ids)
+    listed = ",".join(str(int(i)) for i in ids)
     if connection.dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(Integer)))
-    return column.in_(ids)
+        return column == any_(cast(bindparam(None, "{" + listed + "}", type_=String), postgresql.ARRAY(Integer)))
+    return column.in_(select(func.json_each(bindparam(None, "[" + listed + "]", type_=String))
+                             .table_valued("value").c.value))
 
 
 def _pieces(term):
@@ -283,12 +193,17 @@ def _kind(connection, term):
 
 
 class Source(NamedTuple):
-    """One indexed way into the customers: its kind, key (a piece, or words), the words it answers in full, and
-    the length of the longest word it comes from."""
+    """One indexed way into the customers: its kind, key (a piece, or words), the words it answers in full and the
+    words it comes from."""
     kind: str
     key: object
     answered: tuple
-    length: int
+    words: tuple
+
+    @property
+    def length(self):
+        """The length of the longest word it comes from."""
+        return max(map(len, self.words))
 
 
 def _sources(connection, terms):
@@ -297,32 +212,108 @@ def _sources(connection, terms):
     a longer word is still checked on the rows); ('trgm', (word,)) for a word PostgreSQL's trigram indexes answer."""
     kinds = {t: _kind(connection, t) for t in terms}
     long_words = tuple(t for t in terms if kinds[t] == "fts")
-    sources = [Source("fts", long_words, long_words, max(map(len, long_words)))] if long_words else []
+    sources = [Source("fts", long_words, long_words, long_words)] if long_words else []
     pieces = {}
     for term in terms:
         if kinds[term] == "bigram":
             for piece in _pieces(term):
-                answered, length = pieces.get(piece, ((), 0))
-                pieces[piece] = (answered + ((term,) if term == piece else ()), max(length, len(term)))
+                answered, words = pieces.get(piece, ((), ()))
+                pieces[piece] = (answered + ((term,) if term == piece else ()), words + (term,))
         elif kinds[term] == "trgm":
-            sources.append(Source("trgm", (term,), (), len(term)))
-    return sources + [Source("bigram", piece, answered, length) for piece, (answered, length) in pieces.items()]
+            sources.append(Source("trgm", (term,), (), (term,)))
+    return sources + [Source("bigram", piece, answered, words) for piece, (answered, words) in pieces.items()]
 
 
-def _most_selective(connection, sources):
-    """(source, count): the source yielding the fewest customers (each counted up to COUNT_CAP, in one query);
-    among equals (all common) a piece of the longest word, whose other characters make a match rarer still."""
-    counts = [select(func.count()).select_from(_count_query(source).limit(COUNT_CAP).subquery()).scalar_subquery()
-              for source in sources]
-    found = connection.execute(select(*counts)).one()
-    best = min(range(len(sources)), key=lambda i: (found[i], -sources[i].length, i))
-    return sources[best], found[best]
+class Plan(NamedTuple):
+    """How a search's words are answered: `sources`, the indexed ways in, the one yielding the fewest customers
+    first (it drives), by `values` (see `make_plan`; none with a single source), `top` the highest customer id."""
+    terms: list
+    sources: list
+    values: dict
+    top: int
+
+    def estimate(self, source):
+        """About how many customers `source` yields: its count when under COUNT_CAP, else the ids' density among
+        its first COUNT_CAP (COUNT_CAP of them up to its COUNT_CAP-th id) times the customers; 0 when unknown."""
+        value = self.values.get(source, 0)
+        return -value if value <= 0 else COUNT_CAP * self.top // value
+
+    def rest(self):
+        """The words the driver does not answer in full (checked on its ids)."""
+        return [t for t in self.terms if not self.sources or t not in self.sources[0].answered]
+
+    def share(self, words, *, driven=True):
+        """About which share of the customers has all these words (1 when unknown): for each word the rarest way
+        in it comes from, each way counted once, as if independent; with `driven`, the driver's words count as
+        had (they are checked on the driver's ids)."""
+        rarest = {min((s for s in self.sources if t in s.words), key=self.estimate, default=None)
+                  for t in words if not (driven and self.sources and t in self.sources[0].words)}
+        share = 1.0
+        for source in rarest - {None}:
+            share *= min(1.0, self.estimate(source) / self.top) if self.values and self.top else 1.0
+        return share
+
+    def pieces(self):
+        """The other sources answering a two-character word (its piece), rarest first."""
+        rest = self.rest()
+        return [s for s in self.sources[1:] if s.kind == "bigram" and s.answered and s.answered[0] in rest]
 
 
-def _count_query(source):
-    if source.kind == "trgm":
-        return select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source.key))
-    return _driver_query(source, 0)
+def make_plan(connection, q, *, estimate=False):
+    """The Plan of the words of `q`: with several ways in (or `estimate`), each one's value from one query: its
+    COUNT_CAP-th id when it has that many, else minus its count (a count alone for a pg_trgm word). Among equal
+    estimates a piece of the longest word drives, whose other characters make a match rarer still."""
+    terms = words(q)
+    sources = _sources(connection, terms)
+    if len(sources) < 2 and not (estimate and sources):
+        return Plan(terms, sources, {}, 0)
+    found = _estimates(connection, sources)
+    plan = Plan(terms, sources, dict(zip(sources, found[1:])), found[0] or 0)
+    order = sorted(range(len(sources)), key=lambda i: (plan.estimate(sources[i]), -sources[i].length, i))
+    return plan._replace(sources=[sources[i] for i in order])
+
+
+def _estimates(connection, sources):
+    """(the highest customer id, each source's value): the statement for these kinds of sources is built and
+    compiled once, its pieces and phrases bound (a LIMIT read of the index in id order has one plan for any
+    piece), and run as a FastStatement on the session's transaction (every caller's connection); building it per
+    search cost 0.3-0.5 ms. With a pg_trgm word (digits) it is built each time, its patterns written in."""
+    top = select(func.max(CUSTOMERS.c.id)).scalar_subquery()
+    if any(source.kind == "trgm" for source in sources):
+        return connection.execute(select(top, *(_value(source) for source in sources))).one()
+    kinds = (COUNT_CAP, *(source.kind for source in sources))
+    statement = _ESTIMATES.get(kinds)
+    if statement is None:
+        queries = [_bound_query(source.kind, f"key{i}") for i, source in enumerate(sources)]
+        statement = _ESTIMATES[kinds] = FastStatement(select(top, *map(_value_of, queries)))
+    return statement.first({f"key{i}": source.key if source.kind == "bigram" else _phrase(source.key)
+                            for i, source in enumerate(sources)})
+
+
+_ESTIMATES = {}  # (COUNT_CAP, kinds of the sources) -> FastStatement
+
+
+def _value(source):
+    """The source's COUNT_CAP-th id, or minus its count when it has fewer (a count alone for a pg_trgm word)."""
+    if source.kind == "trgm":  # in no id order: its count up to COUNT_CAP, read as a count
+        query = select(literal(1)).select_from(CUSTOMERS).where(*(contains(t) for t in source.key))
+        return -select(func.count()).select_from(query.limit(COUNT_CAP).subquery()).scalar_subquery()
+    return _value_of(_driver_query(source, 0))
+
+
+def _value_of(query):
+    """The COUNT_CAP-th id `query` selects, or minus its count when it has fewer (one scalar; the count is only
+    run when there is no such id): on both databases a LIMIT over the index, in id order."""
+    nth = query.order_by(query.selected_columns[0]).limit(1).offset(COUNT_CAP - 1).scalar_subquery()
+    count = select(func.count()).select_from(query.limit(COUNT_CAP).subquery()).scalar_subquery()
+    return func.coalesce(nth, -count)
+
+
+def _bound_query(kind, name):
+    """SELECT of the ids a source of this kind yields, its piece or phrase the bound parameter `name`."""
+    if kind == "bigram":
+        return select(_bigrams.c.customer_id).where(_bigrams.c.gram == func.lower(bindparam(name, type_=String)))
+    return select(_fts.c.rowid).where(text(f"{TABLE} MATCH :{name}").bindparams(bindparam(name, type_=String)))
 
 
 def _piece_query(piece, after):
@@ -334,11 +325,15 @@ def _piece_query(piece, after):
     return query if after is None else query.where(_bigrams.c.customer_id > after)
 
 
-def _has_piece(piece, customer_id):
-    """EXISTS: the customer `customer_id` (a column of the outer query) has this two-character piece."""
-    probe = _bigrams.alias()
-    return exists().where(probe.c.gram == func.lower(literal(piece, literal_execute=True)),
-                          probe.c.customer_id == customer_id)
+def _has_piece(piece, customer_id, probe=False):
+    """The customer `customer_id` (a column of the outer query) has this two-character piece: EXISTS, or with
+    `probe` a lookup per row that PostgreSQL cannot turn into a join (its planner would merge-join the piece's
+    whole index range, 250,000 ids for 集团, where probing 5,000 candidates costs a fifth)."""
+    entry = _bigrams.alias()
+    where = (entry.c.gram == func.lower(literal(piece, literal_execute=True)), entry.c.customer_id == customer_id)
+    if probe:  # a scalar subquery with LIMIT stays a subplan
+        return select(entry.c.customer_id).where(*where).limit(1).scalar_subquery().is_not(None)
+    return exists().where(*where)
 
 
 def _driver_query(source, after):
@@ -363,38 +358,3 @@ def contains(term):
     """The condition that number, name, phone or contact person contains `term` (any case): a row check."""
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return or_(*(CUSTOMERS.c[c].ilike(literal(pattern, literal_execute=True), escape="\\") for c in COLUMNS))
-
-
-def _sqlite_has_trigram(connection):
-    """FTS5 may be missing or too old for the trigram tokenizer: try it on a scratch table."""
-    try:
-        with connection.begin_nested():
-            connection.exec_driver_sql("CREATE VIRTUAL TABLE temp.trigram_probe USING fts5(x, tokenize='trigram')")
-            connection.exec_driver_sql("DROP TABLE temp.trigram_probe")
-    except Exception:  # sqlite3.OperationalError: no such module / tokenizer
-        return False
-    return True
-
-
-def _has_table(connection, name):
-    """Whether the table exists, asked once per database (it comes and goes only with migrations)."""
-    key = (str(connection.engine.url), "table", name)
-    if key not in _EXISTS:
-        if connection.dialect.name == "sqlite":
-            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :name"
-        else:
-            sql = "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = :name"
-        _EXISTS[key] = connection.execute(text(sql), {"name": name}).first() is not None
-    return _EXISTS[key]
-
-
-def _has_index(connection, name):
-    key = (str(connection.engine.url), "index", name)
-    if key not in _EXISTS:
-        _EXISTS[key] = connection.execute(text(
-            "SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = :name"),
-            {"name": name}).first() is not None
-    return _EXISTS[key]
-
-
-_EXISTS = {}

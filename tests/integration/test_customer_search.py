@@ -27,7 +27,7 @@ TERMS = ["精工制造", "精工制造有限", "C2026", "138001", "周经理", "
          # several words: every word must match, each in any column
          "上海 精工", "精工 上海", "上海  精工制造", "精工 无此", "abc 贸易", "有限 周 公司", "138 精工", "C2026 物流",
          "Alice Brown", "ab lee", "上海 上海", "上 海", "上海 物流", "物流 上海", "精工 北京", "北京 上海", "上海 周精工",
-         "有限 公司 上海 制造"]
+         "有限 公司 上海 制造", "有限公司 上海 精工", "有限 上海 精工"]
 
 
 @pytest.fixture
@@ -67,17 +67,36 @@ def test_index_answers_what_the_scan_answers(people, term):
     assert found == scanned(term, limit=200) == expected(term)
 
 
-@pytest.mark.parametrize("term", [t for t in TERMS if len(t.split()) > 1] + ["有限 公司", "公司 有限 上海"])
-def test_common_words_merged_answer_what_the_scan_answers(people, term, monkeypatch):
-    """Every word matching at least COUNT_CAP customers: SQLite merges the two-character words' sorted ids."""
-    monkeypatch.setattr(search_index, "COUNT_CAP", 1)
+MULTI = [t for t in TERMS if len(t.split()) > 1] + ["有限 公司", "公司 有限 上海", "精工 上海 有限 制造有限"]
+
+
+@pytest.mark.parametrize("common", [None, "有限", "上海", "精工", "有限 制造有限"])
+@pytest.mark.parametrize("ratio", [0, 10**6])
+@pytest.mark.parametrize("term", MULTI)
+def test_merged_and_probed_words_answer_what_the_scan_answers(people, term, ratio, common, monkeypatch):
+    """Two-character words merged with the driver's ids (by the estimates) or probed on each candidate, in any
+    mix (`common` made near-universal: probed after the others merge), read in batches of any size: the same
+    customers, page by page."""
+    check_merged_and_probed(term, ratio, common, monkeypatch)
+
+
+def check_merged_and_probed(term, ratio, common, monkeypatch):
+    monkeypatch.setattr(search_index, "MERGE_RATIO", ratio)
+    monkeypatch.setattr(search_index, "MIN_BATCH", 1)
+    estimate, common = search_index.Plan.estimate, (common or "").split()  # pieces, or words of 3+ (SQLite)
+
+    def faked(plan, source):
+        keys = [source.key] if isinstance(source.key, str) else source.key
+        return 10**12 if set(keys) <= set(common) else estimate(plan, source)
+
+    monkeypatch.setattr(search_index.Plan, "estimate", faked)
     found = [c.number for c in search_customers(q=term, limit=200)]
-    assert found == expected(term)
+    assert found == expected(term), (term, ratio, common)
     pages, after = [], None
     while page := search_customers(q=term, limit=1, after=after):
         pages += [c.number for c in page]
         after = page[-1].id
-    assert pages == found
+    assert pages == found, (term, ratio, common)
 
 
 def test_which_words_use_an_index(app):
@@ -158,3 +177,12 @@ def test_postgres_indexes_answer_what_the_scan_answers_and_follow_changes(pg_app
     db.session.delete(db.session.get(Customer, customer.id))
     db.session.commit()
     assert search_customers(q="广州") == []
+
+
+@pytest.mark.postgres
+def test_postgres_merged_and_probed_words(pg_app, monkeypatch):
+    _add_people()
+    for term in ("上海 精工", "有限 上海 精工", "有限 公司 上海 制造", "精工 上海 有限 制造有限", "上海 周精工"):
+        for ratio, common in ((0, None), (10**6, None), (10**6, "有限"), (10**6, "上海"), (10**6, "有限 制造有限")):
+            with monkeypatch.context() as patch:
+                check_merged_and_probed(term, ratio, common, patch)

@@ -183,3 +183,87 @@ def test_ticket_search_on_postgres(pg_app):
         url = body.get("next", "").removeprefix("/api/v1")
     assert pages == numbers[::-1]
     assert api.get("/tickets?created_from=0001-01-01&created_to=9999-12-31", "agent1").status_code == 200
+
+
+# more customers for the paths of customer words: (name, contact person); each gets one ticket, an hour apart
+MORE = [("上海华信科技有限公司", "王伟"), ("北京精工机械集团", "李娜"), ("上海精工机械有限公司", "张敏"),
+        ("深圳精工贸易有限公司", "刘静"), ("上海恒达物流集团", "陈丽"), ("上海精工电子有限公司", "周强"),
+        ("广州精工机械有限公司", "上海人"), ("上海精工建材集团", "赵磊")]
+WORDS = ["精工", "上海 精工", "精工机械", "有限公司 上海 精工", "有限 上海", "上海 集团 精工", "机械 有限 上海",
+         "精工 无此", "上海人"]
+
+
+def add_more(api):
+    """Create the MORE customers, one ticket each an hour apart on 2026-03-04 (UTC)."""
+    from app.customers.service import create_customer
+
+    for hour, (name, contact) in enumerate(MORE):
+        customer = create_customer(data={"name": name, "industry": "retail", "cooperation_start": "2024-05-01",
+                                         "contact_person": contact, "phone": f"1350013{hour:04d}"})
+        with time_machine.travel(datetime(2026, 3, 4, hour, tzinfo=timezone.utc), tick=False):
+            api.tokens.clear()
+            api.new_ticket(customer_number=customer.number)
+    api.tokens.clear()
+    return api
+
+
+@pytest.fixture
+def more(api, numbers):
+    return add_more(api)
+
+
+def customer_words_expected(words, **where):
+    """The tickets whose customer has every word in a searched column, newest first, the slow Python way."""
+    from sqlalchemy import select
+
+    from app.customers.models import Customer
+
+    rows = db.session.execute(select(Ticket.number, Ticket.created_at, Ticket.id, Customer.number, Customer.name,
+                                     Customer.phone, Customer.contact_person).join(Customer)).all()
+    found = [r for r in rows if all(any(w.lower() in (v or "").lower() for v in r[3:]) for w in words.split())
+             and all(_aware(r[1]) >= v for k, v in where.items())]
+    return [r[0] for r in sorted(found, key=lambda r: (r[1], r[2]), reverse=True)]
+
+
+def _aware(stamp):
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
+def all_pages(api, query, limit):
+    pages, url = [], f"/tickets?{query}&limit={limit}"
+    while url:
+        body = api.get(url, "agent1").get_json()
+        pages += [t["number"] for t in body["items"]]
+        url = body.get("next", "").removeprefix("/api/v1")
+    return pages
+
+
+PATHS = [(500, 20_000), (500, 0), (1, 1), (1, 20_000), (2, 3)]  # (SAMPLE, CUSTOMER_CAP)
+
+
+@pytest.mark.parametrize("sample, cap", PATHS)
+def test_customer_words_every_path_finds_the_same_tickets(more, monkeypatch, sample, cap):
+    """Listed customers, a sample showing many (each ticket's customer checked), a sample then the rest, or
+    every ticket checked: the same tickets, newest first, page by page, with a date too."""
+    check_every_word(more, monkeypatch, sample, cap)
+
+
+def check_every_word(api, monkeypatch, sample, cap):
+    monkeypatch.setattr(search, "SAMPLE", sample)
+    monkeypatch.setattr(search, "CUSTOMER_CAP", cap)
+    for words in WORDS:
+        expected = customer_words_expected(words)
+        assert listed(api, f"customer={words}&limit=200") == expected, words
+        assert all_pages(api, f"customer={words}", 2) == expected, words
+        since = customer_words_expected(words, since=datetime(2026, 3, 3, 16, tzinfo=timezone.utc))  # 03-04 China
+        assert listed(api, f"customer={words}&created_from=2026-03-04&limit=200") == since, words
+    assert customer_words_expected("上海 精工") and customer_words_expected("有限 上海")
+
+
+@pytest.mark.postgres
+def test_customer_words_every_path_on_postgres(pg_app, monkeypatch):
+    api = Api(pg_app.test_client())
+    make_tickets(api)
+    add_more(api)
+    for sample, cap in PATHS:
+        check_every_word(api, monkeypatch, sample, cap)
