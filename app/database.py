@@ -154,7 +154,7 @@ def deploy_on_start(app):
 
     with startup_lock(app), app.app_context():
         try:
-            for definition, created in deploy_workflows(deployed_by="startup"):
+            for definition, created in deploy_workflows(deployed_by="startup", skip_passed=True):
                 if created:
                     log.info("deployed %s version %s", definition.name, definition.version)
             db.session.commit()
@@ -185,9 +185,10 @@ def deploy_rules():
                  completion_data=frozenset(COMPLETION_DATA), ref_kinds=frozenset(REF_KINDS), clock=now)
 
 
-def deploy_workflows(*, deployed_by=None, replace_file=False):
+def deploy_workflows(*, deployed_by=None, replace_file=False, skip_passed=False):
     """Validate workflows/ and forms/, then run the scenarios beside the diagrams against the batch, and deploy in
-    the caller's transaction; raises DeployError (validation problems, else one per failed scenario)."""
+    the caller's transaction; raises DeployError (validation problems, else one per failed scenario).
+    `skip_passed`: scenarios that already passed against the deployed content are not run again."""
     from flask import current_app
 
     from app.engine import deploy_directory
@@ -196,4 +197,4 @@ def deploy_workflows(*, deployed_by=None, replace_file=False):
     workflows_dir = current_app.config["WORKFLOWS_DIR"]
     return deploy_directory(workflows_dir, current_app.config["FORMS_DIR"], deploy_rules(),
                             deployed_by=deployed_by, replace_file=replace_file,
-                            check=lambda bundles: batch_problems(bundles, workflows_dir))
+                            check=lambda bundles: batch_problems(bundles, workflows_dir, skip_passed=skip_passed))

@@ -6,7 +6,7 @@ It knows nothing of HTTP, tickets or users: services give it data and turn its S
 """
 from .definitions import (
     Bundle, DeployError, ProcessDefinition, check_texts, deploy_bundles, deploy_version, deployed_files,
-    latest_definition_id, read_bundles,
+    latest_definition_id, passed_as_deployed, read_bundles,
 )
 from .decisions import DecisionError
 from .models import PendingTimer, ProcessInstance
@@ -58,4 +58,5 @@ __all__ = [
     "deploy_version",
     "deployed_files",
     "latest_definition_id",
+    "passed_as_deployed",
 ]

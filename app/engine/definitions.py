@@ -169,6 +169,16 @@ def deploy_bundles(bundles, *, deployed_by=None):
     return results
 
 
+def passed_as_deployed(bundle):
+    """Whether a deployed version of `bundle`'s process has its exact content and was stored with the same
+    scenario texts: those scenarios already passed against this content when it was deployed."""
+    stored = db.session.execute(
+        select(ProcessDefinition.scenarios)
+        .where(ProcessDefinition.name == bundle.name, ProcessDefinition.content_hash == bundle.content_hash)
+    ).scalars().all()
+    return any(scenarios == bundle.scenarios for scenarios in stored)
+
+
 def deploy_version(bundle, *, deployed_by=None, comment=None, restored_from=None):
     """Store `bundle` as the next version of its process, even when an earlier version had the same content
     (a roll-back deploys an earlier version again, as the newest). Returns the new ProcessDefinition."""

@@ -6,7 +6,7 @@ database has deployed, and on an in-memory instance: no ticket, instance, task, 
 import json
 from pathlib import Path
 
-from app.engine import Problem, parse_model
+from app.engine import Problem, parse_model, passed_as_deployed
 
 from .loader import ScenarioFormatError, diagram_of, is_scenario_file, load_scenarios
 from .results import ScenarioResult
@@ -89,15 +89,18 @@ def result_problems(results, process, *, folder=""):
             for r in results if not r.passed]
 
 
-def batch_problems(bundles, workflows_dir, *, folder="workflows"):
+def batch_problems(bundles, workflows_dir, *, folder="workflows", skip_passed=False):
     """Run the scenarios beside a validated deploy batch against the batch's own bundles; one Problem per failed
     scenario (file, process, "scenario 'name'", step, why), empty when every scenario passes. Each bundle gets
-    the scenario texts about its diagram (`Bundle.scenarios`): a version is stored with the tests it passed."""
+    the scenario texts about its diagram (`Bundle.scenarios`): a version is stored with the tests it passed.
+
+    `skip_passed` (the deploy on start): when every bundle is deployed already with its content and the same
+    scenario texts, they passed then and are not run again (about a second per process start)."""
     scenarios = scenario_files(workflows_dir)
     targets = {name: target_of(name, text) for name, text in scenarios.items()}
     for bundle in bundles:
         bundle.scenarios = {name: text for name, text in scenarios.items() if targets[name] == bundle.filename}
-    if not scenarios:
+    if not scenarios or (skip_passed and all(passed_as_deployed(bundle) for bundle in bundles)):
         return []
     bpmn = {b.filename: b.bpmn_xml for b in bundles}
     dmn = next((b.dmn_xml for b in bundles), {})

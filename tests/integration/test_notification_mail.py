@@ -262,6 +262,8 @@ def test_three_app_processes_send_each_mail_once_after_the_server_refused(pg_app
     nodes = [subprocess.Popen([sys.executable, "-m", "tests.integration.node", pg_url], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     try:
+        # every node up first (start-up is serialised by a lock): a node stopped before it is ready is no test
+        assert [node.stdout.readline().strip() for node in nodes] == ["ready"] * 3
         deadline = time.monotonic() + 60
         while server.recorder.refused < len(numbers) and time.monotonic() < deadline:
             time.sleep(0.1)  # a short poll of the SMTP thread: every mail refused at least once

@@ -68,6 +68,8 @@ def test_timers_fire_exactly_once_across_three_processes(pg_app, pg_url):
     nodes = [subprocess.Popen([sys.executable, "-m", "tests.integration.node", pg_url], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
     try:
+        # every node up first (start-up is serialised by a lock): a node stopped before it is ready is no test
+        assert [node.stdout.readline().strip() for node in nodes] == ["ready"] * 3
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             reassigns = db.session.scalar(text(

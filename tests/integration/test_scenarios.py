@@ -256,3 +256,28 @@ def test_the_scenario_clock_holds_only_in_its_own_context():
         seen["inside"] = now()
     assert seen["inside"] == start + timedelta(hours=1)
     assert seen["other"].year < 2030 and now().year < 2030
+
+
+def test_deploy_on_start_skips_scenarios_that_passed_against_the_deployed_content(app, tree, monkeypatch):
+    import app.scenarios.service as service
+
+    calls = []
+    real = service.run_texts
+    monkeypatch.setattr(service, "run_texts", lambda *texts: calls.append(1) or real(*texts))
+    app.config.update(WORKFLOWS_DIR=str(tree / "workflows"), FORMS_DIR=str(tree / "forms"))
+    deploy_workflows(deployed_by="test", skip_passed=True)
+    assert calls == []  # the shipped content and scenarios are deployed already: they passed then
+
+    deploy_workflows(deployed_by="test")
+    assert calls == [1]  # the deploy command always runs them
+
+    shipped = tree / "workflows" / SHIPPED
+    shipped.write_text(shipped.read_text(encoding="utf-8") + "\n# a changed scenario text\n", encoding="utf-8")
+    deploy_workflows(deployed_by="test", skip_passed=True)
+    assert calls == [1, 1]
+    db.session.rollback()
+
+    _break_the_window(tree)  # a changed diagram is run against its scenarios, and refused
+    with pytest.raises(DeployError):
+        deploy_workflows(deployed_by="test", skip_passed=True)
+    db.session.rollback()
