@@ -88,6 +88,7 @@ def fill(db, rows):
     from app.auth.models import Department, User
     from app.customers import search_index
     from app.engine import latest_definition_id
+    from app.tickets import number_ranges
 
     timings, clock = {}, time.perf_counter()
     conn = db.session.connection()
@@ -96,6 +97,7 @@ def fill(db, rows):
     departments = {d.code: d.id for d in db.session.scalars(select(Department))}
     definition_id = latest_definition_id("quick_response")
     search_index.uninstall(conn)
+    number_ranges.uninstall(conn)
     indexes = _secondary_indexes(conn)
     for name, _sql in indexes:
         conn.exec_driver_sql(f"DROP INDEX {name}")
@@ -174,6 +176,7 @@ def fill(db, rows):
     timings["indexes"], clock = time.perf_counter() - clock, time.perf_counter()
     conn = db.session.connection()
     search_index.install(conn)
+    number_ranges.install(conn)
     db.session.commit()
     timings["search index"], clock = time.perf_counter() - clock, time.perf_counter()
     if pg:  # what autovacuum does in production: statistics, and the visibility map for index-only scans

@@ -7,8 +7,8 @@ paging on (created_at, id) so every page is read from an index:
 * no filter or a date range: `ix_tickets_created` (created_at, id), read backwards;
 * status: `ix_tickets_status_created`; customer: `ix_tickets_customer_created`;
 * number (exact or prefix): the unique index on number. A prefix that matches more than `NUMBER_CAP` tickets (a
-  whole month) is bounded by its creation range (min and max created_at, from `ix_tickets_number_created` alone)
-  and checked on the rows the date index reads newest first within that range.
+  whole month) is bounded by its creation range (from the few rows of `number_ranges` the triggers keep) and
+  checked on the rows the date index reads newest first within that range.
 
 A customer is named by its number (exact) or by words of its number, name, phone or contact person, as in the
 customer search: the tickets of the matching customers are listed from `ix_tickets_customer_created` when they are
@@ -32,6 +32,7 @@ from app.extensions import db
 from app.fast_statements import FastStatement
 from app.i18n import _
 
+from . import number_ranges
 from .models import STATUSES, Ticket
 
 FILTERS = ("number", "customer", "created_from", "created_to", "status")
@@ -162,10 +163,12 @@ def _number_condition(connection, prefix):
     ids = connection.execute(select(_t.c.id).where(in_range).limit(NUMBER_CAP + 1)).scalars().all()
     if len(ids) <= NUMBER_CAP:
         return search_index.among(connection, _t.c.id, ids), True
-    # coalesce(x, x): a plain min/max over created_at makes PostgreSQL walk the date index from one end testing
-    # each row (0.1 s for an old month); over the expression it reads the (number, created_at) index range alone
-    created = func.coalesce(_t.c.created_at, _t.c.created_at)
-    oldest, newest = connection.execute(select(func.min(created), func.max(created)).where(in_range)).one()
+    oldest, newest = number_ranges.creation_range(connection, prefix)
+    if oldest is None:  # no bucket row (the triggers dropped): from the index, every number of the prefix read
+        # coalesce(x, x): a plain min/max over created_at makes PostgreSQL walk the date index from one end testing
+        # each row (0.1 s for an old month); over the expression it reads the (number, created_at) index range alone
+        created = func.coalesce(_t.c.created_at, _t.c.created_at)
+        oldest, newest = connection.execute(select(func.min(created), func.max(created)).where(in_range)).one()
     # the number checked on each row only: given the number's range too, PostgreSQL intersects both indexes and
     # sorts the whole month (0.4 s at a million tickets) instead of reading the date index backwards
     return and_(exact, _t.c.created_at >= oldest, _t.c.created_at <= newest), False

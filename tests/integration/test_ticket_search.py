@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 import time_machine
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from app.extensions import db
 from app.tickets import search
@@ -145,6 +145,45 @@ def test_a_number_prefix_matching_many_reads_by_date(api, numbers, monkeypatch):
     monkeypatch.setattr(search, "NUMBER_CAP", 2)  # more matches than NUMBER_CAP: read by date within their range
     assert listed(api, "number=SR2026") == numbers[::-1]
     assert listed(api, "number=SR20260302") == [numbers[3], numbers[2]]
+
+
+def number_range_checks(api, numbers, monkeypatch):
+    """The ranges the triggers keep bound every ticket of a prefix, whoever writes the ticket; the search by a
+    prefix beyond NUMBER_CAP reads within them (and from the index when their rows are gone)."""
+    from sqlalchemy import delete, insert, select
+
+    from app.tickets import number_ranges
+
+    connection = db.session.connection()
+    assert number_ranges.creation_range(connection, "SR2026030") == tuple(
+        connection.execute(select(func.min(Ticket.created_at), func.max(Ticket.created_at))
+                           .where(Ticket.number.in_(numbers[1:]))).one())
+    assert number_ranges.creation_range(connection, "SR20260302999") != (None, None)  # within a bucket
+    assert number_ranges.creation_range(connection, "XX") == (None, None)
+    monkeypatch.setattr(search, "NUMBER_CAP", 1)
+    # a ticket written outside the services, numbered in March and dated in January, and one moved to April
+    row = {c: v for c, v in db.session.execute(select(Ticket.__table__).where(Ticket.number == numbers[3])).one()
+           ._mapping.items() if c != "id"}
+    db.session.execute(insert(Ticket.__table__).values(
+        {**row, "number": "SR20260301777", "created_at": datetime(2026, 1, 5, tzinfo=timezone.utc)}))
+    db.session.execute(update(Ticket).where(Ticket.number == numbers[3])
+                       .values(created_at=datetime(2026, 4, 1, tzinfo=timezone.utc)))
+    db.session.commit()
+    expected = [numbers[3], numbers[4], numbers[2], numbers[1], "SR20260301777"]
+    assert listed(api, "number=SR2026030") == expected
+    db.session.execute(delete(number_ranges.ranges))
+    db.session.commit()
+    assert listed(api, "number=SR2026030") == expected  # from the index
+
+
+def test_number_ranges_bound_every_ticket_of_a_prefix(api, numbers, monkeypatch):
+    number_range_checks(api, numbers, monkeypatch)
+
+
+@pytest.mark.postgres
+def test_number_ranges_on_postgres(pg_app, monkeypatch):
+    api = Api(pg_app.test_client())
+    number_range_checks(api, make_tickets(api), monkeypatch)
 
 
 def test_customer_words_matching_many_customers_check_each_ticket(api, numbers, monkeypatch):
