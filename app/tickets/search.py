@@ -7,8 +7,8 @@ paging on (created_at, id) so every page is read from an index:
 * no filter or a date range: `ix_tickets_created` (created_at, id), read backwards;
 * status: `ix_tickets_status_created`; customer: `ix_tickets_customer_created`;
 * number (exact or prefix): `ix_tickets_number_created` (number, created_at), sorted apart. A prefix that
-  matches more than `NUMBER_CAP` tickets (a whole month) is bounded by its creation range (from the few rows of `number_ranges` the triggers keep) and
-  checked on the rows the date index reads newest first within that range.
+  matches more than `NUMBER_CAP` tickets (a whole month) is bounded by its creation range (from the few rows of
+  `number_ranges` the triggers keep) and checked on the rows the date index reads newest first within that range.
 
 A customer is named by its number (exact) or by words of its number, name, phone or contact person, as in the
 customer search: the tickets of the matching customers are listed from `ix_tickets_customer_created` when they are
