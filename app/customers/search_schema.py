@@ -9,6 +9,8 @@
   with the helper table `customer_search_positions` of positions 1..200, as triggers cannot use CTEs;
   PostgreSQL: a PL/pgSQL function). Pieces of two ASCII digits or with a space are left out: digits fill every
   phone and number, so a scan finds a page of them at once.
+* PostgreSQL also has a GIN index over each customer's pieces as an array (`customer_search_grams`, an
+  expression index kept by PostgreSQL itself): every customer having several pieces at once, in one statement.
 
 A batch ("copy and move") migration of `customers` on SQLite drops the triggers: call `install(connection)` again
 in that migration (tests check the triggers exist).
@@ -26,6 +28,8 @@ BIGRAMS = f"{TABLE}_bigrams"
 POSITIONS = f"{TABLE}_positions"
 MAX_POSITION = 200  # the longest searched column (name, String(200))
 BIGRAM_FUNCTION = f"{BIGRAMS}_refresh"
+GRAMS = f"{TABLE}_grams"  # PostgreSQL: a customer's pieces as an array (a function) ...
+GRAMS_INDEX = f"{GRAMS}_gin"  # ... and the GIN index over it
 TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_update")
 BIGRAM_TRIGGERS = (f"{BIGRAMS}_after_insert", f"{BIGRAMS}_after_delete", f"{BIGRAMS}_after_update")
 PG_INDEXES = tuple(f"ix_customers_{column}_trgm" for column in COLUMNS)
@@ -75,10 +79,19 @@ _SQLITE_BIGRAM_TRIGGERS = (
     f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
 )
 
-_PG_PIECES = (
-    "SELECT DISTINCT lower(substr(v, n, 2)) AS g, {row}.id AS id FROM unnest(ARRAY[{values}]) AS v, "
-    "generate_series(1, length(v) - 1) AS n WHERE lower(substr(v, n, 2)) !~ '^[0-9][0-9]$' "
-    "AND position(' ' in substr(v, n, 2)) = 0"
+_PG_PIECE_OF = ("FROM unnest(ARRAY[{values}]) AS v, generate_series(1, length(v) - 1) AS n "
+                "WHERE lower(substr(v, n, 2)) !~ '^[0-9][0-9]$' AND position(' ' in substr(v, n, 2)) = 0")
+_PG_PIECES = "SELECT DISTINCT lower(substr(v, n, 2)) AS g, {row}.id AS id " + _PG_PIECE_OF
+# The pieces of a customer as one array, and a GIN index over it: the customers having several pieces are their
+# posting lists intersected (上海 精工 at a million customers: 2.5 ms, where merging their B-tree ranges takes 7),
+# and the longer words checked on the very rows the bitmap reads. Not inlinable (FROM, an aggregate), so queries
+# naming it match the index expression; changing its body needs REINDEX.
+PG_GRAMS = (
+    f"CREATE OR REPLACE FUNCTION {GRAMS}(a text, b text, c text, d text) RETURNS text[] LANGUAGE sql IMMUTABLE "
+    "PARALLEL SAFE AS $$ SELECT coalesce(array_agg(DISTINCT lower(substr(v, n, 2))), '{}') "
+    + _PG_PIECE_OF.format(values="a, b, c, d") + " $$",
+    f"CREATE INDEX IF NOT EXISTS {GRAMS_INDEX} ON customers USING gin ({GRAMS}({_columns})) "
+    "WITH (fastupdate = off)",  # no pending list: a search never scans unsorted recent entries
 )
 _PG_BIGRAMS = (
     f"CREATE OR REPLACE FUNCTION {BIGRAM_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -128,7 +141,7 @@ def _install(connection):
         if not _has_table(connection, BIGRAMS):
             for statement in _PG_BIGRAM_TABLE:
                 connection.exec_driver_sql(statement)
-        for statement in _PG_BIGRAMS:
+        for statement in _PG_BIGRAMS + PG_GRAMS:
             connection.exec_driver_sql(statement)
         try:
             with connection.begin_nested():
@@ -155,6 +168,8 @@ def uninstall(connection):
         connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {BIGRAM_TRIGGERS[0]} ON customers")
         connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {BIGRAM_FUNCTION}()")
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {BIGRAMS}")
+        connection.exec_driver_sql(f"DROP INDEX IF EXISTS {GRAMS_INDEX}")
+        connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {GRAMS}(text, text, text, text)")
         for name in PG_INDEXES:
             connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 

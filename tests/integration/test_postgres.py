@@ -174,7 +174,7 @@ def test_customer_search_has_trigram_indexes_on_postgres(pg_app):
     from app.customers import search_index
 
     names = set(db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'customers'")))
-    assert set(search_index.PG_INDEXES) <= names
+    assert set(search_index.PG_INDEXES) | {search_index.GRAMS_INDEX} <= names
     api = Api(pg_app.test_client())
     found = api.get("/customers?q=精工制造", "agent1").get_json()["items"]
     assert found and all("精工制造" in c["name"] for c in found)
@@ -227,3 +227,21 @@ def test_rollback_keeps_prepared_statements_on_postgres(pg_app):
         assert conn.execute(add, {"n": 41}).scalar() == 42
         assert "SELECT 1 + $1" in set(conn.execute(prepared).scalars())
         assert len(conn.connection.dbapi_connection._prepared._names) >= 1
+
+
+def test_customer_pieces_agree_in_the_bigram_table_and_the_gin_index_on_postgres(pg_app):
+    """The GIN index's function gives each customer the very pieces the triggers keep in the bigram table, also
+    after a customer's name changes (both lower-case, without digit pairs or spaces)."""
+    from app.customers import search_index
+    from app.customers.service import create_customer
+
+    create_customer(data={"name": "Ab 上海12精工", "industry": "retail", "cooperation_start": "2024-05-01",
+                          "contact_person": "王 伟", "phone": "13500130000"})
+    db.session.execute(text("UPDATE customers SET name = name || 'XY' WHERE id = (SELECT max(id) FROM customers)"))
+    grams = text(f"SELECT id, {search_index.GRAMS}(number, name, phone, contact_person) FROM customers")
+    by_function = {i: set(g) for i, g in db.session.execute(grams)}
+    by_table = {i: set() for i in by_function}
+    for piece, customer in db.session.execute(text(f"SELECT gram, customer_id FROM {search_index.BIGRAMS}")):
+        by_table[customer].add(piece)
+    assert by_function == by_table
+    assert {"ab", "上海", "2精", "精工", "工x", "xy"} <= by_function[max(by_function)]

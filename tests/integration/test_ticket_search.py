@@ -304,5 +304,15 @@ def test_customer_words_every_path_on_postgres(pg_app, monkeypatch):
     api = Api(pg_app.test_client())
     make_tickets(api)
     add_more(api)
+    pages = []  # what _customers_page answered: the ids of a page, or None (more customers than the cap)
+    customers_page = search._customers_page
+    monkeypatch.setattr(search, "_customers_page", lambda *a: pages.append(customers_page(*a)) or pages[-1])
     for sample, cap in PATHS:
         check_every_word(api, monkeypatch, sample, cap)
+    assert any(pages)  # the GIN index over the customers' pieces listed the customers
+    # more customers than estimated (over the cap): each ticket's customer checked instead, the same tickets
+    monkeypatch.setattr(search, "_customers_page", lambda c, customers, cap, *a: pages.append(
+        customers_page(c, customers, 0, *a)) or pages[-1])
+    pages.clear()
+    check_every_word(api, monkeypatch, 500, 20_000)
+    assert None in pages
