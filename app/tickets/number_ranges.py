@@ -73,10 +73,29 @@ def uninstall(connection):
     connection.exec_driver_sql(f"DROP TABLE IF EXISTS {TABLE}")
 
 
+_LAST = chr(0x10FFFF)
+_SURROGATES = range(0xD800, 0xE000)  # cannot be encoded: never in a stored string
+
+
+def prefix_end(prefix):
+    """The least string after every string that begins with `prefix` (a non-empty string), for a range read of
+    an index; None when there is none (the prefix is only U+10FFFF, the last character)."""
+    stem = prefix.rstrip(_LAST)
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    return stem[:-1] + chr(_SURROGATES.stop if following in _SURROGATES else following)
+
+
+def prefix_range(column, prefix):
+    """The condition that `column` lies in the index range of the strings beginning with `prefix`."""
+    end = prefix_end(prefix)
+    return column >= prefix if end is None else and_(column >= prefix, column < end)
+
+
 def creation_range(connection, prefix):
     """(oldest, newest) creation time of the tickets whose number begins with `prefix` (upper case), as a bound:
     every such ticket lies within it; (None, None) when no bucket can hold one."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     holders = [prefix[:length] for length in range(1, len(prefix))]  # buckets the prefix lies within
-    where = or_(and_(ranges.c.bucket >= prefix, ranges.c.bucket < upper), ranges.c.bucket.in_(holders))
+    where = or_(prefix_range(ranges.c.bucket, prefix), ranges.c.bucket.in_(holders))
     return tuple(connection.execute(select(func.min(ranges.c.first_at), func.max(ranges.c.last_at)).where(where)).one())

@@ -189,8 +189,7 @@ def _number_condition(connection, prefix):
     prefix within its creation range (read from ix_tickets_number_created alone), so the newest-first read of the
     date index starts at the prefix's newest ticket and ends at its oldest."""
     exact = func.substr(_t.c.number, 1, len(prefix)) == prefix
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    in_range = and_(_t.c.number >= prefix, _t.c.number < upper, exact)
+    in_range = and_(number_ranges.prefix_range(_t.c.number, prefix), exact)
     counted = select(func.count()).select_from(select(_t.c.id).where(in_range).limit(NUMBER_CAP + 1).subquery())
     if connection.execute(counted).scalar() <= NUMBER_CAP:  # listed from ix_tickets_number_created, which holds
         return in_range, True  # (number, created_at, id): a day's 3,000 tickets sorted without reading their rows

@@ -1,12 +1,13 @@
 """Ticket search (R2-4): by number, customer and creation date range, newest first, paged; API and page."""
 from datetime import datetime, timezone
+from urllib.parse import quote
 
 import pytest
 import time_machine
 from sqlalchemy import func, update
 
 from app.extensions import db
-from app.tickets import search
+from app.tickets import number_ranges, search
 from app.tickets.models import Ticket
 from tests.conftest import Api
 from tests.integration.test_postgres import pg_app, pg_url  # noqa: F401 (fixtures)
@@ -49,6 +50,15 @@ def test_search_by_number_exact_and_prefix(api, numbers):
     assert listed(api, "number=SR2026030") == numbers[:0:-1]
     assert listed(api, "number=SR") == numbers[::-1]
     assert listed(api, "number=XX") == []
+    # a prefix ending in the last character, or before the surrogates, still has an index range (no error)
+    for odd in ("SR\U0010ffff", "\U0010ffff", "SR\ud7ff", "\ud7ff\U0010ffff"):
+        assert listed(api, f"number={quote(odd)}") == [], odd
+
+
+@pytest.mark.parametrize("prefix, end", [("SR", "SS"), ("S\U0010ffff", "T"), ("\U0010ffff", None),
+                                         ("A\ud7ff", "A\ue000"), ("\U0010ffff\U0010ffff", None)])
+def test_a_prefix_ends_at_the_least_string_after_it(prefix, end):
+    assert number_ranges.prefix_end(prefix) == end
 
 
 def test_search_by_customer_number_or_words(api, numbers):
