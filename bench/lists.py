@@ -301,11 +301,12 @@ def serve(url, rows, requests):
 
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=url, SCHEDULER_ENABLED=False, AUTO_MIGRATE=False,
                      AUTO_DEPLOY=False)
+    client = app.test_client()
     with app.app_context():
-        client = app.test_client()
         tokens = {u: client.post("/api/v1/login", json={"username": u, "password": "bench-123"}).get_json()["token"]
                   for u in ("engineer1", "supervisor1", "agent1")}
         listed, _newest = cases(rows)
+    if True:  # each request in its own application context (its own session and transaction), as when served
         worst, next_url = 0.0, None
         for label, path, user in listed:
             if path is None:  # the second page of the previous list
