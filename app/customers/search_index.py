@@ -384,5 +384,8 @@ def _phrase(terms):
 
 def contains(term):
     """The condition that number, name, phone or contact person contains `term` (any case): a row check."""
-    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(*(CUSTOMERS.c[c].ilike(literal(pattern, literal_execute=True), escape="\\") for c in COLUMNS))
+    pattern = literal("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
+                      literal_execute=True)
+    if term.lower() == term == term.upper():  # no cased character (Chinese, digits): a plain LIKE matches the same,
+        return or_(*(CUSTOMERS.c[c].like(pattern, escape="\\") for c in COLUMNS))  # without lower() of each value
+    return or_(*(CUSTOMERS.c[c].ilike(pattern, escape="\\") for c in COLUMNS))
