@@ -26,6 +26,7 @@ from .models import PendingTimer, ProcessDefinition, ProcessInstance
 from . import store
 from .sandbox import make_script_engine
 from . import timer_clock  # noqa: F401  SpiffWorkflow's timers read app.clock
+from . import state_log  # noqa: F401  SpiffWorkflow's state-change records built only when written
 from . import walk  # noqa: F401  SpiffWorkflow's task-tree walks without their depth bookkeeping
 
 _instances = ProcessInstance.__table__
