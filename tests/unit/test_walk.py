@@ -18,7 +18,8 @@ from app.engine.serializer import dump_state
 from tests.unit.test_serializer import MONDAY, PATHS, clock, engine, specs, start, step  # noqa: F401
 
 FILTERS = [
-    {}, {"state": TaskState.READY}, {"state": TaskState.READY, "manual": True}, {"state": TaskState.READY, "manual": False},
+    {}, {"state": TaskState.READY}, {"state": TaskState.READY, "manual": True},
+    {"state": TaskState.READY, "manual": False},
     {"state": TaskState.WAITING}, {"state": TaskState.NOT_FINISHED_MASK}, {"state": TaskState.FINISHED_MASK},
     {"state": TaskState.COMPLETED}, {"state": TaskState.PREDICTED_MASK}, {"state": TaskState.DEFINITE_MASK},
     {"state": TaskState.ANY_MASK, "skip_subprocesses": True}, {"state": TaskState.READY, "lane": "handler"},
