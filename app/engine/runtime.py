@@ -23,7 +23,7 @@ from .compaction import compact
 from .decisions import Decisions
 from .definitions import FORM_PROPERTY, SpecCache, latest_definition_id, message_form
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
-from . import store
+from . import store, table_memo
 from .sandbox import make_script_engine
 from . import timer_clock  # noqa: F401  SpiffWorkflow's timers read app.clock
 from . import state_log  # noqa: F401  SpiffWorkflow's state-change records built only when written
@@ -161,7 +161,8 @@ class Engine:
     """The only object that drives SpiffWorkflow. Every method runs inside the caller's transaction."""
 
     def __init__(self, helpers=None, cache_size=512):
-        self.specs = SpecCache()
+        # decision tables of diagrams that read a few plain variables answer from a memo (see table_memo)
+        self.specs = SpecCache(lambda spec, subprocess_specs: table_memo.memoize(spec, subprocess_specs, helpers or {}))
         self.live = _Lru(cache_size)
         self.script_engine = make_script_engine(helpers or {})
         self.decisions = Decisions(self.script_engine)
