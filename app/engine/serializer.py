@@ -171,6 +171,7 @@ _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_refu
 # float.__repr__), so their texts are kept by value, the ids by uuid.int since UUID.__hash__ is Python code too.
 _UUID_TEXTS = {}
 _FLOAT_TEXTS = {}
+_DELETIONS = {}  # the delta text of an empty task under a parent with these keys (predicted tasks hold no data)
 _TEXTS_MAX = 1 << 14  # each memo is emptied when it reaches this size: both hold a few MB at most
 
 
@@ -318,6 +319,11 @@ def _tasks_parts(tasks):
             # value that is the very object in the parent's data was refused where it entered the state.
             if new == old:
                 delta = _NO_DELTA
+            elif not new:  # a predicted task holds no data: its delta deletes every key of its parent's
+                keys = tuple(old)
+                delta = _DELETIONS.get(keys)
+                if delta is None:
+                    delta = _remember(_DELETIONS, keys, f'{{"updates":{{}},"deletions":{_encode(list(keys))}}}')
             else:
                 delta = _encode({
                     "updates": {key: value for key, value in new.items() if key not in old or value != old[key]},
