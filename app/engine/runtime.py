@@ -45,6 +45,16 @@ _DELETE_TIMER = FastStatement(delete(_timers).where(
 _INSERT_TIMERS = FastStatement(insert(_timers))
 
 
+# A state saved by this engine was compacted after its step; one saved before compaction existed may hold every
+# round of its loops, too deep to step through: it is compacted as it loads. A tree this small is stepped as it is
+# (its step compacts it), without the walk compaction takes.
+COMPACT_ON_LOAD_ABOVE = 150  # tasks, with its subprocesses'
+
+
+def _task_count(workflow):
+    return len(workflow.tasks) + sum(len(sub.tasks) for sub in workflow.subprocesses.values())
+
+
 class ProcessError(DomainError):
     """A diagram failed while running (a script error, a refused expression): nothing was saved."""
 
@@ -346,7 +356,8 @@ class Engine:
             spec, subprocess_specs = self.specs.get(self._definition(row.definition_id))
             workflow, saved = store.load(instance_id, row.version, row.serializer_version, spec,
                                          subprocess_specs, self.script_engine)
-            compact(workflow)  # a state saved before compaction existed may be too deep to step through
+            if _task_count(workflow) > COMPACT_ON_LOAD_ABOVE:
+                compact(workflow)  # a state saved before compaction existed may be too deep to step through
             before = _Before.of(workflow, saved)
         return workflow, row.version, before
 
