@@ -52,9 +52,10 @@ class _IdsParsedOnce:
 
 
 class TaskRestorer(TaskConverter):
-    """SpiffWorkflow's TaskConverter restoring the same task with less work: ids through the memo, and the parent's
-    data copied by a comprehension that does what `DeepMerge.merge({}, parent.data)` does (each key once, a dict,
-    list or set value shallow-copied). tests/unit/test_serializer.py holds restored workflows to the generic ones."""
+    """SpiffWorkflow's TaskConverter restoring the same task with less work: ids through the memo, the parent's data
+    copied by a comprehension that does what `DeepMerge.merge({}, parent.data)` does (each key once, a dict, list or
+    set value shallow-copied), not copied at all when the delta deletes every key of it, and no restore walk for
+    empty internal data. tests/unit/test_restore.py holds restored workflows to SpiffWorkflow's own."""
 
     def from_dict(self, dct, workflow):
         task_spec = workflow.spec.task_specs.get(dct["task_spec"])
@@ -63,19 +64,24 @@ class TaskRestorer(TaskConverter):
         task._children = [_uuid(child) for child in dct["children"]]
         task.last_state_change = dct["last_state_change"]
         task.triggered = dct["triggered"]
-        task.internal_data = self.registry.restore(dct["internal_data"])
+        internal = dct["internal_data"]
+        task.internal_data = {} if internal.__class__ is dict and not internal else self.registry.restore(internal)
         if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
             task.workflow.top_workflow.event_manager.add_task(task)
 
         delta = dct.get("delta")
         parent = task.parent if delta else None
         if parent is not None:
-            data = {key: copy(value) if isinstance(value, (dict, list, set)) else value
-                    for key, value in parent.data.items()}
-            data.update(self.registry.restore(delta.get("updates", {})))
-            for key in delta.get("deletions", {}):
-                if key in data:
-                    del data[key]
+            updates, deletions = delta.get("updates", {}), delta.get("deletions", {})
+            if not updates and deletions.__class__ is list and deletions == list(parent.data):
+                data = {}  # every key of the parent's deleted (a predicted task: the serializer writes it so)
+            else:
+                data = {key: copy(value) if isinstance(value, (dict, list, set)) else value
+                        for key, value in parent.data.items()}
+                data.update(self.registry.restore(updates))
+                for key in deletions:
+                    if key in data:
+                        del data[key]
         else:
             data = self.registry.restore(dct["data"])
         task.data = data
