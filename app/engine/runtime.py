@@ -161,7 +161,7 @@ class _Before:
     @classmethod
     def of(cls, workflow, saved):
         return cls(
-            {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)},
+            {str(t.id) for t in _ready_user_tasks(workflow, ordered=False)},
             {t.task_id: t.due_at for t in _waiting_timers(workflow)},
             saved,
         )
@@ -514,15 +514,16 @@ def _is_uuid(value):
     return True
 
 
-def _ready_user_tasks(workflow):
-    """The ready user tasks, as `workflow.get_tasks(state=READY, manual=True)` lists them.
+def _ready_user_tasks(workflow, ordered=True):
+    """The ready user tasks, as `workflow.get_tasks(state=READY, manual=True)` lists them (`ordered=False`: in any
+    order).
 
     A scan of the task maps finds them without walking the tree; with two or more, the tree walk gives their order.
     """
     found = [t for t in workflow.tasks.values() if t._state == TaskState.READY and t.task_spec.manual]
     for sub in workflow.subprocesses.values():
         found.extend(t for t in sub.tasks.values() if t._state == TaskState.READY and t.task_spec.manual)
-    return found if len(found) < 2 else workflow.get_tasks(state=TaskState.READY, manual=True)
+    return found if len(found) < 2 or not ordered else workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
 def _ready(task):
