@@ -80,7 +80,8 @@ def test_the_memo_answers_what_the_table_answers(table_id):
 
 def rule(inputs, outputs):
     return SimpleNamespace(
-        inputEntries=[SimpleNamespace(input=SimpleNamespace(expression=e, label="label"), lhs=[lhs]) for e, lhs in inputs],
+        inputEntries=[SimpleNamespace(input=SimpleNamespace(expression=e, label="label"), lhs=[lhs])
+                      for e, lhs in inputs],
         outputEntries=[SimpleNamespace(text=text) for text in outputs])
 
 
