@@ -19,7 +19,10 @@ def create_app(config_class=Config, **overrides):
     app.config.update(overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("app").setLevel(logging.INFO)  # alembic.ini lowers the root logger to WARN
-    logging.getLogger("spiff").setLevel(logging.WARNING)
+    # SpiffWorkflow reads its own loggers' levels, not the effective ones: below INFO (as NOTSET is) a workflow's start
+    # and end list every task of its tree, and each state change adds the task's data, for records never written
+    for name in ("spiff", "spiff.task", "spiff.workflow", "spiff.data", "spiff.dmn"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
 

@@ -217,10 +217,14 @@ def latest_definition_id(name):
 
 
 class SpecCache:
-    """Parsed specs per definition content hash: parsing happens once per version per process."""
+    """Parsed specs per definition content hash: parsing happens once per version per process.
 
-    def __init__(self):
+    `prepare(spec, subprocess_specs)`, when given, runs once on each version's freshly parsed specs.
+    """
+
+    def __init__(self, prepare=None):
         self._specs = {}
+        self._prepare = prepare
 
     def get(self, definition):
         """Return (spec, subprocess_specs) of a ProcessDefinition row."""
@@ -229,6 +233,8 @@ class SpecCache:
             _name, spec, subprocess_specs = parse_specs(
                 definition.bpmn_xml, definition.dmn_xml, filename=definition.filename
             )
+            if self._prepare is not None:
+                self._prepare(spec, subprocess_specs)
             cached = self._specs[definition.content_hash] = (spec, subprocess_specs)
         return cached
 

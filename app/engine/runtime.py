@@ -23,9 +23,11 @@ from .compaction import compact
 from .decisions import Decisions
 from .definitions import FORM_PROPERTY, SpecCache, latest_definition_id, message_form
 from .models import PendingTimer, ProcessDefinition, ProcessInstance
-from . import store
+from . import store, table_memo
 from .sandbox import make_script_engine
 from . import timer_clock  # noqa: F401  SpiffWorkflow's timers read app.clock
+from . import state_log  # noqa: F401  SpiffWorkflow's state-change records built only when written
+from . import walk  # noqa: F401  SpiffWorkflow's task-tree walks without their depth bookkeeping
 
 _instances = ProcessInstance.__table__
 _timers = PendingTimer.__table__
@@ -41,6 +43,16 @@ _DELETE_TIMER = FastStatement(delete(_timers).where(
     _timers.c.instance_id == bindparam("instance_id"), _timers.c.task_id == bindparam("task_id")
 ))
 _INSERT_TIMERS = FastStatement(insert(_timers))
+
+
+# A state saved by this engine was compacted after its step; one saved before compaction existed may hold every
+# round of its loops, too deep to step through: it is compacted as it loads. A tree this small is stepped as it is
+# (its step compacts it), without the walk compaction takes.
+COMPACT_ON_LOAD_ABOVE = 150  # tasks, with its subprocesses'
+
+
+def _task_count(workflow):
+    return len(workflow.tasks) + sum(len(sub.tasks) for sub in workflow.subprocesses.values())
 
 
 class ProcessError(DomainError):
@@ -149,7 +161,7 @@ class _Before:
     @classmethod
     def of(cls, workflow, saved):
         return cls(
-            {str(t.id) for t in workflow.get_tasks(state=TaskState.READY, manual=True)},
+            {str(t.id) for t in _ready_user_tasks(workflow, ordered=False)},
             {t.task_id: t.due_at for t in _waiting_timers(workflow)},
             saved,
         )
@@ -159,7 +171,8 @@ class Engine:
     """The only object that drives SpiffWorkflow. Every method runs inside the caller's transaction."""
 
     def __init__(self, helpers=None, cache_size=512):
-        self.specs = SpecCache()
+        # decision tables of diagrams that read a few plain variables answer from a memo (see table_memo)
+        self.specs = SpecCache(lambda spec, subprocess_specs: table_memo.memoize(spec, subprocess_specs, helpers or {}))
         self.live = _Lru(cache_size)
         self.script_engine = make_script_engine(helpers or {})
         self.decisions = Decisions(self.script_engine)
@@ -343,7 +356,8 @@ class Engine:
             spec, subprocess_specs = self.specs.get(self._definition(row.definition_id))
             workflow, saved = store.load(instance_id, row.version, row.serializer_version, spec,
                                          subprocess_specs, self.script_engine)
-            compact(workflow)  # a state saved before compaction existed may be too deep to step through
+            if _task_count(workflow) > COMPACT_ON_LOAD_ABOVE:
+                compact(workflow)  # a state saved before compaction existed may be too deep to step through
             before = _Before.of(workflow, saved)
         return workflow, row.version, before
 
@@ -500,15 +514,16 @@ def _is_uuid(value):
     return True
 
 
-def _ready_user_tasks(workflow):
-    """The ready user tasks, as `workflow.get_tasks(state=READY, manual=True)` lists them.
+def _ready_user_tasks(workflow, ordered=True):
+    """The ready user tasks, as `workflow.get_tasks(state=READY, manual=True)` lists them (`ordered=False`: in any
+    order).
 
     A scan of the task maps finds them without walking the tree; with two or more, the tree walk gives their order.
     """
     found = [t for t in workflow.tasks.values() if t._state == TaskState.READY and t.task_spec.manual]
     for sub in workflow.subprocesses.values():
         found.extend(t for t in sub.tasks.values() if t._state == TaskState.READY and t.task_spec.manual)
-    return found if len(found) < 2 else workflow.get_tasks(state=TaskState.READY, manual=True)
+    return found if len(found) < 2 or not ordered else workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
 def _ready(task):

@@ -9,19 +9,90 @@ sends the whole workflow through the generic serializer.
 """
 import json
 import threading
+from copy import copy
 from typing import NamedTuple
 from json.encoder import encode_basestring_ascii
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import (
+    BpmnSubWorkflowConverter, BpmnWorkflowConverter, TaskConverter, WorkflowConverter,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
 
 
-class SpeclessWorkflowConverter(BpmnWorkflowConverter):
+# A state names each task id about three times (the task, its parent's children, its children's parent), and UUID()
+# is Python code: ids are parsed once per text. A UUID is immutable, so the tasks may share one.
+_UUIDS = {}
+
+
+def _uuid(text):
+    """UUID(text), the same object for the same text while the memo holds it."""
+    found = _UUIDS.get(text)
+    if found is None:
+        if len(_UUIDS) >= _TEXTS_MAX:
+            _UUIDS.clear()
+        found = _UUIDS[text] = UUID(text)
+    return found
+
+
+class _IdsParsedOnce:
+    """A (sub)workflow converter whose task maps restore their keys through the memo."""
+
+    def mapping_from_dict(self, mapping, key_class=None, **kwargs):
+        if key_class is not UUID:
+            return super().mapping_from_dict(mapping, key_class, **kwargs)
+        restore = self.registry.restore
+        return {_uuid(k): restore(v, **kwargs) for k, v in mapping.items()}
+
+
+class TaskRestorer(TaskConverter):
+    """SpiffWorkflow's TaskConverter restoring the same task with less work: ids through the memo, the parent's data
+    copied by a comprehension that does what `DeepMerge.merge({}, parent.data)` does (each key once, a dict, list or
+    set value shallow-copied), not copied at all when the delta deletes every key of it, and no restore walk for
+    empty internal data. tests/unit/test_restore.py holds restored workflows to SpiffWorkflow's own."""
+
+    def from_dict(self, dct, workflow):
+        task_spec = workflow.spec.task_specs.get(dct["task_spec"])
+        task = self.target_class(workflow, task_spec, state=dct["state"], id=_uuid(dct["id"]))
+        task._parent = _uuid(dct["parent"]) if dct["parent"] is not None else None
+        task._children = [_uuid(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        internal = dct["internal_data"]
+        task.internal_data = {} if internal.__class__ is dict and not internal else self.registry.restore(internal)
+        if isinstance(task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
+            task.workflow.top_workflow.event_manager.add_task(task)
+
+        delta = dct.get("delta")
+        parent = task.parent if delta else None
+        if parent is not None:
+            updates, deletions = delta.get("updates", {}), delta.get("deletions", {})
+            if not updates and deletions.__class__ is list and deletions == list(parent.data):
+                data = {}  # every key of the parent's deleted (a predicted task: the serializer writes it so)
+            else:
+                data = {key: copy(value) if isinstance(value, (dict, list, set)) else value
+                        for key, value in parent.data.items()}
+                data.update(self.registry.restore(updates))
+                for key in deletions:
+                    if key in data:
+                        del data[key]
+        else:
+            data = self.registry.restore(dct["data"])
+        task.data = data
+        return task
+
+
+class SubWorkflowRestorer(_IdsParsedOnce, BpmnSubWorkflowConverter):
+    """SpiffWorkflow's subprocess converter, its task ids parsed once per text."""
+
+
+class SpeclessWorkflowConverter(_IdsParsedOnce, BpmnWorkflowConverter):
     """Leaves `spec` and `subprocess_specs` out; on restore the caller puts the parsed spec objects back."""
 
     def to_dict(self, workflow):
@@ -35,7 +106,7 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         subprocess_specs = dct.pop("subprocess_specs", {})
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
@@ -45,6 +116,8 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
 def _make_serializer():
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = SpeclessWorkflowConverter
+    config[BpmnSubWorkflow] = SubWorkflowRestorer
+    config[Task] = TaskRestorer
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
@@ -104,6 +177,7 @@ _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_refu
 # float.__repr__), so their texts are kept by value, the ids by uuid.int since UUID.__hash__ is Python code too.
 _UUID_TEXTS = {}
 _FLOAT_TEXTS = {}
+_DELETIONS = {}  # the delta text of an empty task under a parent with these keys (predicted tasks hold no data)
 _TEXTS_MAX = 1 << 14  # each memo is emptied when it reaches this size: both hold a few MB at most
 
 
@@ -251,6 +325,11 @@ def _tasks_parts(tasks):
             # value that is the very object in the parent's data was refused where it entered the state.
             if new == old:
                 delta = _NO_DELTA
+            elif not new:  # a predicted task holds no data: its delta deletes every key of its parent's
+                keys = tuple(old)
+                delta = _DELETIONS.get(keys)
+                if delta is None:
+                    delta = _remember(_DELETIONS, keys, f'{{"updates":{{}},"deletions":{_encode(list(keys))}}}')
             else:
                 delta = _encode({
                     "updates": {key: value for key, value in new.items() if key not in old or value != old[key]},
