@@ -222,9 +222,9 @@ def _customer_condition(connection, term, limit):
     cap = None if top is None else _customer_cap(top, limit)
     few = cap is not None and top * plan.share(plan.terms, driven=False) <= cap / 2  # expected: read them all
     read = cap + 1 if few else SAMPLE
-    customers = search_index.gin_query(connection, plan) if few else None
-    if customers is not None:  # PostgreSQL: their tickets' page in one statement (see _customers_page)
-        return (customers, cap, plan), "gin"
+    gin = search_index.gin_query(connection, plan) if few else None
+    if gin is not None:  # PostgreSQL: their tickets' page in one statement (see _customers_page)
+        return (gin.query, cap, plan), "gin"
     ids = search_index.matching_ids(connection, term, limit=read, plan=plan)
     if len(ids) < read and len(ids) <= min(limit // 2, CUSTOMER_CAP):  # all, under any cap (see _customer_cap)
         return search_index.among(connection, _t.c.customer_id, ids), "listed"
