@@ -184,12 +184,13 @@ def test_postgres_merged_and_probed_words(pg_app, monkeypatch):
     """Through the B-tree of pieces in batches (GIN_PAGE 0), and through the GIN index over each customer's pieces
     (a page of few candidates, in one statement): the same customers, page by page."""
     _add_people()
-    gin_pages, gin_page = [], search_index._gin_page
-    monkeypatch.setattr(search_index, "_gin_page", lambda *a: gin_pages.append(gin_page(*a)) or gin_pages[-1])
+    gin_pages, gin_page = [], search_index._gin_page  # (GIN_PAGE, the page) of each read through the GIN index
+    monkeypatch.setattr(search_index, "_gin_page", lambda *a: gin_pages.append((search_index.GIN_PAGE, gin_page(*a)))
+                        or gin_pages[-1][1])
     for term in ("上海 精工", "有限 上海 精工", "有限 公司 上海 制造", "精工 上海 有限 制造有限", "上海 周精工"):
         for ratio, common in ((0, None), (10**6, None), (10**6, "有限"), (10**6, "上海"), (10**6, "有限 制造有限")):
             for most in (0, search_index.GIN_PAGE):
                 with monkeypatch.context() as patch:
                     patch.setattr(search_index, "GIN_PAGE", most)
                     check_merged_and_probed(term, ratio, common, patch)
-    assert any(found is not None for found in gin_pages) and None in gin_pages
+    assert gin_pages and all(most for most, _page in gin_pages)
