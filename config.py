@@ -35,6 +35,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {}  # idle connections are checked before use: app.database.ping_idle_connections
     # PostgreSQL: a pooled connection idle longer than this many seconds is pinged when handed out (no ping per request)
     DB_PING_IDLE_SECONDS = float(os.environ.get("DB_PING_IDLE_SECONDS") or 10)
+    # SQLite: each connection's page cache (SQLite's default, 2 MB, re-reads a large file's index pages from the OS)
+    SQLITE_CACHE_MB = int(os.environ.get("SQLITE_CACHE_MB") or 32)
     WORKFLOWS_DIR = os.environ.get("WORKFLOWS_DIR", str(BASE_DIR / "workflows"))
     FORMS_DIR = os.environ.get("FORMS_DIR", str(BASE_DIR / "forms"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(BASE_DIR / "instance" / "uploads"))

@@ -27,6 +27,7 @@ def configure_engine_events(app):
     path = uri.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cache_kib = int(app.config.get("SQLITE_CACHE_MB", 32)) * 1024
     with app.app_context():
         engine = db.engine
 
@@ -37,6 +38,7 @@ def configure_engine_events(app):
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute(f"PRAGMA cache_size=-{cache_kib}")  # negative: KiB
             cursor.close()
 
 

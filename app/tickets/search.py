@@ -130,9 +130,9 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
         condition, how = _customer_condition(connection, customer, limit)
         if how == "gin":  # the matching customers' query, their cap and the words' plan
             customers, cap, plan = condition
-            page = _customers_page(connection, customers, cap, conditions, limit)
-            if page is not None:
-                return _rows(connection, page, limit)
+            rows = _customers_page(connection, customers, cap, conditions, limit)
+            if rows is not None:
+                return rows
             how, condition = "checked", and_(*search_index.customer_checks(connection, customer, _t.c.customer_id,
                                                                            plan=plan))
         conditions.append(condition)
@@ -142,9 +142,7 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
         # the candidates first, sorted apart: given ORDER BY .. LIMIT on the tickets, the database reads the date
         # index backwards and tests each ticket against the list (most of the table for an old day)
         candidates = select(_t.c.id, _t.c.created_at).where(*conditions).cte("candidates").prefix_with("MATERIALIZED")
-        page = connection.execute(select(candidates.c.id).order_by(candidates.c.created_at.desc(),
-                                                                   candidates.c.id.desc()).limit(limit)).scalars().all()
-        return _rows(connection, page, limit)
+        return connection.execute(_page_of(candidates, limit)).all()
     if listed or (checked and connection.dialect.name == "postgresql"):
         # SQLite reads a list of customers' tickets from their index, where they are sorted by creation apart: with
         # the rows' other columns, it reads every listed ticket's row from the table for the sort (4 ms for 1,250).
@@ -166,10 +164,19 @@ def _rows(connection, page, limit):
     return connection.execute(query.order_by(_t.c.created_at.desc(), _t.c.id.desc()).limit(limit)).all()
 
 
+def _page_of(candidates, limit):
+    """SELECT of the rows (COLUMNS) of the newest `limit` of `candidates` (a CTE of id and created_at), newest first:
+    the page sorted from the candidates alone, then only its rows read and joined, in one statement."""
+    page = (select(candidates.c.id).order_by(candidates.c.created_at.desc(), candidates.c.id.desc()).limit(limit)
+            .cte("page").prefix_with("MATERIALIZED"))
+    return (select(*COLUMNS).select_from(_FROM).where(_t.c.id.in_(select(page.c.id)))
+            .order_by(_t.c.created_at.desc(), _t.c.id.desc()))
+
+
 def _customers_page(connection, customers, cap, conditions, limit):
-    """Ids of the page (newest first) of the tickets of `customers` (a SELECT of their ids) that meet `conditions`,
-    in one statement, each customer's tickets read from ix_tickets_customer_created; None when more than `cap`
-    customers match (checking each ticket's customer then costs less).
+    """The page (rows of COLUMNS, newest first) of the tickets of `customers` (a SELECT of their ids) that meet
+    `conditions`, in one statement, each customer's tickets read from ix_tickets_customer_created; None when more
+    than `cap` customers match (checking each ticket's customer then costs less).
 
     One statement instead of the ids through Python and back: PostgreSQL plans `customer_id = ANY (1,250 ids)`
     estimating each id (1.5 ms), where the join is planned from the matching customers' estimated count."""
@@ -177,10 +184,9 @@ def _customers_page(connection, customers, cap, conditions, limit):
     count = select(func.count()).select_from(matching).scalar_subquery()
     candidates = (select(_t.c.id, _t.c.created_at).select_from(matching.join(_t, _t.c.customer_id == matching.c.id))
                   .where(count <= cap, *conditions).cte("candidates").prefix_with("MATERIALIZED"))
-    page = connection.execute(select(candidates.c.id).order_by(candidates.c.created_at.desc(), candidates.c.id.desc())
-                              .limit(limit)).scalars().all()
-    if page or connection.execute(select(count)).scalar() <= cap:
-        return page
+    rows = connection.execute(_page_of(candidates, limit)).all()
+    if rows or connection.execute(select(count)).scalar() <= cap:
+        return rows
     return None
 
 

@@ -117,3 +117,18 @@ def test_each_process_keeps_its_cached_workflows_in_step_with_the_database(templ
     for app in (first, second):
         with app.app_context():
             db.engine.dispose()
+
+
+def test_sqlite_connections_have_their_settings(template_db, tmp_path):
+    """WAL, foreign keys, a busy timeout and a page cache of SQLITE_CACHE_MB on every SQLite connection."""
+    import shutil
+
+    path = tmp_path / "pragmas.db"
+    shutil.copy(template_db, path)
+    application = make_app(path, tmp_path, SQLITE_CACHE_MB=7)
+    with application.app_context():
+        values = [db.session.execute(db.text(f"PRAGMA {name}")).scalar()
+                  for name in ("journal_mode", "foreign_keys", "busy_timeout", "cache_size")]
+        db.session.remove()
+        db.engine.dispose()
+    assert values == ["wal", 1, 10000, -7 * 1024]
