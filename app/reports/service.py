@@ -50,10 +50,18 @@ def _date(args, name, default, errors):
         errors[name] = _("Enter a date as YYYY-MM-DD.")
         return default
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         errors[name] = _("Enter a date as YYYY-MM-DD.")
         return default
+    if not FIRST_DAY <= value <= LAST_DAY:  # a month or a time zone away from the calendar's ends still computes
+        errors[name] = _("Enter a date from %(first)s to %(last)s.", first=FIRST_DAY.isoformat(),
+                         last=LAST_DAY.isoformat())
+        return default
+    return value
+
+
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # the dates a report may name
 
 
 def preset_params(preset, args):

@@ -213,6 +213,12 @@ def test_pages_api_and_presets(app, client):
     assert [t["number"] for t in drill["items"]] == ["R1"] and "next" in drill
     bad = api.get("/reports?start=2026-03-09&end=2026-03-02&granularity=year", "supervisor1")
     assert bad.status_code == 422 and set(bad.get_json()["errors"]) == {"end", "granularity"}
+    # the calendar's ends: a field error, not a 500 (a month, a week or a time zone away overflowed)
+    for path, field in (("/reports/daily?date=0001-01-01", "date"), ("/reports/monthly?date=9999-12-31", "date"),
+                        ("/reports/weekly?date=0001-01-01", "date"), ("/reports?end=9999-12-31", "end"),
+                        ("/reports?start=0001-01-01&end=0001-01-02", "start")):
+        response = api.get(path, "supervisor1")
+        assert response.status_code == 422 and field in response.get_json()["errors"], path
     assert api.get("/reports", "agent1").status_code == 403
 
     client.post("/login", data={"username": "supervisor1", "password": "pw-demo-123"})
