@@ -113,11 +113,13 @@ class SpeclessWorkflowConverter(_IdsParsedOnce, BpmnWorkflowConverter):
         return workflow
 
 
-def _make_serializer():
+def _make_serializer(subworkflow_converter=None, task_converter=None):
+    """SpiffWorkflow's serializer with the specless workflow converter, and by default this module's restorers
+    (tests pass SpiffWorkflow's own converters to compare)."""
     config = dict(SPIFF_CONFIG)
     config[BpmnWorkflow] = SpeclessWorkflowConverter
-    config[BpmnSubWorkflow] = SubWorkflowRestorer
-    config[Task] = TaskRestorer
+    config[BpmnSubWorkflow] = subworkflow_converter or SubWorkflowRestorer
+    config[Task] = task_converter or TaskRestorer
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 

@@ -6,24 +6,15 @@ data and its parent's (SpiffWorkflow copies a parent's dicts, lists and sets one
 import json
 
 import pytest
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnSubWorkflowConverter, TaskConverter
-from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.task import Task
 
 from app.engine import serializer
-from app.engine.serializer import SERIALIZER_VERSION, SpeclessWorkflowConverter, _generic_dump, dump_state, load_state
+from app.engine.serializer import SERIALIZER_VERSION, _generic_dump, dump_state, load_state
 from tests.unit.test_serializer import PATHS, clock, engine, specs, start, step  # noqa: F401
 
 
 def _spiffworkflows_own():
-    config = dict(SPIFF_CONFIG)
-    config[BpmnWorkflow] = SpeclessWorkflowConverter
-    config[BpmnSubWorkflow] = BpmnSubWorkflowConverter
-    config[Task] = TaskConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+    return serializer._make_serializer(BpmnSubWorkflowConverter, TaskConverter)
 
 
 def sharing(workflow):

@@ -7,17 +7,12 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.engine import state_log
 from tests.unit.test_serializer import PATHS, clock, engine, specs, start  # noqa: F401
-from tests.unit.test_walk import states_along
+from tests.unit.test_walk import states_with_and_without
 
 
 @pytest.mark.parametrize("path", ["acceptance_lapsed", "unsatisfied"])
 def test_a_run_writes_the_states_of_a_run_with_spiffworkflows_own_method(specs, engine, path, monkeypatch):
-    quiet = states_along(specs, engine, path, monkeypatch)
-    state_log.uninstall()
-    try:
-        own = states_along(specs, engine, path, monkeypatch)
-    finally:
-        state_log.install()
+    quiet, own = states_with_and_without(state_log, specs, engine, path, monkeypatch)
     assert quiet == own
 
 

@@ -57,6 +57,16 @@ def test_the_lean_walk_is_the_one_taken_and_large_trees_keep_spiffworkflows(spec
     assert isinstance(walk.walk(TaskIterator(workflow.task_tree, depth_first=False)), TaskIterator)
 
 
+def states_with_and_without(patch, specs, engine, path, monkeypatch):
+    """`states_along` with the patch module installed, then with SpiffWorkflow's own methods (it is put back)."""
+    installed = states_along(specs, engine, path, monkeypatch)
+    patch.uninstall()
+    try:
+        return installed, states_along(specs, engine, path, monkeypatch)
+    finally:
+        patch.install()
+
+
 def states_along(specs, engine, path, monkeypatch):
     """The states written after every task of `path`, with task ids drawn from a counter and the clock starting at
     MONDAY (the same in every run)."""
@@ -78,11 +88,6 @@ def states_along(specs, engine, path, monkeypatch):
 
 @pytest.mark.parametrize("path", PATHS)
 def test_a_run_with_the_walks_writes_the_states_of_a_run_without(specs, engine, path, monkeypatch):
-    with_walks = states_along(specs, engine, path, monkeypatch)
-    walk.uninstall()
-    try:
-        without = states_along(specs, engine, path, monkeypatch)
-    finally:
-        walk.install()
+    with_walks, without = states_with_and_without(walk, specs, engine, path, monkeypatch)
     assert with_walks == without
     assert len(set(with_walks)) > 20
