@@ -152,8 +152,7 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
             connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         page = (select(_t.c.id).where(*conditions).order_by(*newest).limit(limit)  # planned alone, as an id query
                 .cte("page").prefix_with("MATERIALIZED"))
-        return connection.execute(select(*COLUMNS).select_from(_FROM).where(_t.c.id.in_(select(page.c.id)))
-                                  .order_by(*newest)).all()
+        return connection.execute(_rows_of(page)).all()
     query = select(*COLUMNS).select_from(_FROM).where(*conditions)
     return connection.execute(query.order_by(*newest).limit(limit)).all()
 
@@ -163,6 +162,11 @@ def _page_of(candidates, limit):
     the page sorted from the candidates alone, then only its rows read and joined, in one statement."""
     page = (select(candidates.c.id).order_by(candidates.c.created_at.desc(), candidates.c.id.desc()).limit(limit)
             .cte("page").prefix_with("MATERIALIZED"))
+    return _rows_of(page)
+
+
+def _rows_of(page):
+    """SELECT of the rows (COLUMNS) of the tickets in `page` (a CTE of ids), newest first."""
     return (select(*COLUMNS).select_from(_FROM).where(_t.c.id.in_(select(page.c.id)))
             .order_by(_t.c.created_at.desc(), _t.c.id.desc()))
 
