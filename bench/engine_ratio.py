@@ -12,8 +12,9 @@ server), a throw-away server is started for the run on a free
 loopback port, with the defaults fsync=on, synchronous_commit=on, full_page_writes=on (unlike the test server,
 which runs with fsync=off), and removed afterwards. --sqlite-only skips PostgreSQL.
 
-Rounds alternate (a), (b) and (f) on each database, so all see the same machine; this VM is shared and noisy,
-so the figures are medians over rounds, and the ratios are medians of the ratios within each round.
+Within each round, the kinds take turns every BATCH lifecycles ((a), then (b) and (f) on each database), so all
+see the same machine; this VM is shared and noisy, so the figures are medians over rounds, and the ratios are medians
+of the ratios within each round.
 
 Usage: .venv/bin/python bench/engine_ratio.py [N] [ROUNDS] [--sqlite-only]
        .venv/bin/python bench/engine_ratio.py [N] --trace
@@ -40,6 +41,7 @@ from engine_floor import Store, _schema_db, sandboxed_engine  # noqa: E402
 from engine_overhead import bare, in_memory, parsed_specs, service_lifecycle  # noqa: E402
 
 TARGET = 1.25
+BATCH = 10  # lifecycles of one kind in a row: long enough to run warm, short enough to share the machine's moods
 
 
 @contextlib.contextmanager
@@ -76,13 +78,15 @@ def durable_postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _service_ms(lifecycle, n):
-    """Milliseconds per lifecycle inside the service calls: (wall clock, CPU time of this process)."""
+def _service_ms(lifecycle, n, total=False):
+    """Milliseconds per lifecycle inside the service calls (`total`: for all n): (wall clock, CPU time of this
+    process)."""
     wall = cpu = 0.0
     for _ in range(n):
         w, c = lifecycle()
         wall, cpu = wall + w, cpu + c
-    return 1000 * wall / n, 1000 * cpu / n
+    per = 1 if total else n
+    return 1000 * wall / per, 1000 * cpu / per
 
 
 def _timed_ms(run, n):
@@ -115,12 +119,30 @@ def main():
             _service_ms(lifecycle, min(20, n))
             in_memory(min(20, n), *specs, engine, floor_store)
         for _ in range(rounds):
-            figures.setdefault(("", "a"), []).append(_timed_ms(lambda: bare(n), n))
-            for name, (lifecycle, floor_store) in setups.items():
-                figures.setdefault((name, "b"), []).append(_service_ms(lifecycle, n))
-                figures.setdefault((name, "f"), []).append(
-                    _timed_ms(lambda: in_memory(n, *specs, engine, floor_store), n))
+            for key, ms in _interleaved(setups, specs, engine, n).items():
+                figures.setdefault(key, []).append(ms)
     _report(figures, list(setups), n, rounds)
+
+
+def _interleaved(setups, specs, engine, n):
+    """One round: n lifecycles of each kind, taken in turns of BATCH (a, then (b) and (f) on each database, then a),
+    so a change in the machine's speed (this VM is shared) falls on all kinds alike. Returns {(database, kind):
+    (wall ms, CPU ms) per lifecycle}."""
+    totals = {}
+
+    def add(key, wall, cpu):
+        w, c = totals.get(key, (0.0, 0.0))
+        totals[key] = (w + wall, c + cpu)
+
+    done = 0
+    while done < n:
+        batch = min(BATCH, n - done)
+        add(("", "a"), *_timed_ms(lambda: bare(batch), 1))
+        for name, (lifecycle, floor_store) in setups.items():
+            add((name, "b"), *_service_ms(lifecycle, batch, total=True))
+            add((name, "f"), *_timed_ms(lambda: in_memory(batch, *specs, engine, floor_store), 1))
+        done += batch
+    return {key: (wall / n, cpu / n) for key, (wall, cpu) in totals.items()}
 
 
 def trace(n):
