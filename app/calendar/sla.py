@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, cast, delete, insert, null, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app.clock import as_utc
 from app.extensions import db
@@ -36,7 +37,17 @@ _pauses = ClockPause.__table__
 # the statements a ticket step runs, built once (see app/fast_statements.py)
 _DELETE_WINDOW = FastStatement(delete(_windows).where(_windows.c.ticket_id == bindparam("t_id"),
                                                       _windows.c.variable == bindparam("variable")))
-_INSERT_WINDOWS = FastStatement(insert(_windows))
+
+
+def _upsert(dialect):
+    """Insert window rows, each replacing the ticket's window of the same variable (one statement)."""
+    statement = dialect.insert(_windows)
+    return FastStatement(statement.on_conflict_do_update(
+        index_elements=[_windows.c.ticket_id, _windows.c.variable],
+        set_={c: statement.excluded[c] for c in ("calendar_code", "started_at", "working_us")}))
+
+
+_PUT_WINDOWS = {"sqlite": _upsert(sqlite), "postgresql": _upsert(postgresql)}
 _WINDOWS_OF = FastStatement(select(
     _windows.c.variable, _windows.c.calendar_code, _windows.c.started_at, _windows.c.working_us
 ).where(_windows.c.ticket_id == bindparam("t_id")))
@@ -156,13 +167,13 @@ def _record_windows(ticket, changes, code, stamp, variables):
     set_now = {v: as_utc(changes[c]) for v, (c, _m) in WINDOWS.items() if c in changes and v in variables}
     if not set_now:
         return
-    _DELETE_WINDOW.executemany([{"t_id": ticket.id, "variable": v} for v in sorted(set_now)])
+    cleared = [{"t_id": ticket.id, "variable": v} for v, due in sorted(set_now.items()) if due is None]
+    if cleared:
+        _DELETE_WINDOW.executemany(cleared)
     calendar = calendar_of(code)
-    rows = [{"ticket_id": ticket.id, "variable": v, "calendar_code": code, "started_at": stamp,
-             "working_us": max(calendar.between(stamp, due), timedelta(0)) // _US}
-            for v, due in set_now.items() if due is not None]
-    if rows:
-        _INSERT_WINDOWS.executemany(rows)
+    replace_windows([{"ticket_id": ticket.id, "variable": v, "calendar_code": code, "started_at": stamp,
+                      "working_us": max(calendar.between(stamp, due), timedelta(0)) // _US}
+                     for v, due in set_now.items() if due is not None])
 
 
 def _pause(ticket, status, stamp, step):
@@ -289,5 +300,4 @@ def rewindow(ticket_id, earlier, due):
 def replace_windows(rows):
     """Record window rows (from `rewindow`) in place of the ticket's windows of the same variables."""
     if rows:
-        _DELETE_WINDOW.executemany([{"t_id": r["ticket_id"], "variable": r["variable"]} for r in rows])
-        _INSERT_WINDOWS.executemany(rows)
+        _PUT_WINDOWS[db.engine.dialect.name].executemany(rows)
