@@ -12,6 +12,7 @@ The ratio f/a is the least (b)/(a) any service layer on this stack can show.
 Usage: .venv/bin/python bench/engine_floor.py [N] [ROUNDS]
 bench/engine_ratio.py runs (a), the service layer (b) and (f) together, on SQLite and PostgreSQL.
 """
+import contextlib
 import shutil
 import sqlite3
 import sys
@@ -21,7 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import Integer, column, text  # noqa: E402
+
 from app.capabilities import deadline, now_iso  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.fast_statements import FastStatement  # noqa: E402
 from app.engine.sandbox import make_script_engine  # noqa: E402
 from app.engine.serializer import SERIALIZER_VERSION  # noqa: E402
 from app.engine.store import plan_write  # noqa: E402
@@ -82,6 +87,74 @@ class Connection:
 
     def close(self):
         self.raw.close()
+
+
+class SessionConnection:
+    """The floor's statements through the app's database layer: the Flask-SQLAlchemy session's transaction (begun
+    by the first statement, committed by COMMIT as a use case commits) and each statement a FastStatement, run
+    with the floor's values as they are (no value conversion). What this costs above `Connection` is what the
+    stack itself costs per statement and per transaction. Needs the app context of an app on the floor's database.
+    """
+
+    def __init__(self):
+        self._statements = {}
+
+    def _statement(self, sql):
+        """(FastStatement, its parameter names) for a statement written with `?`."""
+        found = self._statements.get(sql)
+        if found is None:
+            names = [f"p{i}" for i in range(sql.count("?"))]
+            named = sql
+            for name in names:
+                named = named.replace("?", f":{name}", 1)
+            clause = text(named)
+            if "RETURNING id" in sql:
+                clause = clause.columns(column("id", Integer))
+            found = self._statements[sql] = (FastStatement(clause), names)
+        return found
+
+    def execute(self, sql, params=()):
+        if sql == "BEGIN":
+            return None
+        if sql == "COMMIT":
+            db.session.commit()
+            return None
+        statement, names = self._statement(sql)
+        return _Fetched(statement.execute(dict(zip(names, params))))
+
+    def executemany(self, sql, rows):
+        statement, names = self._statement(sql)
+        statement.executemany([dict(zip(names, row)) for row in rows])
+
+    def close(self):
+        db.session.remove()
+
+
+class _Fetched:
+    def __init__(self, result):
+        self.result, self.rowcount = result, result.rowcount
+
+    def fetchone(self):
+        return self.result.first()
+
+
+@contextlib.contextmanager
+def stack_store(folder, url=None):
+    """A Store writing the floor's rows through the app's database layer (SessionConnection), on a fresh copy of the
+    schema in `folder` (or the empty PostgreSQL database at `url`), inside the app context it needs."""
+    from app import create_app
+    from config import Config
+
+    raw, customer, definition = _schema_db(folder, url)
+    raw.close()
+    app = create_app(Config, SQLALCHEMY_DATABASE_URI=url or f"sqlite:///{folder / 'floor.db'}",
+                     SCHEDULER_ENABLED=False, UPLOAD_DIR=str(folder / "uploads"))
+    with app.app_context():
+        try:
+            yield Store(SessionConnection(), customer, definition)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 class Store:

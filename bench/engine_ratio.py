@@ -4,11 +4,15 @@
 (b) the service layer (create_ticket, complete_task x 3), one commit per use case: the time inside the calls;
 (f) the floor: the sandboxed engine plus the rows the issue requires written with plain DB-API statements
     (bench/engine_floor.py's (f)), one commit per step.
+(f_) the floor's own statements and values run through the app's database layer instead of plain DB-API: the
+    Flask-SQLAlchemy session's transaction per step and each statement a FastStatement (engine_floor's
+    SessionConnection). (f_)/(f) is what the given stack adds to the very same rows; (b)/(f_) is what the service
+    layer adds on top of it (validation, lookups, the rows (f) leaves out: notifications, SLA windows, numbering).
 Both (b) and (f) write the instance state as engine.store plans it (a snapshot, then per-step deltas).
 
 SQLite: a file in WAL mode, synchronous=NORMAL (the app's pragmas). PostgreSQL: durable commits. Unless
-DATABASE_URL names a PostgreSQL database (the bench creates the databases bench_service and bench_floor on its
-server), a throw-away server is started for the run on a free
+DATABASE_URL names a PostgreSQL database (the bench creates the databases bench_service, bench_floor and bench_stack
+on its server), a throw-away server is started for the run on a free
 loopback port, with the defaults fsync=on, synchronous_commit=on, full_page_writes=on (unlike the test server,
 which runs with fsync=off), and removed afterwards. --sqlite-only skips PostgreSQL.
 
@@ -37,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_floor import Store, _schema_db, sandboxed_engine  # noqa: E402
+from engine_floor import Store, _schema_db, sandboxed_engine, stack_store  # noqa: E402
 from engine_overhead import bare, in_memory, parsed_specs, service_lifecycle  # noqa: E402
 
 TARGET = 1.25
@@ -112,12 +116,15 @@ def main():
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-ratio-")))
             floor_store = Store(*_schema_db(folder, _fresh(url, "floor")))
             stack.callback(floor_store.conn.close)
+            (folder / "stack").mkdir()
+            through_stack = stack.enter_context(stack_store(folder / "stack", _fresh(url, "stack")))
             lifecycle = stack.enter_context(service_lifecycle(folder, _fresh(url, "service")))
-            setups[name] = (lifecycle, floor_store)
+            setups[name] = (lifecycle, floor_store, through_stack)
         bare(min(20, n))
-        for lifecycle, floor_store in setups.values():  # warm both
+        for lifecycle, floor_store, through_stack in setups.values():  # warm all
             _service_ms(lifecycle, min(20, n))
             in_memory(min(20, n), *specs, engine, floor_store)
+            in_memory(min(20, n), *specs, engine, through_stack)
         for _ in range(rounds):
             for key, ms in _interleaved(setups, specs, engine, n).items():
                 figures.setdefault(key, []).append(ms)
@@ -138,9 +145,10 @@ def _interleaved(setups, specs, engine, n):
     while done < n:
         batch = min(BATCH, n - done)
         add(("", "a"), *_timed_ms(lambda: bare(batch), 1))
-        for name, (lifecycle, floor_store) in setups.items():
+        for name, (lifecycle, floor_store, through_stack) in setups.items():
             add((name, "b"), *_service_ms(lifecycle, batch, total=True))
             add((name, "f"), *_timed_ms(lambda: in_memory(batch, *specs, engine, floor_store), 1))
+            add((name, "f'"), *_timed_ms(lambda: in_memory(batch, *specs, engine, through_stack), 1))
         done += batch
     return {key: (wall / n, cpu / n) for key, (wall, cpu) in totals.items()}
 
@@ -226,15 +234,20 @@ def _report(figures, databases, n, rounds):
     for kind, index in (("wall clock", 0), ("CPU time of this process", 1)):
         a = [x[index] for x in figures[("", "a")]]
         print(f"{kind}: (a) bare SpiffWorkflow in memory {statistics.median(a):.2f} ms per lifecycle")
-        print(f"  {'':20} {'(b) ms':>7} {'(f) ms':>7} {'(b)/(f)':>8} {'(b)/(a)':>8} {'(f)/(a)':>8}")
+        print(f"  {'':20} {'(b) ms':>7} {'(f) ms':>7} {'(b)/(f)':>8} {'(b)/(a)':>8} {'(f)/(a)':>8} "
+              f"{'(f_) ms':>8} {'(f_)/(f)':>9} {'(b)/(f_)':>9}")
         for name in databases:
             b = [x[index] for x in figures[(name, "b")]]
             f = [x[index] for x in figures[(name, "f")]]
+            g = [x[index] for x in figures[(name, "f'")]]
             label = name + (", durable" if name == "PostgreSQL" else ", WAL")
             print(f"  {label:20} {statistics.median(b):7.2f} {statistics.median(f):7.2f} {_ratio(b, f):8.2f} "
-                  f"{_ratio(b, a):8.2f} {_ratio(f, a):8.2f}")
+                  f"{_ratio(b, a):8.2f} {_ratio(f, a):8.2f} {statistics.median(g):8.2f} {_ratio(g, f):9.2f} "
+                  f"{_ratio(b, g):9.2f}")
     print(f"target (b)/(f) <= {TARGET} (ratios: the median of each round's ratio; CPU time leaves out the "
           "PostgreSQL server's own work)")
+    print("(f_): the floor's own statements and values through the app's database layer (Flask-SQLAlchemy session, "
+          "FastStatement): (f_)/(f) is what the stack adds to the same rows")
 
 
 def _ratio(xs, ys):
