@@ -126,8 +126,6 @@ class SessionConnection:
         statement, names = self._statement(sql)
         statement.executemany([dict(zip(names, row)) for row in rows])
 
-    def close(self):
-        db.session.remove()
 
 
 class _Fetched:
@@ -140,8 +138,9 @@ class _Fetched:
 
 @contextlib.contextmanager
 def stack_store(folder, url=None):
-    """A Store writing the floor's rows through the app's database layer (SessionConnection), on a fresh copy of the
-    schema in `folder` (or the empty PostgreSQL database at `url`), inside the app context it needs."""
+    """(Store, app): a Store writing the floor's rows through the app's database layer (SessionConnection) on a fresh
+    copy of the schema in `folder` (or the empty PostgreSQL database at `url`), and the app whose context it must
+    run in (as a request does)."""
     from app import create_app
     from config import Config
 
@@ -149,11 +148,10 @@ def stack_store(folder, url=None):
     raw.close()
     app = create_app(Config, SQLALCHEMY_DATABASE_URI=url or f"sqlite:///{folder / 'floor.db'}",
                      SCHEDULER_ENABLED=False, UPLOAD_DIR=str(folder / "uploads"))
-    with app.app_context():
-        try:
-            yield Store(SessionConnection(), customer, definition)
-        finally:
-            db.session.remove()
+    try:
+        yield Store(SessionConnection(), customer, definition), app
+    finally:
+        with app.app_context():
             db.engine.dispose()
 
 
