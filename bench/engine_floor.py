@@ -7,7 +7,8 @@ Runs the same lifecycles as engine_overhead.py three ways, rounds alternating:
     app's real schema (WAL, synchronous=NORMAL) and one commit per step: the instance state as the app's
     engine.store writes it (a snapshot, then a delta per step) with its version guard, the task row closed and the next one opened, the ticket's columns, two
     history rows and the timer rows. No ORM, no SQLAlchemy, no validation, no permission checks, no lookups.
-The ratio f/a is the least (b)/(a) any service layer on this stack can show.
+The ratio f/a is the least (b)/(a) any service layer on this stack can show. `stack_store` writes the same rows
+through the app's own database layer (bench/engine_ratio.py's (f_)), to tell what the stack adds to them.
 
 Usage: .venv/bin/python bench/engine_floor.py [N] [ROUNDS]
 bench/engine_ratio.py runs (a), the service layer (b) and (f) together, on SQLite and PostgreSQL.
@@ -125,7 +126,6 @@ class SessionConnection:
     def executemany(self, sql, rows):
         statement, names = self._statement(sql)
         statement.executemany([dict(zip(names, row)) for row in rows])
-
 
 
 class _Fetched:
