@@ -41,12 +41,14 @@ _PREVIOUS_HOLDERS = (
            _tasks.c.id.not_in(bindparam("fresh", expanding=True)), _tasks.c.assignee_id.is_not(None))
     .order_by(_tasks.c.created_at.desc(), _tasks.c.id.desc())
 )
-# the usual step opens one task: the same read for one name and one fresh id, built once (no expanding IN)
+# the usual step opens one task: the same read for one name and one fresh id, built once (no expanding IN); only
+# the latest holder counts, so one row (a ticket sent round a loop 500 times has 500 earlier namesakes)
 _PREVIOUS_HOLDERS_OF_ONE = FastStatement(
     select(_tasks.c.name, _tasks.c.assignee_id)
     .where(_tasks.c.ticket_id == bindparam("ticket_id"), _tasks.c.name == bindparam("name"),
            _tasks.c.id != bindparam("fresh"), _tasks.c.assignee_id.is_not(None))
     .order_by(_tasks.c.created_at.desc(), _tasks.c.id.desc())
+    .limit(1)
 )
 _ROLE_HOLDERS = (
     select(_users.c.id, _users.c.department_id)

@@ -22,11 +22,13 @@ class HumanTask(db.Model):
         db.Index("ix_human_tasks_unclaimed", "state", "role", "created_at",  # a supervisor's: every department's
                  sqlite_where=db.text("assignee_id IS NULL"), postgresql_where=db.text("assignee_id IS NULL")),
         db.Index("ix_human_tasks_state_due", "state", "due_at"),
-        db.Index("ix_human_tasks_instance_state", "instance_id", "state"),  # the live diagram's heatmap
+        db.Index("ix_human_tasks_instance_state", "instance_id", "state"),  # the live diagram's heatmap; by instance
+        # a ticket's tasks; its latest task of a name (previous holder, open namesake) in one read whatever the rounds
+        db.Index("ix_human_tasks_ticket_name", "ticket_id", "name", "created_at"),
     )
     id = db.Column(db.String(36), primary_key=True)  # the SpiffWorkflow task id
-    instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), nullable=False, index=True)
-    ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"), index=True)
+    instance_id = db.Column(db.Integer, db.ForeignKey("process_instances.id"), nullable=False)
+    ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"))
     # a task of a customer process (onboarding, care) has no ticket: it names its customer instead
     customer_id = db.Column(db.Integer, db.ForeignKey("customers.id"), index=True)
     name = db.Column(db.String(100), nullable=False)
