@@ -217,8 +217,9 @@ def _customer_condition(connection, term, limit):
     several ways in) expect fewer than half the cap; else first SAMPLE of them, and the rest only when how far
     those spread does not already show many more (twice the cap): 有限 上海 at a million customers matches
     37,500. The customers are counted (their highest id) only when the cap matters."""
-    several = len(search_index.words(term)) > 1  # a customer number is one word
-    found = None if several else connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar()
+    # a customer number is one ASCII word (C + year + counter, numbering.customer_number): other terms skip the probe
+    probe = term.isascii() and len(search_index.words(term)) == 1
+    found = connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar() if probe else None
     if found is not None:
         return _t.c.customer_id == found, "number"
     plan = search_index.make_plan(connection, term)  # estimates (and the customers' top id) with several ways in
