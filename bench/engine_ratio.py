@@ -16,9 +16,9 @@ on its server), a throw-away server is started for the run on a free
 loopback port, with the defaults fsync=on, synchronous_commit=on, full_page_writes=on (unlike the test server,
 which runs with fsync=off), and removed afterwards. --sqlite-only skips PostgreSQL.
 
-Within each round, the kinds take turns every BATCH lifecycles ((a), then (b) and (f) on each database), so all
-see the same machine; this VM is shared and noisy, so the figures are medians over rounds, and the ratios are medians
-of the ratios within each round.
+Within each round, the kinds take turns every BATCH lifecycles ((a), then (b), (f) and (f_) on each database), so
+all see the same machine; this VM is shared and noisy, so the figures are medians over rounds, and the ratios are
+medians of the ratios within each round.
 
 Usage: .venv/bin/python bench/engine_ratio.py [N] [ROUNDS] [--sqlite-only]
        .venv/bin/python bench/engine_ratio.py [N] --trace
@@ -82,15 +82,13 @@ def durable_postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _service_ms(lifecycle, n, total=False):
-    """Milliseconds per lifecycle inside the service calls (`total`: for all n): (wall clock, CPU time of this
-    process)."""
+def _service_ms(lifecycle, n):
+    """Milliseconds per lifecycle inside the service calls: (wall clock, CPU time of this process)."""
     wall = cpu = 0.0
     for _ in range(n):
         w, c = lifecycle()
         wall, cpu = wall + w, cpu + c
-    per = 1 if total else n
-    return 1000 * wall / per, 1000 * cpu / per
+    return 1000 * wall / n, 1000 * cpu / n
 
 
 def _timed_ms(run, n):
@@ -132,23 +130,23 @@ def main():
 
 
 def _interleaved(setups, specs, engine, n):
-    """One round: n lifecycles of each kind, taken in turns of BATCH (a, then (b) and (f) on each database, then a),
-    so a change in the machine's speed (this VM is shared) falls on all kinds alike. Returns {(database, kind):
-    (wall ms, CPU ms) per lifecycle}."""
+    """One round: n lifecycles of each kind, taken in turns of BATCH ((a), then (b), (f) and (f_) on each database,
+    then (a) again), so a change in the machine's speed (this VM is shared) falls on all kinds alike. Returns
+    {(database, kind): (wall ms, CPU ms) per lifecycle}."""
     totals = {}
 
-    def add(key, wall, cpu):
+    def add(key, batch, wall, cpu):  # wall and cpu: ms per lifecycle of a batch
         w, c = totals.get(key, (0.0, 0.0))
-        totals[key] = (w + wall, c + cpu)
+        totals[key] = (w + wall * batch, c + cpu * batch)
 
     done = 0
     while done < n:
         batch = min(BATCH, n - done)
-        add(("", "a"), *_timed_ms(lambda: bare(batch), 1))
+        add(("", "a"), batch, *_timed_ms(lambda: bare(batch), batch))
         for name, (lifecycle, floor_store, through_stack) in setups.items():
-            add((name, "b"), *_service_ms(lifecycle, batch, total=True))
-            add((name, "f"), *_timed_ms(lambda: in_memory(batch, *specs, engine, floor_store), 1))
-            add((name, "f'"), *_timed_ms(lambda: _through_stack(through_stack, batch, specs, engine), 1))
+            add((name, "b"), batch, *_service_ms(lifecycle, batch))
+            add((name, "f"), batch, *_timed_ms(lambda: in_memory(batch, *specs, engine, floor_store), batch))
+            add((name, "f_"), batch, *_timed_ms(lambda: _through_stack(through_stack, batch, specs, engine), batch))
         done += batch
     return {key: (wall / n, cpu / n) for key, (wall, cpu) in totals.items()}
 
@@ -247,7 +245,7 @@ def _report(figures, databases, n, rounds):
         for name in databases:
             b = [x[index] for x in figures[(name, "b")]]
             f = [x[index] for x in figures[(name, "f")]]
-            g = [x[index] for x in figures[(name, "f'")]]
+            g = [x[index] for x in figures[(name, "f_")]]
             label = name + (", durable" if name == "PostgreSQL" else ", WAL")
             print(f"  {label:20} {statistics.median(b):7.2f} {statistics.median(f):7.2f} {_ratio(b, f):8.2f} "
                   f"{_ratio(b, a):8.2f} {_ratio(f, a):8.2f} {statistics.median(g):8.2f} {_ratio(g, f):9.2f} "

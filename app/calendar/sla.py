@@ -298,6 +298,7 @@ def rewindow(ticket_id, earlier, due):
 
 
 def replace_windows(rows):
-    """Record window rows (from `rewindow`) in place of the ticket's windows of the same variables."""
+    """Record window rows (a step's new windows, or `rewindow`'s) in place of the ticket's windows of the same
+    variables: one upsert."""
     if rows:
         _PUT_WINDOWS[db.engine.dialect.name].executemany(rows)
