@@ -19,20 +19,22 @@ prepared statement's generic plan cannot tell a rare piece from a common one.
 """
 from typing import NamedTuple
 
-from sqlalchemy import (Integer, String, any_, bindparam, cast, column, exists, func, intersect, literal, or_, select,
+from sqlalchemy import (Integer, String, and_, any_, bindparam, cast, column, exists, func, intersect, literal, or_, select,
                         table, text)
 from sqlalchemy.dialects import postgresql
 
 from app.fast_statements import FastStatement
 
 from .search_schema import (  # noqa: F401 (install, uninstall and the names are this package's too)
-    BIGRAM_FUNCTION, BIGRAM_TRIGGERS, BIGRAMS, COLUMNS, GRAMS, GRAMS_INDEX, MIN_LENGTH, PG_INDEXES, POSITIONS, TABLE,
+    BIGRAM_FUNCTION, BIGRAM_TRIGGERS, BIGRAMS, BLOCK_BITS, BLOCKS, COLUMNS, GRAMS, GRAMS_INDEX, MIN_LENGTH, PG_INDEXES, POSITIONS, TABLE,
     TRIGGERS,
     _has_index, _has_table, install, is_index_object, uninstall,
 )
 
 COUNT_CAP = 3000  # several ways in: the density of each one's first this many ids tells which drives
 MERGE_RATIO = 8  # reading this many ids in order costs about one probe of the bigram index
+BLOCK_RATIO = 10  # a block row of the driver joined with another piece's costs about this many ids read in order
+BLOCK_SAMPLE = 300  # the density of a piece's first this many block rows tells about how many it has
 MIN_BATCH = 100  # the fewest candidate ids read at once when the longer words are checked on the rows
 FEW = 200  # at most this many ids are read as rows, more as one aggregate value
 GIN_RATIO = 32  # a customer row read and checked costs about as much as this many GIN posting entries read
@@ -54,6 +56,7 @@ def usable(connection, term):
 
 CUSTOMERS = table("customers", *(column(c) for c in ("id",) + COLUMNS))
 _bigrams = table(BIGRAMS, column("gram"), column("customer_id", Integer))
+_blocks = table(BLOCKS, column("gram"), column("block", Integer), column("bits", Integer))
 _fts = table(TABLE, column("rowid", Integer))
 
 
@@ -86,15 +89,26 @@ def _filtered(connection, plan, after, limit):
     candidate left (a probe costs about MERGE_RATIO ids read in order), else probed: 上海 精工 at a million
     customers, 16 ms probing 上海 for 精工's 25,000 ids, 3 ms merging; but 有限, in 750,000 customers, is probed
     on the 1,250 ids those two leave. Probes after a merge run in the second query, with the longer words' row
-    checks (a plain query: the planner cannot swap the driver for a scan)."""
+    checks (a plain query: the planner cannot swap the driver for a scan).
+
+    On SQLite every two-character word comes from the blocks instead (see search_schema) when the driver's block
+    rows, each joined with the other words' (about BLOCK_RATIO ids read), cost less than merging and probing: 精工's
+    25,000 ids fill 1,250 blocks, so 上海 精工 takes 3 ms, not 7-12."""
     driver, pieces = plan.sources[0], plan.pieces()
     merged, probed, expected = [], [], plan.estimate(driver)  # expected: the candidates, about
+    cost = expected  # of merging and probing, in ids read in order
     for piece in pieces:  # rarest first: each merged word thins the candidates the next would be probed on
         if plan.estimate(piece) <= MERGE_RATIO * expected:
             merged.append(piece)
+            cost += plan.estimate(piece)
             expected *= plan.estimate(piece) / max(plan.top, 1)
         else:
             probed.append(piece)
+            cost += MERGE_RATIO * expected
+    blocks = (driver.kind == "bigram" and pieces and _has_table(connection, BLOCKS)
+              and BLOCK_RATIO * _block_estimate(connection, driver.key, plan.top) < cost)
+    if blocks:  # every two-character word from the blocks (see _block_ids)
+        merged, probed = pieces, []
     answered = {t for piece in pieces for t in piece.answered}
     checked = [t for t in plan.rest() if t not in answered]  # in the second query
     later = probed if merged else []  # probed in the second query too (SQLite merges only under the compound's
@@ -114,6 +128,8 @@ def _filtered(connection, plan, after, limit):
                     many=len(ids) > FEW)
 
     def candidates(after, count):
+        if blocks:
+            return _block_ids(connection, [driver.key] + [p.key for p in merged], after, count)
         query = _driver_query(driver, after)
         if merged and connection.dialect.name == "sqlite":
             query = intersect(query, *(_piece_query(p.key, after) for p in merged))
@@ -140,6 +156,45 @@ def _filtered(connection, plan, after, limit):
         if gin is not None and gin.expected <= GIN_PAGE and len(found) < limit:  # the words are rarer than their
             return found + _gin_page(connection, gin, after, limit - len(found))  # pieces told: the rest at once
     return found[:limit]
+
+
+def _block_estimate(connection, piece, top):
+    """About how many block rows (see search_schema) this two-character piece has, from the density of its first
+    BLOCK_SAMPLE (customers whose ids cluster share blocks: 精工's 25,000 at a million customers fill 1,250)."""
+    query = _block_query(piece)
+    nth = query.order_by(_blocks.c.block).limit(1).offset(BLOCK_SAMPLE - 1).scalar_subquery()
+    count = select(func.count()).select_from(query.limit(BLOCK_SAMPLE).subquery()).scalar_subquery()
+    value = connection.execute(select(func.coalesce(nth, -count))).scalar()
+    return -value if value <= 0 else BLOCK_SAMPLE * (top // BLOCK_BITS + 1) // (value + 1)
+
+
+def _block_query(piece):
+    return select(_blocks.c.block).where(_blocks.c.gram == func.lower(literal(piece, literal_execute=True)))
+
+
+def _block_ids(connection, pieces, after, count):
+    """Ascending ids after `after` of the customers having every two-character piece of `pieces`, `count` of them
+    (fewer: all there are): the first piece's block rows in order, each joined with the other pieces' rows of the
+    same block and their bits ANDed (a block without a common bit is left out by the join itself)."""
+    first, *others = [_blocks.alias(f"b{i}") for i in range(len(pieces))]
+    bits, joined = first.c.bits, first
+    for alias, piece in zip(others, pieces[1:]):
+        bits = bits.op("&")(alias.c.bits)
+        joined = joined.join(alias, and_(alias.c.gram == func.lower(literal(piece, literal_execute=True)),
+                                         alias.c.block == first.c.block, bits != 0))
+    query = (select(first.c.block, bits).select_from(joined)
+             .where(first.c.gram == func.lower(literal(pieces[0], literal_execute=True)),
+                    first.c.block >= after // BLOCK_BITS)
+             .order_by(first.c.block).limit(count + 1))  # every row has an id; the first may have only ids <= after
+    found = []
+    for block, mask in connection.execute(query).all():
+        mask &= (1 << BLOCK_BITS) - 1  # bit 63 comes back as the sign
+        base = block * BLOCK_BITS
+        while mask:
+            low = mask & -mask
+            found.append(base + low.bit_length() - 1)
+            mask ^= low
+    return [i for i in found if i > after][:count]
 
 
 def gin_query(connection, plan):
@@ -223,7 +278,7 @@ def among(connection, column, ids):
     bound parameter each: on PostgreSQL an array (= ANY), on SQLite a JSON array (IN json_each)."""
     if connection.dialect.name == "sqlite" and len(ids) <= FEW:  # a few bound parameters cost less to build
         return column.in_(ids)
-    listed = ",".join(str(int(i)) for i in ids)
+    listed = ",".join(map(str, map(int, ids)))
     if connection.dialect.name == "postgresql":
         return column == any_(cast(bindparam(None, "{" + listed + "}", type_=String), postgresql.ARRAY(Integer)))
     return column.in_(select(func.json_each(bindparam(None, "[" + listed + "]", type_=String))
@@ -426,6 +481,11 @@ def contains(term):
     """The condition that number, name, phone or contact person contains `term` (any case): a row check."""
     pattern = literal("%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%",
                       literal_execute=True)
+    columns = COLUMNS if term.isascii() else TEXT_COLUMNS
     if term.lower() == term == term.upper():  # no cased character (Chinese, digits): a plain LIKE matches the same,
-        return or_(*(CUSTOMERS.c[c].like(pattern, escape="\\") for c in COLUMNS))  # without lower() of each value
-    return or_(*(CUSTOMERS.c[c].ilike(pattern, escape="\\") for c in COLUMNS))
+        return or_(*(CUSTOMERS.c[c].like(pattern, escape="\\") for c in columns))  # without lower() of each value
+    return or_(*(CUSTOMERS.c[c].ilike(pattern, escape="\\") for c in columns))
+
+
+# the columns that may hold other than ASCII: numbers are C + year + counter, phones 11 digits (customers.service)
+TEXT_COLUMNS = ("name", "contact_person")

@@ -9,6 +9,11 @@
   with the helper table `customer_search_positions` of positions 1..200, as triggers cannot use CTEs;
   PostgreSQL: a PL/pgSQL function). Pieces of two ASCII digits or with a space are left out: digits fill every
   phone and number, so a scan finds a page of them at once.
+* SQLite: `customer_search_blocks` holds the same pieces as bit masks: one row per (piece, block of 64 customer
+  ids), bit i set when customer 64 x block + i has the piece, kept from the bigram table by triggers. Several pieces
+  at once are their blocks joined and ANDed: 上海 精工 at a million customers reads 精工's 1,250 blocks and probes
+  上海's, 3 ms, where merging their 25,000 and 50,000 ids took 7-12. (PostgreSQL has the GIN index below for that;
+  its nested loop over the blocks cost 4-7 ms.)
 * PostgreSQL also has a GIN index over each customer's pieces as an array (`customer_search_grams`, an
   expression index kept by PostgreSQL itself): every customer having several pieces at once, in one statement.
 
@@ -28,6 +33,9 @@ BIGRAMS = f"{TABLE}_bigrams"
 POSITIONS = f"{TABLE}_positions"
 MAX_POSITION = 200  # the longest searched column (name, String(200))
 BIGRAM_FUNCTION = f"{BIGRAMS}_refresh"
+BLOCKS = f"{TABLE}_blocks"
+BLOCK_BITS = 64  # customers per block row (the bits of a 64-bit integer)
+BLOCK_TRIGGERS = (f"{BLOCKS}_after_insert", f"{BLOCKS}_after_delete")
 GRAMS = f"{TABLE}_grams"  # PostgreSQL: a customer's pieces as an array (a function) ...
 GRAMS_INDEX = f"{GRAMS}_gin"  # ... and the GIN index over it
 TRIGGERS = (f"{TABLE}_after_insert", f"{TABLE}_after_delete", f"{TABLE}_after_update")
@@ -69,16 +77,42 @@ _SQLITE_BIGRAM_TABLES = (
     f"INSERT INTO {BIGRAMS}(gram, customer_id) SELECT g, id FROM ({_sqlite_pieces(_ALL_VALUES)}) "
     "GROUP BY g, id ORDER BY g, id",
 )
+# a customer's rows, by its old values' pieces: the key is (gram, customer_id), so customer_id alone scans the table
+# (1.2 s a customer edit at a million customers)
+_DELETE_OLD = (f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id AND gram IN (SELECT g FROM ("
+               + _sqlite_pieces(" UNION ALL ".join(f"SELECT old.id AS id, old.{c} AS value" for c in COLUMNS)) + "))")
 _SQLITE_BIGRAM_TRIGGERS = (
     f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[0]} AFTER INSERT ON customers BEGIN "
     f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
-    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[1]} AFTER DELETE ON customers BEGIN "
-    f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id; END",
+    f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[1]} AFTER DELETE ON customers BEGIN {_DELETE_OLD}; END",
     f"CREATE TRIGGER IF NOT EXISTS {BIGRAM_TRIGGERS[2]} AFTER UPDATE OF {_columns} ON customers BEGIN "
-    f"DELETE FROM {BIGRAMS} WHERE customer_id = old.id; "
+    f"{_DELETE_OLD}; "
     f"INSERT OR IGNORE INTO {BIGRAMS}(gram, customer_id) {_sqlite_pieces(_NEW_VALUES)}; END",
 )
 
+# a bigram row's block and bit (bit 63 is the sign bit: 1 << 63 is the smallest integer, as a bit pattern the same)
+_BLOCK, _BIT = "{row}.customer_id >> 6", "(1 << ({row}.customer_id & 63))"
+_BLOCK_TABLE = (
+    "CREATE TABLE {blocks} (gram TEXT NOT NULL, block INTEGER NOT NULL, bits INTEGER NOT NULL, "
+    "PRIMARY KEY (gram, block)) WITHOUT ROWID",
+    # bits of distinct customers never overlap, so their sum is their OR (SQLite has no bitwise aggregate)
+    "INSERT INTO {blocks}(gram, block, bits) SELECT gram, customer_id >> 6, sum(" + _BIT.format(row="b")
+    + ") FROM {bigrams} AS b GROUP BY gram, customer_id >> 6 ORDER BY 1, 2",
+)
+_SET_BIT = ("INSERT INTO {blocks}(gram, block, bits) VALUES (NEW.gram, " + _BLOCK.format(row="NEW") + ", "
+            + _BIT.format(row="NEW") + ") ON CONFLICT (gram, block) DO UPDATE SET bits = "
+            "{blocks}.bits | excluded.bits")
+_CLEAR_BIT = ("UPDATE {blocks} SET bits = bits & ~" + _BIT.format(row="OLD") + " WHERE gram = OLD.gram "
+              "AND block = " + _BLOCK.format(row="OLD") + "; DELETE FROM {blocks} WHERE gram = OLD.gram AND block = "
+              + _BLOCK.format(row="OLD") + " AND bits = 0")
+_names = {"blocks": BLOCKS, "bigrams": BIGRAMS}
+_SQLITE_BLOCK_TABLE = tuple(s.format(**_names) for s in _BLOCK_TABLE)
+_SQLITE_BLOCK_TRIGGERS = (
+    f"CREATE TRIGGER IF NOT EXISTS {BLOCK_TRIGGERS[0]} AFTER INSERT ON {BIGRAMS} BEGIN "
+    + _SET_BIT.format(**_names) + "; END",
+    f"CREATE TRIGGER IF NOT EXISTS {BLOCK_TRIGGERS[1]} AFTER DELETE ON {BIGRAMS} BEGIN "
+    + _CLEAR_BIT.format(**_names) + "; END",
+)
 _PG_PIECE_OF = ("FROM unnest(ARRAY[{values}]) AS v, generate_series(1, length(v) - 1) AS n "
                 "WHERE lower(substr(v, n, 2)) !~ '^[0-9][0-9]$' AND position(' ' in substr(v, n, 2)) = 0")
 _PG_PIECES = "SELECT DISTINCT lower(substr(v, n, 2)) AS g, {row}.id AS id " + _PG_PIECE_OF
@@ -95,7 +129,8 @@ PG_GRAMS = (
 )
 _PG_BIGRAMS = (
     f"CREATE OR REPLACE FUNCTION {BIGRAM_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"IF TG_OP <> 'INSERT' THEN DELETE FROM {BIGRAMS} WHERE customer_id = OLD.id; END IF; "
+    f"IF TG_OP <> 'INSERT' THEN DELETE FROM {BIGRAMS} WHERE customer_id = OLD.id AND gram IN (SELECT g FROM ("
+    + _PG_PIECES.format(row="OLD", values=", ".join(f"OLD.{c}" for c in COLUMNS)) + ") AS old_pieces); END IF; "
     f"IF TG_OP <> 'DELETE' THEN INSERT INTO {BIGRAMS}(gram, customer_id) "
     + _PG_PIECES.format(row="NEW", values=", ".join(f"NEW.{c}" for c in COLUMNS)) + "; END IF; "
     "RETURN NULL; END $$",
@@ -129,6 +164,7 @@ def _install(connection):
         if not _has_table(connection, BIGRAMS):
             for statement in _SQLITE_BIGRAM_TABLES:
                 connection.exec_driver_sql(statement)
+        install_blocks(connection)
         for statement in _SQLITE_BIGRAM_TRIGGERS:
             connection.exec_driver_sql(statement)
         if not _sqlite_has_trigram(connection):
@@ -156,13 +192,31 @@ def _install(connection):
     return False
 
 
+def install_blocks(connection):
+    """SQLite: create the block table (filled from the bigram table, which must exist) and its triggers, if missing."""
+    if not _has_table(connection, BLOCKS):
+        for statement in _SQLITE_BLOCK_TABLE:
+            connection.exec_driver_sql(statement)
+    for statement in _SQLITE_BLOCK_TRIGGERS:
+        connection.exec_driver_sql(statement)
+
+
+def replace_bigram_triggers(connection):
+    """Create the bigram table's triggers (or PostgreSQL's trigger function) afresh, replacing older definitions."""
+    if connection.dialect.name == "sqlite":
+        for trigger in BIGRAM_TRIGGERS:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+    for statement in _SQLITE_BIGRAM_TRIGGERS if connection.dialect.name == "sqlite" else _PG_BIGRAMS:
+        connection.exec_driver_sql(statement)
+
+
 def uninstall(connection):
     """Drop what `install` created (bulk loads do this first and `install` after: the indexes fill faster)."""
     _EXISTS.clear()
     if connection.dialect.name == "sqlite":
-        for trigger in TRIGGERS + BIGRAM_TRIGGERS:
+        for trigger in TRIGGERS + BIGRAM_TRIGGERS + BLOCK_TRIGGERS:
             connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
-        for name in (TABLE, BIGRAMS, POSITIONS):
+        for name in (TABLE, BLOCKS, BIGRAMS, POSITIONS):
             connection.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
     elif connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {BIGRAM_TRIGGERS[0]} ON customers")

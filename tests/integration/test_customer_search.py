@@ -76,11 +76,19 @@ MULTI = [t for t in TERMS if len(t.split()) > 1] + ["有限 公司", "公司 有
 def test_merged_and_probed_words_answer_what_the_scan_answers(people, term, ratio, common, monkeypatch):
     """Two-character words merged with the driver's ids (by the estimates) or probed on each candidate, in any
     mix (`common` made near-universal: probed after the others merge), read in batches of any size: the same
-    customers, page by page."""
+    customers, page by page (the blocks never used)."""
     check_merged_and_probed(term, ratio, common, monkeypatch)
 
 
-def check_merged_and_probed(term, ratio, common, monkeypatch):
+@pytest.mark.parametrize("common", [None, "有限"])
+@pytest.mark.parametrize("term", MULTI)
+def test_words_from_the_blocks_answer_what_the_scan_answers(people, term, common, monkeypatch):
+    """Every two-character word from the blocks (their bits ANDed), in batches of any size, page by page."""
+    check_merged_and_probed(term, 10**6, common, monkeypatch, blocks=True)
+
+
+def check_merged_and_probed(term, ratio, common, monkeypatch, blocks=False):
+    monkeypatch.setattr(search_index, "BLOCK_RATIO", 0 if blocks else 10**12)
     monkeypatch.setattr(search_index, "MERGE_RATIO", ratio)
     monkeypatch.setattr(search_index, "MIN_BATCH", 1)
     estimate, common = search_index.Plan.estimate, (common or "").split()  # pieces, or words of 3+ (SQLite)
@@ -150,6 +158,43 @@ def test_index_follows_creates_edits_and_deletes(people):
     assert search_customers(q="杭州更名") == [] and search_customers(q="更名") == []
     assert db.session.execute(text(f"SELECT count(*) FROM {search_index.BIGRAMS} WHERE customer_id = :id"),
                               {"id": customer.id}).scalar() == 0
+    assert_blocks_hold_the_bigrams()
+
+
+def assert_blocks_hold_the_bigrams():
+    """The block table is the bigram table as bit masks: bit i of (piece, block) set for customer 64 x block + i."""
+    wanted = {}
+    for piece, customer in db.session.execute(text(f"SELECT gram, customer_id FROM {search_index.BIGRAMS}")):
+        key = (piece, customer // 64)
+        wanted[key] = wanted.get(key, 0) | 1 << (customer % 64)
+    held = {(piece, block): bits & (2**64 - 1) for piece, block, bits in
+            db.session.execute(text(f"SELECT gram, block, bits FROM {search_index.BLOCKS}"))}
+    assert held == wanted and wanted
+
+
+def test_blocks_follow_customers_across_many_blocks(app, monkeypatch):
+    """Customers with ids on both sides of block edges (63, 64, 127, 128: bit 63 is the sign bit): the blocks
+    follow creates, edits and deletes, and a search through them finds what the scan finds, page by page."""
+    created = []
+    for i in range(150):
+        name = ["上海精工有限公司", "北京精工集团", "上海物流有限公司"][i % 3] if i % 5 else f"客户{i}"
+        created.append(create_customer(data={"name": name, "industry": "retail", "cooperation_start": "2024-05-01",
+                                             "contact_person": "周精工" if i % 7 == 0 else "李四",
+                                             "phone": f"139{i:08d}"}))
+    assert max(c.id for c in created) > 129
+    for customer in created[::11]:
+        update_customer(number=customer.number, data={"name": "上海更名精工", "industry": "retail",
+                                                      "cooperation_start": "2024-05-01", "contact_person": "王五",
+                                                      "phone": customer.phone})
+    for customer in created[5::13]:
+        db.session.delete(db.session.get(Customer, customer.id))
+    db.session.commit()
+    assert_blocks_hold_the_bigrams()
+    read, block_ids = [], search_index._block_ids
+    monkeypatch.setattr(search_index, "_block_ids", lambda *a: read.append(a[1]) or block_ids(*a))
+    for term in ("上海 精工", "精工 上海", "有限 上海 精工", "上海 周精工", "更名 精工", "北京 集团 精工"):
+        check_merged_and_probed(term, 10**6, None, monkeypatch, blocks=True)
+    assert {frozenset(pieces) for pieces in read} >= {frozenset({"上海", "精工"}), frozenset({"北京", "集团", "精工"})}
 
 
 def _add_people():
