@@ -1,7 +1,8 @@
 """API routes: parse the request, call one service function, serialize the result."""
+import json
 from functools import wraps
 
-from flask import g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 
 from app.api import api_bp
 from app.api.openapi import openapi_document
@@ -107,8 +108,6 @@ def roles_required(*roles):
 
 def page_args():
     """(limit, after) from the query string: limit defaults to 50, at most 200."""
-    from flask import current_app
-
     errors = {}
     raw_limit = request.args.get("limit", str(current_app.config["API_PAGE_DEFAULT"]))
     try:
@@ -310,11 +309,11 @@ def set_away():
 @login_required
 def list_tasks():
     limit, _after = page_args()
-    found = tasks.inbox(g.user, limit=limit, after=_task_cursor())
-    body = {"items": [task_json(t) for t in found]}
-    if len(found) == limit and found:
-        body["next"] = url_for("api.list_tasks", limit=limit, cursor=f"{found[-1].created_at.isoformat()}|{found[-1].id}")
-    return jsonify(body)
+    items, count, last_at, last_id = tasks.inbox_json(g.user, limit=limit, after=_task_cursor())
+    body = '{"items":' + items  # written by the database (see tasks.inbox_json)
+    if count == limit:
+        body += ',"next":' + json.dumps(url_for("api.list_tasks", limit=limit, cursor=f"{last_at}|{last_id}"))
+    return current_app.response_class(body + "}", mimetype="application/json")
 
 
 def _task_cursor():
