@@ -8,10 +8,10 @@ list p95 <= 20 ms on both databases; RSS <= 200 MB.
 
 Set-up, in a child process: migrate, seed the demo users, then bulk-load ROWS customers, process instances,
 tickets (one per customer on average, created over the last year, numbered SR + China day + daily counter) with
-one open acceptance task each: secondary indexes and the customer search index are dropped first and built
-after (executemany in big transactions on SQLite, COPY on PostgreSQL), then on PostgreSQL VACUUM ANALYZE (as
-autovacuum would; SQLite gets no ANALYZE, as in production). The serving runs in
-another child process, so its RSS is the worker's, not the loader's.
+one open acceptance task each: secondary indexes, the customer search index and the tickets' customer pieces
+(tickets.search_grams) are dropped first and built after (executemany in big transactions on SQLite, COPY on
+PostgreSQL), then on PostgreSQL VACUUM ANALYZE (as autovacuum would; SQLite gets no ANALYZE, as in production). The
+serving runs in another child process, so its RSS is the worker's, not the loader's.
 
 PostgreSQL: DATABASE_URL names an empty database the bench may fill; without it the bench starts a throw-away
 server with scripts/postgres.sh (port TEST_PG_PORT) and stops it after.
@@ -88,7 +88,7 @@ def fill(db, rows):
     from app.auth.models import Department, User
     from app.customers import search_index
     from app.engine import latest_definition_id
-    from app.tickets import number_ranges
+    from app.tickets import number_ranges, search_grams
 
     timings, clock = {}, time.perf_counter()
     conn = db.session.connection()
@@ -96,6 +96,7 @@ def fill(db, rows):
     users = {u.username: u.id for u in db.session.scalars(select(User))}
     departments = {d.code: d.id for d in db.session.scalars(select(Department))}
     definition_id = latest_definition_id("quick_response")
+    search_grams.uninstall(conn)
     search_index.uninstall(conn)
     number_ranges.uninstall(conn)
     indexes = _secondary_indexes(conn)
@@ -177,6 +178,7 @@ def fill(db, rows):
     conn = db.session.connection()
     search_index.install(conn)
     number_ranges.install(conn)
+    search_grams.install(conn)
     db.session.commit()
     timings["search index"], clock = time.perf_counter() - clock, time.perf_counter()
     if pg:  # what autovacuum does in production: statistics, and the visibility map for index-only scans

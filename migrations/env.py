@@ -48,8 +48,9 @@ def get_metadata():
 
 def _leave_search_index_alone(obj, name, type_, reflected, compare_to):
     from app.customers.search_index import is_index_object
+    from app.tickets import search_grams
 
-    return not (reflected and is_index_object(name))
+    return not (reflected and (is_index_object(name) or name == search_grams.TABLE))
 
 
 def run_migrations_offline():

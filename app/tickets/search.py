@@ -11,11 +11,13 @@ paging on (created_at, id) so every page is read from an index:
   `number_ranges` the triggers keep) and checked on the rows the date index reads newest first within that range.
 
 A customer is named by its number (exact) or by words of its number, name, phone or contact person, as in the
-customer search: the tickets of the matching customers are listed from `ix_tickets_customer_created` when they are
-few (see `_customer_cap`: the work grows with them), else tickets are read newest first and their customer checked
-row by row, rarest word first (the work grows as the share of matching customers shrinks). On PostgreSQL, when the
-words' estimates expect few customers, they are found from the GIN index over their pieces and their tickets' page
-read in the same statement (`_customers_page`).
+customer search. Words that all have two-character pieces are answered from the tickets' customer pieces
+(search_grams: the rarest piece's tickets newest first, the others probed), with the dates, status and cursor;
+otherwise (digits, single characters, or a number filter too) the tickets of the matching customers are listed
+from `ix_tickets_customer_created` when they are few (see `_customer_cap`: the work grows with them), else tickets
+are read newest first and their customer checked row by row, rarest word first (the work grows as the share of
+matching customers shrinks). On PostgreSQL, when the words' estimates expect few customers, they are found from
+the GIN index over their pieces and their tickets' page read in the same statement (`_customers_page`).
 """
 import re
 from datetime import date, datetime, time, timedelta, timezone
@@ -34,7 +36,7 @@ from app.extensions import db
 from app.fast_statements import FastStatement
 from app.i18n import _
 
-from . import number_ranges
+from . import number_ranges, search_grams
 from .models import STATUSES, Ticket
 
 FILTERS = ("number", "customer", "created_from", "created_to", "status")
@@ -116,16 +118,20 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
         conditions.append(_t.c.created_at >= start)
     if end is not None:
         conditions.append(_t.c.created_at < end)
-    if status:
-        conditions.append(_t.c.status == status)
-    if overdue:
-        conditions.append(_overdue())
+    checks = ([_t.c.status == status] if status else []) + ([_overdue()] if overdue else [])
+    conditions += checks
+    before = None
     if after:
         stamp = connection.execute(select(_t.c.created_at).where(_t.c.id == after)).scalar()
         if stamp is None:
             return []
-        conditions.append(tuple_(_t.c.created_at, _t.c.id) < tuple_(literal(stamp, _t.c.created_at.type),
-                                                                    literal(after)))
+        before = (literal(stamp, _t.c.created_at.type), literal(after))
+        conditions.append(tuple_(_t.c.created_at, _t.c.id) < tuple_(*before))
+    if customer and not number and _customer_number(connection, customer) is None:
+        ids = search_grams.page_ids(connection, customer, start=start, end=end, before=before,
+                                    ticket_conditions=checks, ticket_id=_t.c.id, limit=limit)
+        if ids is not None:
+            return connection.execute(_rows_of(ids)).all() if ids else []
     if customer:
         condition, how = _customer_condition(connection, customer, limit)
         if how == "gin":  # the matching customers' query, their cap and the words' plan
@@ -166,9 +172,9 @@ def _page_of(candidates, limit):
 
 
 def _rows_of(page):
-    """SELECT of the rows (COLUMNS) of the tickets in `page` (a CTE of ids), newest first."""
-    return (select(*COLUMNS).select_from(_FROM).where(_t.c.id.in_(select(page.c.id)))
-            .order_by(_t.c.created_at.desc(), _t.c.id.desc()))
+    """SELECT of the rows (COLUMNS) of the tickets in `page` (a CTE of ids, or a list), newest first."""
+    ids = page if isinstance(page, list) else select(page.c.id)
+    return select(*COLUMNS).select_from(_FROM).where(_t.c.id.in_(ids)).order_by(_t.c.created_at.desc(), _t.c.id.desc())
 
 
 def _customers_page(connection, customers, cap, conditions, limit):
@@ -217,9 +223,7 @@ def _customer_condition(connection, term, limit):
     several ways in) expect fewer than half the cap; else first SAMPLE of them, and the rest only when how far
     those spread does not already show many more (twice the cap): 有限 上海 at a million customers matches
     37,500. The customers are counted (their highest id) only when the cap matters."""
-    # a customer number is one ASCII word (C + year + counter, numbering.customer_number): other terms skip the probe
-    probe = term.isascii() and len(search_index.words(term)) == 1
-    found = connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar() if probe else None
+    found = _customer_number(connection, term)
     if found is not None:
         return _t.c.customer_id == found, "number"
     plan = search_index.make_plan(connection, term)  # estimates (and the customers' top id) with several ways in
@@ -244,6 +248,14 @@ def _customer_condition(connection, term, limit):
     if len(ids) <= cap and not many:
         return search_index.among(connection, _t.c.customer_id, ids), "listed"
     return and_(*search_index.customer_checks(connection, term, _t.c.customer_id, plan=plan)), "checked"
+
+
+def _customer_number(connection, term):
+    """The id of the customer whose number is `term`, else None."""
+    # a customer number is one ASCII word (C + year + counter, numbering.customer_number): other terms skip the probe
+    if not (term.isascii() and len(search_index.words(term)) == 1):
+        return None
+    return connection.execute(select(_c.c.id).where(_c.c.number == term)).scalar()
 
 
 _TOP = FastStatement(select(func.max(_c.c.id)))  # about how many customers there are

@@ -4,10 +4,10 @@ from urllib.parse import quote
 
 import pytest
 import time_machine
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 
 from app.extensions import db
-from app.tickets import number_ranges, search
+from app.tickets import number_ranges, search, search_grams
 from app.tickets.models import Ticket
 from tests.conftest import Api
 from tests.integration.test_postgres import pg_app, pg_url  # noqa: F401 (fixtures)
@@ -239,7 +239,7 @@ MORE = [("上海华信科技有限公司", "王伟"), ("北京精工机械集团
         ("深圳精工贸易有限公司", "刘静"), ("上海恒达物流集团", "陈丽"), ("上海精工电子有限公司", "周强"),
         ("广州精工机械有限公司", "上海人"), ("上海精工建材集团", "赵磊")]
 WORDS = ["精工", "上海 精工", "精工机械", "有限公司 上海 精工", "有限 上海", "上海 集团 精工", "机械 有限 上海",
-         "精工 无此", "上海人"]
+         "精工 无此", "上海人", "c2026 精工", "精工 135", "机械有限 上海", "工机"]
 
 
 def add_more(api):
@@ -297,7 +297,11 @@ def test_customer_words_every_path_finds_the_same_tickets(more, monkeypatch, sam
     check_every_word(more, monkeypatch, sample, cap)
 
 
-def check_every_word(api, monkeypatch, sample, cap):
+def check_every_word(api, monkeypatch, sample, cap, grams=False):
+    """Every word of WORDS through the paths SAMPLE and CUSTOMER_CAP choose (`grams`: the tickets' pieces first,
+    see search_grams), against the slow Python way."""
+    if not grams:
+        monkeypatch.setattr(search_grams, "page_ids", lambda *a, **k: None)
     monkeypatch.setattr(search, "SAMPLE", sample)
     monkeypatch.setattr(search, "CUSTOMER_CAP", cap)
     for words in WORDS:
@@ -326,3 +330,62 @@ def test_customer_words_every_path_on_postgres(pg_app, monkeypatch):
     pages.clear()
     check_every_word(api, monkeypatch, 500, 20_000)
     assert None in pages
+
+
+def check_ticket_pieces(api, monkeypatch):
+    """The tickets' pieces answer every word with pieces (others: the customers' paths), with dates, statuses and
+    pages; the triggers follow a renamed customer, a ticket moved to another customer or time, a deleted ticket."""
+    from sqlalchemy import delete, insert, select
+
+    from app.customers.models import Customer
+    from app.customers.service import update_customer
+
+    assert search_grams.page_ids(db.session.connection(), "上海 精工") is None  # few customers: listed instead
+    monkeypatch.setattr(search_grams, "FEW", 0)  # the tickets' pieces whatever the customers expected
+    used, page_ids = [], search_grams.page_ids
+    monkeypatch.setattr(search_grams, "page_ids", lambda *a, **k: (  # the terms it answered
+        ((found := page_ids(*a, **k)) is not None and used.append(a[1])) or found))
+    check_every_word(api, monkeypatch, 500, 20_000, grams=True)
+    assert {"上海 精工", "有限公司 上海 精工", "c2026 精工"} <= set(used) and "精工 135" not in used
+    monkeypatch.setattr(search_grams, "PG_BATCH", 1)  # PostgreSQL: batches of 1, 8, 64 candidates, then all
+    check_every_word(api, monkeypatch, 500, 20_000, grams=True)
+    db.session.execute(update(Ticket).where(Ticket.id == db.session.scalar(select(func.min(Ticket.id))))
+                       .values(status="closed"))
+    db.session.commit()
+    for words in ("精工", "上海 精工"):
+        assert listed(api, f"customer={words}&status=closed&limit=200") == [
+            n for n in customer_words_expected(words) if db.session.scalar(
+                select(Ticket.status).where(Ticket.number == n)) == "closed"], words
+    customer = db.session.scalar(select(Customer).where(Customer.name == "上海精工机械有限公司"))
+    update_customer(number=customer.number, data={"name": "杭州新名贸易", "industry": "retail",
+                                                  "cooperation_start": "2024-05-01", "contact_person": "张敏",
+                                                  "phone": customer.phone})
+    moved = db.session.scalar(select(Ticket).where(Ticket.customer_id != customer.id).order_by(Ticket.id.desc()))
+    db.session.execute(update(Ticket).where(Ticket.id == moved.id).values(
+        customer_id=customer.id, created_at=datetime(2026, 3, 5, tzinfo=timezone.utc)))
+    row = {c: v for c, v in db.session.execute(select(Ticket.__table__).where(Ticket.id == moved.id)).one()
+           ._mapping.items() if c not in ("id", "number")}  # a ticket written outside the services
+    db.session.execute(insert(Ticket.__table__).values({**row, "number": "SR20260306001",
+                                                        "created_at": datetime(2026, 3, 6, tzinfo=timezone.utc)}))
+    db.session.commit()
+    for words in ("杭州 新名", "精工机械", "上海 精工", "张敏", "有限 上海", "精工"):
+        assert listed(api, f"customer={words}&limit=200") == customer_words_expected(words), words
+    assert listed(api, "customer=杭州 新名&limit=200")[0] == "SR20260306001"
+    db.session.execute(delete(Ticket).where(Ticket.number == "SR20260306001"))
+    db.session.commit()
+    assert "SR20260306001" not in listed(api, "customer=杭州 新名&limit=200")
+    rows = {tuple(r) for r in db.session.execute(text(f"SELECT gram, ticket_id FROM {search_grams.TABLE}"))}
+    wanted = {(g, t) for g, t in db.session.execute(text(
+        f"SELECT b.gram, t.id FROM {search_grams.search_schema.BIGRAMS} b JOIN tickets t ON t.customer_id = b.customer_id"))}
+    assert rows == wanted and rows
+
+
+def test_ticket_pieces_find_the_same_tickets(more, monkeypatch):
+    check_ticket_pieces(more, monkeypatch)
+
+
+@pytest.mark.postgres
+def test_ticket_pieces_on_postgres(pg_app, monkeypatch):
+    api = Api(pg_app.test_client())
+    make_tickets(api)
+    check_ticket_pieces(add_more(api), monkeypatch)
