@@ -1,11 +1,15 @@
-"""Shared fixtures: a migrated, seeded, deployed SQLite template copied per test; API helpers."""
+"""Shared fixtures: a migrated, seeded, deployed SQLite template copied per test (and a PostgreSQL template
+database, see pg_template); API helpers."""
+import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from app.extensions import db
-from config import TestConfig
+from config import TestConfig, normalise_database_url
 
 PASSWORD = "pw-demo-123"
 
@@ -34,6 +38,37 @@ def template_db(tmp_path_factory):
         seed_demo(password=PASSWORD)
         db.engine.dispose()
     return path
+
+
+@pytest.fixture(scope="session")
+def pg_template(tmp_path_factory):
+    """The name of a database beside TEST_DATABASE_URL's, migrated, deployed and seeded once per test session: each
+    test's database is copied from it (CREATE DATABASE .. TEMPLATE, a file copy) instead of migrating again."""
+    url = make_url(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
+    template = f"{url.database}_template"
+    with pg_server(url) as server:
+        server.execute(text(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+        server.execute(text(f'CREATE DATABASE "{template}"'))
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url.set(database=template).render_as_string(False),
+                     AUTO_MIGRATE=True, AUTO_DEPLOY=True, UPLOAD_DIR=str(tmp_path_factory.mktemp("pg-template")))
+    with app.app_context():
+        from app.seed import seed_demo
+
+        seed_demo(password=PASSWORD)
+        db.session.remove()
+        db.engine.dispose()
+    return template
+
+
+@contextmanager
+def pg_server(url):
+    """An autocommit connection to the server's maintenance database (to drop and create databases)."""
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, make_url, select, text
 
 from app import create_app
 from app.extensions import db
 from app.seed import seed_demo
 from config import TestConfig, normalise_database_url
-from tests.conftest import PASSWORD, Api, complete_at_once
+from tests.conftest import PASSWORD, Api, complete_at_once, pg_server
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
@@ -36,11 +36,14 @@ def pg_url():
 
 
 @pytest.fixture
-def pg_app(pg_url, tmp_path):
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=normalise_database_url(pg_url), AUTO_MIGRATE=True,
-                     AUTO_DEPLOY=True, UPLOAD_DIR=str(tmp_path))
+def pg_app(pg_url, pg_template, tmp_path):
+    url = make_url(normalise_database_url(pg_url))
+    with pg_server(url) as server:  # a fresh copy of the template (no other session may use either)
+        server.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        server.execute(text(f'CREATE DATABASE "{url.database}" TEMPLATE "{pg_template}"'))
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=normalise_database_url(pg_url), AUTO_MIGRATE=False,
+                     AUTO_DEPLOY=False, UPLOAD_DIR=str(tmp_path))
     with app.app_context():
-        seed_demo(password=PASSWORD)
         yield app
         db.session.remove()
         db.engine.dispose()
