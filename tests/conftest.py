@@ -44,6 +44,10 @@ def template_db(tmp_path_factory):
 def pg_template(tmp_path_factory):
     """The name of a database beside TEST_DATABASE_URL's, migrated, deployed and seeded once per test session: each
     test's database is copied from it (CREATE DATABASE .. TEMPLATE, a file copy) instead of migrating again."""
+    if not os.environ.get("TEST_DATABASE_URL"):  # (session fixtures are set up before pg_url says so)
+        if os.environ.get("CI"):
+            pytest.fail("TEST_DATABASE_URL is not set: scripts/test.sh starts PostgreSQL")
+        pytest.skip("no PostgreSQL server (run through scripts/test.sh)")
     url = make_url(normalise_database_url(os.environ["TEST_DATABASE_URL"]))
     template = f"{url.database}_template"
     with pg_server(url) as server:

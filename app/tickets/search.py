@@ -127,13 +127,14 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
             return []
         before = (literal(stamp, _t.c.created_at.type), literal(after))
         conditions.append(tuple_(_t.c.created_at, _t.c.id) < tuple_(*before))
-    if customer and not number and _customer_number(connection, customer) is None:
+    customer_id = _customer_number(connection, customer) if customer else None
+    if customer and not number and customer_id is None:
         ids = search_grams.page_ids(connection, customer, start=start, end=end, before=before,
                                     ticket_conditions=checks, ticket_id=_t.c.id, limit=limit)
         if ids is not None:
             return connection.execute(_rows_of(ids)).all() if ids else []
     if customer:
-        condition, how = _customer_condition(connection, customer, limit)
+        condition, how = _customer_condition(connection, customer, limit, customer_id)
         if how == "gin":  # the matching customers' query, their cap and the words' plan
             customers, cap, plan = condition
             rows = _customers_page(connection, customers, cap, conditions, limit)
@@ -214,7 +215,7 @@ def _number_condition(connection, prefix):
     return and_(exact, _t.c.created_at >= oldest, _t.c.created_at <= newest), False
 
 
-def _customer_condition(connection, term, limit):
+def _customer_condition(connection, term, limit, found=None):
     """(condition, how): tickets of the customer with number `term` ("number": read from its index in order),
     else of the customers the customer search finds for it: "listed" when at most `_customer_cap`, else each
     ticket's customer "checked", newest ticket first.
@@ -223,8 +224,7 @@ def _customer_condition(connection, term, limit):
     several ways in) expect fewer than half the cap; else first SAMPLE of them, and the rest only when how far
     those spread does not already show many more (twice the cap): 有限 上海 at a million customers matches
     37,500. The customers are counted (their highest id) only when the cap matters."""
-    found = _customer_number(connection, term)
-    if found is not None:
+    if found is not None:  # the customer whose number the term is (see _customer_number)
         return _t.c.customer_id == found, "number"
     plan = search_index.make_plan(connection, term)  # estimates (and the customers' top id) with several ways in
     top = plan.top if plan.values else None
