@@ -19,15 +19,15 @@ prepared statement's generic plan cannot tell a rare piece from a common one.
 """
 from typing import NamedTuple
 
-from sqlalchemy import (Integer, String, and_, any_, bindparam, cast, column, exists, func, intersect, literal, or_, select,
-                        table, text)
+from sqlalchemy import (Integer, String, and_, any_, bindparam, cast, column, exists, func, intersect, literal, or_,
+                        select, table, text)
 from sqlalchemy.dialects import postgresql
 
 from app.fast_statements import FastStatement
 
 from .search_schema import (  # noqa: F401 (install, uninstall and the names are this package's too)
-    BIGRAM_FUNCTION, BIGRAM_TRIGGERS, BIGRAMS, BLOCK_BITS, BLOCKS, COLUMNS, GRAMS, GRAMS_INDEX, MIN_LENGTH, PG_INDEXES, POSITIONS, TABLE,
-    TRIGGERS,
+    BIGRAM_FUNCTION, BIGRAM_TRIGGERS, BIGRAMS, BLOCK_BITS, BLOCKS, COLUMNS, GRAMS, GRAMS_INDEX, MIN_LENGTH,
+    PG_INDEXES, POSITIONS, TABLE, TRIGGERS,
     _has_index, _has_table, install, is_index_object, uninstall,
 )
 

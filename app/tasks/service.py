@@ -162,7 +162,8 @@ def _inbox_json_select(user, paged, dialect):
     pages = _inbox_pages(user, paged)
     columns = {"id": _tasks.c.id, "name": _tasks.c.name, "title": _tasks.c.title, "ticket_number": _tickets.c.number,
                "role": _tasks.c.role, "assignee": _assignees.c.username, "state": _tasks.c.state,
-               "created_at": _tasks.c.created_at, "due_at": _tasks.c.due_at, "customer_number": _task_customers.c.number}
+               "created_at": _tasks.c.created_at, "due_at": _tasks.c.due_at,
+               "customer_number": _task_customers.c.number}
     page = (select(*(column.label(name) for name, column in columns.items()))
             .select_from(pages.join(_TASK_ROW_FROM, _tasks.c.id == pages.c.id))
             .order_by(pages.c.created_at, pages.c.id).limit(bindparam("limit")).cte("page"))

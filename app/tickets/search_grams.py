@@ -232,9 +232,9 @@ def _piece(piece):
 
 
 def _sizes(connection, pieces):
-    """(the highest customer id, {piece: about how many customers have it}): the density of each one's first SAMPLE customer ids (from the
-    customers' bigram index, in id order) times the highest id, or its count when it has fewer; one statement,
-    built once per number of pieces."""
+    """(the highest customer id, {piece: about how many customers have it}): the density of each piece's first
+    SAMPLE customer ids (from the customers' bigram index, in id order) times the highest id, or its count when it
+    has fewer; one statement, built once per number of pieces."""
     statement = _SAMPLES.get(len(pieces))
     if statement is None:
         bigrams, customers = search_index._bigrams, search_index.CUSTOMERS

@@ -375,8 +375,8 @@ def check_ticket_pieces(api, monkeypatch):
     db.session.commit()
     assert "SR20260306001" not in listed(api, "customer=杭州 新名&limit=200")
     rows = {tuple(r) for r in db.session.execute(text(f"SELECT gram, ticket_id FROM {search_grams.TABLE}"))}
-    wanted = {(g, t) for g, t in db.session.execute(text(
-        f"SELECT b.gram, t.id FROM {search_grams.search_schema.BIGRAMS} b JOIN tickets t ON t.customer_id = b.customer_id"))}
+    wanted = {(g, t) for g, t in db.session.execute(text(f"SELECT b.gram, t.id FROM {search_grams.search_schema.BIGRAMS} "
+                                                          "b JOIN tickets t ON t.customer_id = b.customer_id"))}
     assert rows == wanted and rows
 
 
