@@ -161,10 +161,7 @@ def _filtered(connection, plan, after, limit):
 def _block_estimate(connection, piece, top):
     """About how many block rows (see search_schema) this two-character piece has, from the density of its first
     BLOCK_SAMPLE (customers whose ids cluster share blocks: 精工's 25,000 at a million customers fill 1,250)."""
-    query = _block_query(piece)
-    nth = query.order_by(_blocks.c.block).limit(1).offset(BLOCK_SAMPLE - 1).scalar_subquery()
-    count = select(func.count()).select_from(query.limit(BLOCK_SAMPLE).subquery()).scalar_subquery()
-    value = connection.execute(select(func.coalesce(nth, -count))).scalar()
+    value = connection.execute(select(_value_of(_block_query(piece), BLOCK_SAMPLE))).scalar()
     return -value if value <= 0 else BLOCK_SAMPLE * (top // BLOCK_BITS + 1) // (value + 1)
 
 
@@ -396,24 +393,25 @@ def make_plan(connection, q, *, estimate=False):
     return plan._replace(sources=[sources[i] for i in order])
 
 
-def _estimates(connection, sources):
-    """(the highest customer id, each source's value): the statement for these kinds of sources is built and
+def _estimates(connection, sources, cap=COUNT_CAP):
+    """(the highest customer id, each source's value, see `_value_of` with `cap`): the statement for these kinds of
+    sources is built and
     compiled once, its pieces and phrases bound (a LIMIT read of the index in id order has one plan for any
     piece), and run as a FastStatement on the session's transaction (every caller's connection); building it per
     search cost 0.3-0.5 ms. With a pg_trgm word (digits) it is built each time, its patterns written in."""
     top = select(func.max(CUSTOMERS.c.id)).scalar_subquery()
     if any(source.kind == "trgm" for source in sources):
         return connection.execute(select(top, *(_value(source) for source in sources))).one()
-    kinds = (COUNT_CAP, *(source.kind for source in sources))
+    kinds = (cap, *(source.kind for source in sources))
     statement = _ESTIMATES.get(kinds)
     if statement is None:
         queries = [_bound_query(source.kind, f"key{i}") for i, source in enumerate(sources)]
-        statement = _ESTIMATES[kinds] = FastStatement(select(top, *map(_value_of, queries)))
+        statement = _ESTIMATES[kinds] = FastStatement(select(top, *(_value_of(q, cap) for q in queries)))
     return statement.first({f"key{i}": source.key if source.kind == "bigram" else _phrase(source.key)
                             for i, source in enumerate(sources)})
 
 
-_ESTIMATES = {}  # (COUNT_CAP, kinds of the sources) -> FastStatement
+_ESTIMATES = {}  # (cap, kinds of the sources) -> FastStatement
 
 
 def _value(source):
@@ -424,11 +422,11 @@ def _value(source):
     return _value_of(_driver_query(source, 0))
 
 
-def _value_of(query):
-    """The COUNT_CAP-th id `query` selects, or minus its count when it has fewer (one scalar; the count is only
+def _value_of(query, cap=COUNT_CAP):
+    """The `cap`-th id `query` selects, or minus its count when it has fewer (one scalar; the count is only
     run when there is no such id): on both databases a LIMIT over the index, in id order."""
-    nth = query.order_by(query.selected_columns[0]).limit(1).offset(COUNT_CAP - 1).scalar_subquery()
-    count = select(func.count()).select_from(query.limit(COUNT_CAP).subquery()).scalar_subquery()
+    nth = query.order_by(query.selected_columns[0]).limit(1).offset(cap - 1).scalar_subquery()
+    count = select(func.count()).select_from(query.limit(cap).subquery()).scalar_subquery()
     return func.coalesce(nth, -count)
 
 

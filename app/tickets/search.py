@@ -130,7 +130,7 @@ def search_tickets(*, number=None, customer=None, created_from=None, created_to=
     customer_id = _customer_number(connection, customer) if customer else None
     if customer and not number and customer_id is None:
         ids = search_grams.page_ids(connection, customer, start=start, end=end, before=before,
-                                    ticket_conditions=checks, ticket_id=_t.c.id, limit=limit)
+                                    ticket_conditions=checks, limit=limit)
         if ids is not None:
             return connection.execute(_rows_of(ids)).all() if ids else []
     if customer:

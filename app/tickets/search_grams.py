@@ -14,10 +14,11 @@ customers read and sorted all of them (SQLite: 18.9 ms a request before, 6.8 aft
 cursor bound the same key range. When the words' pieces let expect fewer than FEW matching customers, listing
 their tickets costs less and `page_ids` leaves the search to the customers' indexes (tickets.search).
 """
-from sqlalchemy import DateTime, Integer, String, bindparam, column, exists, func, literal, select, table, tuple_
+from sqlalchemy import DateTime, Integer, column, exists, func, literal, select, table, tuple_
 
 from app.customers import search_index, search_schema
-from app.fast_statements import FastStatement
+
+from .models import Ticket
 
 TABLE = "ticket_search_grams"
 _TRIGGERS = (f"{TABLE}_ticket_insert", f"{TABLE}_ticket_delete", f"{TABLE}_ticket_update",
@@ -127,11 +128,10 @@ def uninstall(connection):
     search_schema._EXISTS.clear()
 
 
-def page_ids(connection, term, *, start=None, end=None, before=None, ticket_conditions=(), ticket_id=None,
-             limit=50):
+def page_ids(connection, term, *, start=None, end=None, before=None, ticket_conditions=(), limit=50):
     """The ids of the newest `limit` tickets (created_at, then id, descending) whose customer matches every word of
     `term` (as the customer search does), created in [start, end) and before `before` ((created_at, id) of the
-    previous page's last ticket), meeting `ticket_conditions` (on the tickets table, `ticket_id` its id column);
+    previous page's last ticket), meeting `ticket_conditions` (on the tickets table);
     None when a word has no piece (digits, one character) or the table is missing: the caller searches another way.
     """
     words = search_index.words(term)
@@ -145,7 +145,7 @@ def page_ids(connection, term, *, start=None, end=None, before=None, ticket_cond
     pieces = sorted(pieces, key=sizes.__getitem__)  # rarest first
     if connection.dialect.name != "postgresql":  # one statement: SQLite probes each candidate, newest first
         candidates = _candidates(pieces, start, end, before)
-        checks = _checks(words, pieces, candidates, ticket_conditions, ticket_id)
+        checks = _checks(words, pieces, candidates, ticket_conditions)
         query = select(candidates.c.ticket_id).where(*checks)
         return _ids(connection, query.order_by(candidates.c.created_at.desc(), candidates.c.ticket_id.desc())
                     .limit(limit))
@@ -155,7 +155,7 @@ def page_ids(connection, term, *, start=None, end=None, before=None, ticket_cond
     batch = PG_BATCH
     while True:
         inner = _candidates(pieces, start, end, before, limit=batch)
-        checks = _checks(words, pieces, inner, ticket_conditions, ticket_id)
+        checks = _checks(words, pieces, inner, ticket_conditions)
         found = _ids(connection, select(inner.c.ticket_id).where(*checks)
                      .order_by(inner.c.created_at.desc(), inner.c.ticket_id.desc()).limit(limit))
         if len(found) == limit or batch is None:
@@ -191,7 +191,7 @@ def _candidates(pieces, start, end, before, limit=None):
     return query.subquery("candidates")
 
 
-def _checks(words, pieces, candidates, ticket_conditions, ticket_id):
+def _checks(words, pieces, candidates, ticket_conditions):
     """Conditions on each candidate: the other words of two characters (their piece, probed), then the ticket's
     conditions and the longer words on its customer row (their pieces only narrow: they may lie apart)."""
     exact = {w for w in words if len(w) == 2}
@@ -204,20 +204,18 @@ def _checks(words, pieces, candidates, ticket_conditions, ticket_id):
                                  other.c.ticket_id == candidates.c.ticket_id))
     longer = [w for w in words if len(w) > 2]
     if longer or ticket_conditions:
-        checks.append(_ticket_checks(candidates.c.ticket_id, longer, ticket_conditions, ticket_id))
+        checks.append(_ticket_checks(candidates.c.ticket_id, longer, ticket_conditions))
     return checks
 
 
-def _ticket_checks(driver_ticket, longer, ticket_conditions, ticket_id):
-    from app.tickets.models import Ticket
-
+def _ticket_checks(driver_ticket, longer, ticket_conditions):
     tickets = Ticket.__table__
-    conditions = [ticket_id == driver_ticket, *ticket_conditions]
+    conditions = [tickets.c.id == driver_ticket, *ticket_conditions]
     if longer:
         customers = search_index.CUSTOMERS
         conditions.append(_probe(customers.c.id, customers.c.id == tickets.c.customer_id,
                                  *(search_index.contains(w) for w in longer)))
-    return _probe(ticket_id, *conditions)
+    return _probe(tickets.c.id, *conditions)
 
 
 def _probe(column, *conditions):
@@ -232,21 +230,10 @@ def _piece(piece):
 
 
 def _sizes(connection, pieces):
-    """(the highest customer id, {piece: about how many customers have it}): the density of each piece's first
-    SAMPLE customer ids (from the customers' bigram index, in id order) times the highest id, or its count when it
-    has fewer; one statement, built once per number of pieces."""
-    statement = _SAMPLES.get(len(pieces))
-    if statement is None:
-        bigrams, customers = search_index._bigrams, search_index.CUSTOMERS
-        values = [select(func.max(customers.c.id)).scalar_subquery()]
-        for i in range(len(pieces)):
-            ids = select(bigrams.c.customer_id).where(bigrams.c.gram == func.lower(bindparam(f"p{i}", type_=String)))
-            nth = ids.order_by(bigrams.c.customer_id).limit(1).offset(SAMPLE - 1).scalar_subquery()
-            count = select(func.count()).select_from(ids.limit(SAMPLE).subquery()).scalar_subquery()
-            values.append(func.coalesce(nth, -count))
-        statement = _SAMPLES[len(pieces)] = FastStatement(select(*values))
-    top, *values = statement.first({f"p{i}": piece for i, piece in enumerate(pieces)})
-    # fewer than SAMPLE customers: minus their count; else the SAMPLE-th id
+    """(the highest customer id, {piece: about how many customers have it}): the customer search's estimates
+    (search_index._estimates: the density of each piece's first SAMPLE customer ids, or its count when fewer)."""
+    sources = [search_index.Source("bigram", piece, (), ()) for piece in pieces]
+    top, *values = search_index._estimates(connection, sources, cap=SAMPLE)
     top = top or 0
     return top, {piece: -v if v <= 0 else SAMPLE * top / v for piece, v in zip(pieces, values)}
 
@@ -262,4 +249,3 @@ def _expected(words, sizes, top):
 
 SAMPLE = 300
 FEW = 200  # customers expected: fewer, and the caller lists their tickets (the tickets' pieces would be read far)
-_SAMPLES = {}  # number of pieces -> the FastStatement of their samples
