@@ -14,6 +14,21 @@ from config import TestConfig, normalise_database_url
 PASSWORD = "pw-demo-123"
 
 
+def pytest_configure(config):
+    """Under pytest-xdist each worker process gets a PostgreSQL database of its own (TEST_DATABASE_URL's name with
+    the worker's id appended, created on first use), so tests that drop and recreate their database or schema in
+    parallel never meet. Its template (see pg_template) is named after it, so it is per worker too."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not os.environ.get("TEST_DATABASE_URL"):
+        return
+    given = make_url(os.environ["TEST_DATABASE_URL"])
+    own = given.set(database=f"{given.database}_{worker}")
+    with pg_server(make_url(normalise_database_url(os.environ["TEST_DATABASE_URL"]))) as server:
+        if not server.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}).first():
+            server.execute(text(f'CREATE DATABASE "{own.database}"'))
+    os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+
+
 def make_app(db_path, tmp_path, **overrides):
     settings = dict(
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{db_path}",
