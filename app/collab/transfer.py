@@ -15,7 +15,7 @@ from app.forms_schema import validate_submission
 from app.formats import parse_date_time
 from app.i18n import _
 from app.tickets.flow import apply_step, engine
-from app.tasks.models import HumanTask
+from app.tasks.models import HumanTask, is_open
 from app.tickets.models import Ticket
 from app.tickets.service import get_ticket, message_form, process_context
 
@@ -35,7 +35,7 @@ _INSERT = FastStatement(insert(_transfers))
 _tasks = HumanTask.__table__
 # the previous handler's other open tasks of the ticket in the handling lane (e.g. a progress update already due)
 _HAND_OVER = (update(_tasks).where(
-    _tasks.c.ticket_id == bindparam("of_ticket"), _tasks.c.state == "open",
+    _tasks.c.ticket_id == bindparam("of_ticket"), is_open(_tasks.c.state),
     _tasks.c.assignee_id == bindparam("from_user_id"), _tasks.c.role.in_(bindparam("lanes", expanding=True)),
     _tasks.c.name != SUPPORT_TASK).values(assignee_id=bindparam("to_user_id"), department_id=bindparam("to_dept")))
 _ROWS = FastStatement(

@@ -13,7 +13,7 @@ from app.clock import as_utc, now
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.i18n import _
-from app.tasks.models import HumanTask
+from app.tasks.models import HumanTask, is_open
 from app.tickets.service import get_ticket
 
 from .models import ProgressEntry
@@ -33,7 +33,7 @@ _ROWS = (
 _tasks = HumanTask.__table__
 _HOLDS_OPEN_TASK = select(exists().where(
     _tasks.c.ticket_id == bindparam("ticket_id"), _tasks.c.assignee_id == bindparam("user_id"),
-    _tasks.c.state == "open"))
+    is_open(_tasks.c.state)))
 _OWNER_BY_USERNAME = select(_users.c.id).where(_users.c.username == bindparam("username"), _users.c.active.is_(True))
 
 

@@ -19,7 +19,7 @@ from app.i18n import _
 from app.tickets.flow import TicketHead, apply_step, engine
 from app.tickets.models import Ticket, TicketEvent
 
-from .models import HumanTask
+from .models import HumanTask, is_open
 
 _tasks = HumanTask.__table__
 
@@ -213,7 +213,8 @@ def escalations(*, limit=50):
 
 def open_tasks_of(ticket):
     return db.session.scalars(
-        select(HumanTask).where(HumanTask.ticket_id == ticket.id, HumanTask.state == "open").order_by(HumanTask.created_at)
+        select(HumanTask).where(HumanTask.ticket_id == ticket.id, is_open(HumanTask.state))
+        .order_by(HumanTask.created_at)
     ).all()
 
 
@@ -274,7 +275,7 @@ def open_tasks_by_ticket(ticket_ids):
     found = {}
     if ids:
         for task in db.session.scalars(
-            select(HumanTask).where(HumanTask.ticket_id.in_(ids), HumanTask.state == "open")
+            select(HumanTask).where(HumanTask.ticket_id.in_(ids), is_open(HumanTask.state))
             .order_by(HumanTask.created_at, HumanTask.id)
         ):
             found.setdefault(task.ticket_id, []).append(task)

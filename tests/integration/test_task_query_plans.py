@@ -1,0 +1,52 @@
+"""A ticket's open tasks are read through the ticket's index on SQLite, never through an index that starts with the
+task state (that reads every open task of every ticket: a scan that grows with the whole desk).
+
+SQLite keeps no statistics here, so with `ticket_id = ? AND state = 'open'` it may pick either index; the
+statements write the state test so that only the ticket's index fits (tasks.models.is_open). The test records
+what the real functions send and asks SQLite for each statement's plan."""
+from contextlib import contextmanager
+
+from sqlalchemy import event, select
+
+from app.extensions import db
+from app.tasks import service as tasks
+from app.tickets import service as tickets
+from app.tickets.models import Ticket
+from tests.conftest import Api
+
+
+@contextmanager
+def sent_statements():
+    """The SQL text (values inlined) of every statement sent to SQLite meanwhile."""
+    seen = []
+    connection = db.session.connection().connection.dbapi_connection
+    connection.set_trace_callback(seen.append)
+    try:
+        yield seen
+    finally:
+        connection.set_trace_callback(None)
+
+
+def human_task_reads(statements):
+    """The plan lines, per statement, of the statements that read human_tasks."""
+    connection = db.session.connection().connection.dbapi_connection
+    plans = {}
+    for sql in statements:
+        if "human_tasks" in sql and sql.lstrip().upper().startswith("SELECT"):
+            plans[sql] = [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql)
+                          if "human_tasks" in row[3] or "open_task" in row[3]]
+    return plans
+
+
+def test_a_tickets_open_tasks_are_read_through_the_tickets_index(app):
+    api = Api(app.test_client())
+    numbers = [api.new_ticket()["number"] for _ in range(3)]
+    ticket = db.session.scalar(select(Ticket).where(Ticket.number == numbers[0]))
+    with sent_statements() as seen:
+        tickets.ticket_row(numbers[0])
+        assert tasks.open_tasks_of(ticket)
+        assert tasks.open_tasks_by_ticket([ticket.id])
+    plans = human_task_reads(seen)
+    assert len(plans) == 3, seen
+    for sql, lines in plans.items():
+        assert lines and all("ix_human_tasks_ticket_name (ticket_id=?)" in line for line in lines), (sql, lines)
