@@ -22,9 +22,7 @@ class HumanTask(db.Model):
         db.Index("ix_human_tasks_unclaimed", "state", "role", "created_at",  # a supervisor's: every department's
                  sqlite_where=db.text("assignee_id IS NULL"), postgresql_where=db.text("assignee_id IS NULL")),
         db.Index("ix_human_tasks_state_due", "state", "due_at"),
-        # every open task of a role, oldest first (the escalation page). SQLite can match it to any `state = 'open'`
-        # query; the inbox sources, due times and a ticket's, instance's or customer's tasks keep their own indexes,
-        # which fit them better (EXPLAIN QUERY PLAN with the value bound)
+        # every open task of a role, oldest first (the escalation page); a query uses it by naming the literal 'open'
         db.Index("ix_human_tasks_open_by_role", "role", "created_at",
                  sqlite_where=db.text("state = 'open'"), postgresql_where=db.text("state = 'open'")),
         db.Index("ix_human_tasks_instance_state", "instance_id", "state"),  # the live diagram's heatmap; by instance

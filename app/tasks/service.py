@@ -203,9 +203,8 @@ def iso_sql(column, dialect):
 def escalations(*, limit=50):
     """Open supervisor tasks (the escalation queue), claimed or not, oldest first.
 
-    Read in order from the partial index over open tasks (ix_human_tasks_open_by_role), not by scanning every open
-    task of the desk. 'open' is written as a literal so the plan is the same from the first preparation (SQLite
-    also matches a partial index to a bound value, after re-preparing the statement once the value is bound)."""
+    'open' is written as a literal: the partial index over open tasks (ix_human_tasks_open_by_role) serves only a
+    query that names it, so the page reads the supervisor tasks in order instead of every open task of the desk."""
     return db.session.scalars(
         select(HumanTask)
         .options(*_LIST_LOADS)
