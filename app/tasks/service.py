@@ -201,14 +201,11 @@ def iso_sql(column, dialect):
 
 
 def escalations(*, limit=50):
-    """Open supervisor tasks (the escalation queue), claimed or not, oldest first.
-
-    'open' is written as a literal: the partial index over open tasks (ix_human_tasks_open_by_role) serves only a
-    query that names it, so the page reads the supervisor tasks in order instead of every open task of the desk."""
+    """Open supervisor tasks (the escalation queue), soonest due first."""
     return db.session.scalars(
         select(HumanTask)
         .options(*_LIST_LOADS)
-        .where(HumanTask.state == literal_column("'open'"), HumanTask.role == "supervisor")
+        .where(HumanTask.state == "open", HumanTask.role == "supervisor")
         .order_by(HumanTask.created_at)
         .limit(limit)
     ).all()
