@@ -22,6 +22,8 @@ class HumanTask(db.Model):
         db.Index("ix_human_tasks_unclaimed", "state", "role", "created_at",  # a supervisor's: every department's
                  sqlite_where=db.text("assignee_id IS NULL"), postgresql_where=db.text("assignee_id IS NULL")),
         db.Index("ix_human_tasks_state_due", "state", "due_at"),
+        # every open task of a role, claimed or not, oldest first (the escalation page)
+        db.Index("ix_human_tasks_role_open", "role", "state", "created_at"),
         db.Index("ix_human_tasks_instance_state", "instance_id", "state"),  # the live diagram's heatmap; by instance
         # a ticket's tasks; its latest task of a name (previous holder, open namesake) in one read whatever the rounds
         db.Index("ix_human_tasks_ticket_name", "ticket_id", "name", "created_at"),

@@ -201,7 +201,8 @@ def iso_sql(column, dialect):
 
 
 def escalations(*, limit=50):
-    """Open supervisor tasks (the escalation queue), soonest due first."""
+    """Open supervisor tasks (the escalation queue), claimed or not, oldest first (read in that order from
+    ix_human_tasks_role_open)."""
     return db.session.scalars(
         select(HumanTask)
         .options(*_LIST_LOADS)

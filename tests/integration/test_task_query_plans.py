@@ -50,3 +50,12 @@ def test_a_tickets_open_tasks_are_read_through_the_tickets_index(app):
     assert len(plans) == 3, seen
     for sql, lines in plans.items():
         assert lines and all("ix_human_tasks_ticket_name (ticket_id=?)" in line for line in lines), (sql, lines)
+
+
+def test_the_escalation_page_reads_the_open_supervisor_tasks_in_order(app):
+    with sent_statements() as seen:
+        tasks.escalations(limit=200)
+    plans = human_task_reads(seen)
+    assert len(plans) == 1, seen
+    [(sql, lines)] = plans.items()
+    assert lines == ["SEARCH human_tasks USING INDEX ix_human_tasks_role_open (role=? AND state=?)"], (sql, lines)
