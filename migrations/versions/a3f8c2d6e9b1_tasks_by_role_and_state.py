@@ -4,14 +4,14 @@ supervisor task, claimed or not, oldest first, and read every open task of the d
 state = 'open': SQLite matches such a partial index to a bound 'open' as well and then prepares every statement
 comparing state with a parameter again on each execution (the inbox's statement doubled)
 
-Revision ID: e7c3a9f5b1d4
+Revision ID: a3f8c2d6e9b1
 Revises: d5b9f3a7c1e6
 Create Date: 2026-12-07 03:30:00
 
 """
 from alembic import op
 
-revision = 'e7c3a9f5b1d4'
+revision = 'a3f8c2d6e9b1'
 down_revision = 'd5b9f3a7c1e6'
 branch_labels = None
 depends_on = None
