@@ -19,7 +19,9 @@ class HumanTask(db.Model):
         db.Index("ix_human_tasks_role_queue", "state", "role", "created_at",
                  sqlite_where=db.text("assignee_id IS NULL AND department_id IS NULL"),
                  postgresql_where=db.text("assignee_id IS NULL AND department_id IS NULL")),
-        db.Index("ix_human_tasks_unclaimed", "state", "role", "created_at",  # a supervisor's: every department's
+        # a supervisor's unclaimed source: every department's (SQLite without statistics reads that source from
+        # ix_human_tasks_role_open below just as well; PostgreSQL may prefer this smaller one)
+        db.Index("ix_human_tasks_unclaimed", "state", "role", "created_at",
                  sqlite_where=db.text("assignee_id IS NULL"), postgresql_where=db.text("assignee_id IS NULL")),
         db.Index("ix_human_tasks_state_due", "state", "due_at"),
         # every open task of a role, claimed or not, oldest first (the escalation page)
