@@ -72,7 +72,7 @@ def matching_ids(connection, q, *, after=None, limit=50, plan=None):
         return _ids(connection, query.order_by(CUSTOMERS.c.id).limit(limit), many=limit > FEW)
     rest = plan.rest()
     if not rest and driver.kind == "fts":  # the usual search (one word of 3+ characters on SQLite)
-        return _ids(connection, _FTS_PAGE, {"phrase": _phrase(driver.key), "after": after, "limit": limit},
+        return _ids(connection, FTS_PAGE, {"phrase": _phrase(driver.key), "after": after, "limit": limit},
                     many=limit > FEW)
     if not rest:
         query = _driver_query(driver, after)
@@ -466,8 +466,18 @@ def _driver_query(source, after):
 
 
 # a page of the FTS driver's ids, built once (building it per search cost more than running it)
-_FTS_PAGE = (select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase"), _fts.c.rowid > bindparam("after"))
-             .order_by(_fts.c.rowid).limit(bindparam("limit")))
+# the ids of a page of customers matching an FTS5 phrase (`fts_phrase`), after `after`, ascending
+FTS_PAGE = (select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase"), _fts.c.rowid > bindparam("after"))
+            .order_by(_fts.c.rowid).limit(bindparam("limit")))
+
+
+def fts_phrase(plan):
+    """The FTS5 phrase answering every word of `plan` (see `make_plan`) when its driver, the trigram table, answers
+    them all (the usual search on SQLite: one word of three or more characters); else None."""
+    driver = plan.sources[0] if plan.sources else None
+    if driver is None or driver.kind != "fts" or plan.rest():
+        return None
+    return _phrase(driver.key)
 
 
 def _phrase(terms):
