@@ -239,3 +239,20 @@ def test_postgres_merged_and_probed_words(pg_app, monkeypatch):
                     patch.setattr(search_index, "GIN_PAGE", most)
                     check_merged_and_probed(term, ratio, common, patch)
     assert gin_pages and all(most for most, _page in gin_pages)
+
+
+def test_the_usual_search_is_one_statement(people):
+    """One word of three or more characters on SQLite: the page of customer rows comes from one statement (the
+    trigram table's page of ids inside it), in id order, as the index-less scan finds them."""
+    search_customers(q="无此客户")  # the first search asks once whether the index's tables exist
+    connection = db.session.connection().connection.dbapi_connection
+    seen = []
+    connection.set_trace_callback(seen.append)
+    try:
+        found = search_customers(q="精工制造", limit=20)
+    finally:
+        connection.set_trace_callback(None)
+    sent = [s for s in seen if not s.startswith("--")]  # FTS5's own reads of its shadow tables start with "--"
+    assert len(sent) == 1 and search_index.TABLE in sent[0], sent
+    assert [c.number for c in found] == scanned("精工制造", limit=20) == expected("精工制造")[:20]
+    assert [c.number for c in search_customers(q="精工制造", limit=1, after=found[0].id)] == [found[1].number]
