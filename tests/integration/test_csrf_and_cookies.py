@@ -352,3 +352,14 @@ def _remember_cookie(app):
         login_user(user, remember=True)
         response = app.process_response(app.make_response("logged in"))
     return _set_cookie(response, app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+
+
+def test_api_answers_do_not_vary_on_the_session_cookie(app):
+    """The API authenticates by token and picks its language from Accept-Language: nothing it answers depends on
+    the session cookie, so no answer says `Vary: Cookie` (Flask-Login's remember-me upkeep, which reads the
+    session, is skipped after API requests). A page still does."""
+    client = app.test_client()
+    token = client.post("/api/v1/login", json={"username": "agent1", "password": PASSWORD}).get_json()["token"]
+    answer = client.get("/api/v1/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200 and "cookie" not in {v.lower() for v in answer.vary}
+    assert "cookie" in {v.lower() for v in client.get("/login").vary}
