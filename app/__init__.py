@@ -1,14 +1,30 @@
 """The application factory: `create_app()` wires extensions, the engine, blueprints, CLI and the scheduler."""
 import logging
+from inspect import iscoroutinefunction
 
 from flask import Flask
 
 from config import Config
 
 
+class DeskFlask(Flask):
+    """Flask whose `ensure_sync` remembers its answer per function. Flask asks `inspect` on every request whether
+    each hook and the view are coroutine functions (six times an API request), and the answer never changes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sync_of = {}
+
+    def ensure_sync(self, func):
+        found = self._sync_of.get(func)
+        if found is None:
+            found = self._sync_of[func] = self.async_to_sync(func) if iscoroutinefunction(func) else func
+        return found
+
+
 def create_app(config_class=Config, **overrides):
     """Build the Flask app. On start it migrates the schema, deploys changed diagrams and starts the timer loop."""
-    app = Flask(__name__, instance_relative_config=False)
+    app = DeskFlask(__name__, instance_relative_config=False)
     from app.json_provider import FastJSONProvider
     from app.sessions import CookieSessionInterface
 

@@ -12,8 +12,11 @@ class CookieSessionInterface(SecureCookieSessionInterface):
     """SecureCookieSessionInterface that skips the signer and the cookie settings when there is nothing to do."""
 
     def open_session(self, app, request):
-        """An empty session when the request has no session cookie (None, as Flask, without a secret key)."""
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        """An empty session when the request has no session cookie (None, as Flask, without a secret key).
+
+        A request without any Cookie header (every API call) is answered before the cookies are parsed."""
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or not request.cookies.get(self.get_cookie_name(app))):
             return self.session_class()
         return super().open_session(app, request)
 
