@@ -16,7 +16,6 @@ NAMING = {
 }
 
 
-
 class LoginManager(_LoginManager):
     """Flask-Login, minus its remember-me upkeep after API requests.
 

@@ -70,11 +70,10 @@ def matching_ids(connection, q, *, after=None, limit=50, plan=None):
     if driver is None or driver.kind == "trgm":  # no index, or PostgreSQL plans the ILIKEs on its trigram indexes
         query = select(CUSTOMERS.c.id).where(CUSTOMERS.c.id > after, *(contains(t) for t in terms))
         return _ids(connection, query.order_by(CUSTOMERS.c.id).limit(limit), many=limit > FEW)
-    rest = plan.rest()
-    if not rest and driver.kind == "fts":  # the usual search (one word of 3+ characters on SQLite)
-        return _ids(connection, FTS_PAGE, {"phrase": _phrase(driver.key), "after": after, "limit": limit},
-                    many=limit > FEW)
-    if not rest:
+    phrase = fts_phrase(plan)
+    if phrase is not None:  # the usual search (one word of 3+ characters on SQLite)
+        return _ids(connection, FTS_PAGE, {"phrase": phrase, "after": after, "limit": limit}, many=limit > FEW)
+    if not plan.rest():
         query = _driver_query(driver, after)
         return _ids(connection, query.order_by(query.selected_columns[0]).limit(limit), many=limit > FEW)
     return _filtered(connection, plan, after, limit)
@@ -465,8 +464,8 @@ def _driver_query(source, after):
                                       _fts.c.rowid > after)
 
 
-# a page of the FTS driver's ids, built once (building it per search cost more than running it)
-# the ids of a page of customers matching an FTS5 phrase (`fts_phrase`), after `after`, ascending
+# the ids of a page of customers matching an FTS5 phrase (`fts_phrase`), after `after`, ascending; built once
+# (building it per search cost more than running it)
 FTS_PAGE = (select(_fts.c.rowid).where(text(f"{TABLE} MATCH :phrase"), _fts.c.rowid > bindparam("after"))
             .order_by(_fts.c.rowid).limit(bindparam("limit")))
 

@@ -61,9 +61,16 @@ _TASK_ROW_COLUMNS = (
     _task_customers.c.number.label("task_customer_number"),
 )
 TASK_ROW_KEYS = tuple(column.key for column in _TASK_ROW_COLUMNS)  # every task row begins with these columns
-_TASK_ROW_FROM = (_tasks.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
-                  .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id)
-                  .outerjoin(_task_customers, _task_customers.c.id == _tasks.c.customer_id))
+
+
+def _with_task_row(joined):
+    """`joined` (human_tasks, or what joins it) with what a task row shows: its ticket, assignee and customer."""
+    return (joined.outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
+            .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id)
+            .outerjoin(_task_customers, _task_customers.c.id == _tasks.c.customer_id))
+
+
+_TASK_ROW_FROM = _with_task_row(_tasks)
 _TASK_ROW = FastStatement(
     select(*_TASK_ROW_COLUMNS).select_from(_TASK_ROW_FROM).where(_tasks.c.id == bindparam("task_id")))
 # the detail also brings the data its form shows (stored when the task opened): the read never touches the engine
@@ -92,7 +99,7 @@ def _sources(user):
     return sources
 
 
-_INBOX_STATEMENTS = {}  # (roles, has department, paged) -> the inbox's FastStatement, built once for that shape
+_INBOX_STATEMENTS = {}  # (roles, has department, paged, dialect) -> the inbox's FastStatement, built once
 
 
 def _inbox_statement(user, paged, dialect):
@@ -139,9 +146,7 @@ def _page_rows_from(pages, dialect):
     """`pages` joined with their task rows and what a task row shows (see _TASK_ROW_FROM), as one flat join: SQLite
     cannot name a rowid inside a parenthesised join."""
     found = _ROWID == pages.c.rid if dialect == "sqlite" else _tasks.c.id == pages.c.id
-    return (pages.join(_tasks, found).outerjoin(_tickets, _tickets.c.id == _tasks.c.ticket_id)
-            .outerjoin(_assignees, _assignees.c.id == _tasks.c.assignee_id)
-            .outerjoin(_task_customers, _task_customers.c.id == _tasks.c.customer_id))
+    return _with_task_row(pages.join(_tasks, found))
 
 
 def inbox(user, *, limit=50, after=None):
