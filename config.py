@@ -46,6 +46,9 @@ class Config:
     AUTO_MIGRATE = _bool("AUTO_MIGRATE", True)
     AUTO_DEPLOY = _bool("AUTO_DEPLOY", True)
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+    # what start-up built lives as long as the process: kept out of the garbage collector's full collections
+    # (see app.freeze_start_up); off in tests, which build hundreds of apps in one process
+    GC_FREEZE = _bool("GC_FREEZE", True)
     TIMER_POLL_SECONDS = float(os.environ.get("TIMER_POLL_SECONDS", 2))
     TIMER_BATCH = int(os.environ.get("TIMER_BATCH", 200))
     API_TOKEN_MAX_AGE = int(os.environ.get("API_TOKEN_MAX_AGE", 12 * 3600))
@@ -107,5 +110,6 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"
     WTF_CSRF_ENABLED = False
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", False)
+    GC_FREEZE = False
     AUTO_MIGRATE = _bool("AUTO_MIGRATE", False)
     SMTP_HOST = ""  # tests that send mail start their own SMTP server and set it

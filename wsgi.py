@@ -1,10 +1,5 @@
-"""WSGI entry point: `flask --app wsgi run` and `gunicorn wsgi:app`."""
-import gc
-
+"""WSGI entry point: `flask --app wsgi run` and `gunicorn wsgi:app`. The app keeps what start-up built out of the
+garbage collector's full collections (GC_FREEZE, see app.freeze_start_up)."""
 from app import create_app
 
 app = create_app()
-# What start-up built (modules, parsed diagrams, routes) lives as long as the process: moved out of the
-# collector's reach, so the full collections that request garbage triggers do not walk it again each time.
-gc.collect()
-gc.freeze()
