@@ -52,8 +52,8 @@ _READ_DELTAS = FastStatement(
 @dataclass(frozen=True)
 class Saved:
     """What the database holds of a live workflow: the Parts of the state it last wrote (None when that state
-    went the generic way, or came from another serializer version: the next write is then a snapshot) and how
-    many deltas follow the snapshot."""
+    went the generic way, or the workflow was loaded from the database: the next write is then a snapshot) and
+    how many deltas follow the snapshot."""
 
     parts: Optional[Parts]
     deltas: int
@@ -188,10 +188,10 @@ def load(instance_id, version, serializer_version, spec, subprocess_specs, scrip
     """Rebuild the instance's live workflow at `version` from its snapshot and later deltas; return (workflow, Saved)."""
     dct, deltas = read_state(instance_id, version)
     workflow = load_dict(dct, serializer_version, spec, subprocess_specs, script_engine)
-    # what the database holds is the text of this very workflow, so the next step can write a delta against it;
-    # a state of another serializer version is rewritten whole
-    parts = state_parts(workflow) if serializer_version == SERIALIZER_VERSION else None
-    return workflow, Saved(parts, deltas)
+    # No Parts: the step after a load writes a snapshot. Taking this workflow's Parts to diff against costs more
+    # than the snapshot saves: 0.25 ms of a 3.6 ms completion, where the shipped diagrams' deltas are 70-100 % of
+    # the state's size. A workflow kept live after its step has its Parts and writes deltas.
+    return workflow, Saved(None, deltas)
 
 
 def read_state(instance_id, version):
