@@ -7,6 +7,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
+from app.parked_connections import DeskSession
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -29,7 +31,7 @@ class LoginManager(_LoginManager):
         return super()._update_remember_cookie(response)
 
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"class_": DeskSession})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
