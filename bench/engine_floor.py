@@ -157,10 +157,19 @@ def stack_store(folder, url=None):
 
 class Store:
     """The rows of one lifecycle, written with plain DB-API statements and committed per step. The instance state
-    is written as the app's engine.store plans it (a snapshot, then deltas), with its version guard."""
+    is written as the app's engine.store plans it (a snapshot, then deltas), with its version guard.
 
-    def __init__(self, conn, customer, definition):
-        self.conn, self.customer, self.definition = conn, customer, definition
+    With `later_rows`, also the rows that requirements after the floor's add to every lifecycle, as the service
+    layer writes them (bench/engine_gap.py's (f+)): two counters bumped (the ticket number's, the round robin's),
+    the ticket's two SLA windows, and two notifications (the handler's assignment, the owner's request to confirm
+    the result)."""
+
+    def __init__(self, conn, customer, definition, later_rows=False):
+        self.conn, self.customer, self.definition, self.later_rows = conn, customer, definition, later_rows
+        if later_rows:
+            for counter in ("floor-number", "floor-round-robin"):
+                conn.execute("INSERT INTO sequences (name, value) SELECT ?, 0 WHERE NOT EXISTS"
+                             " (SELECT 1 FROM sequences WHERE name = ?)", (counter, counter))
 
     def start(self, workflow):
         c = self.conn
@@ -186,6 +195,16 @@ class Store:
                        (self.instance, uuid.uuid4().hex, "response_due", NOW)])
         self._open_task("accept_ticket")
         self._history("created", "task_opened")
+        if self.later_rows:
+            for counter in ("floor-number", "floor-round-robin"):
+                c.execute("UPDATE sequences SET value = value + 1 WHERE name = ? RETURNING value", (counter,)).fetchone()
+            c.executemany(
+                "INSERT INTO sla_windows (ticket_id, variable, calendar_code, started_at, working_us)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (ticket_id, variable) DO UPDATE SET"
+                " calendar_code = excluded.calendar_code, started_at = excluded.started_at,"
+                " working_us = excluded.working_us",
+                [(self.ticket, variable, "default", NOW, 7_200_000_000) for variable in ("response_due", "resolution_due")])
+            self._notify("assignment")
         c.execute("COMMIT")
 
     def step(self, workflow, name, survey=None):
@@ -200,6 +219,8 @@ class Store:
         c.execute("UPDATE tickets SET status = ?, current_step = ?, accepted_at = ? WHERE id = ?",
                   ("processing", name, NOW, self.ticket))
         self._history("task_completed", "task_opened")
+        if self.later_rows and name == "handle_ticket":
+            self._notify("confirm_result")
         if survey is not None:
             self._start_survey(survey)
         c.execute("COMMIT")
@@ -244,6 +265,12 @@ class Store:
             "INSERT INTO human_tasks (id, instance_id, ticket_id, name, title, role, department_id, assignee_id, form,"
             " state, created_at, due_at) VALUES (?, ?, ?, ?, ?, 'handler', 2, 4, ?, 'open', ?, ?)",
             (self.task, self.instance, self.ticket, name, name, f"{name}.json", NOW, NOW))
+
+    def _notify(self, kind):
+        self.conn.execute(
+            "INSERT INTO notifications (user_id, kind, ticket_id, ticket_number, task_id, title, detail, created_at,"
+            " mail_state, mail_attempts, mail_next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, NULL)",
+            (4, kind, self.ticket, "SR1", self.task, "受理工单", '{"step": "handle_ticket"}', NOW))
 
     def _history(self, *actions):
         self.conn.executemany(

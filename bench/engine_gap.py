@@ -1,11 +1,13 @@
 """What the gap between bench/engine_ratio.py's (b) and its floor (f) is made of, on SQLite, in one process.
 
 Two parts:
-1. Knock-outs: in turns of BATCH lifecycles, (f), (b) as it is, and (b) with the service layer's features that
-   write rows or check what the floor leaves out switched off (notifications, SLA windows, ticket numbering and
-   form validation, each replaced by a no-op or a stand-in for the length of its batch; measurement only). It
-   prints the CPU time per lifecycle inside the calls (medians over rounds) and each (b)/(f), so what the target of
-   1.25 leaves for everything else a service does can be read off.
+1. Knock-outs: in turns of BATCH lifecycles, (f), (f+) (the floor plus the rows that requirements after the
+   floor's add to every lifecycle, written its way: two counters, two SLA windows, two notifications), (b) as it
+   is, and (b) with the service layer's features that write those rows or check what the floor leaves out switched
+   off (notifications, SLA windows, ticket numbering and form validation, each replaced by a no-op or a stand-in
+   for the length of its batch; measurement only). It prints the CPU time per lifecycle inside the calls (medians
+   over rounds), each against (f), and (b)/(f+), so what the target of 1.25 leaves for everything else a service
+   does can be read off.
 2. Exclusive CPU time per category: each instrumented function's own time, nested instrumented calls taken out
    ((b) and (f), one after the other, 200 lifecycles each; "everything else" is the rest of the lifecycle, the
    service functions' own code and the bench's harness among it). For (f), "SQL statements" holds its BEGIN and
@@ -57,24 +59,26 @@ def _without_features():
     return switched_off
 
 
-def knock_outs(lifecycle, floor, rounds):
-    """{kind: [µs CPU per lifecycle, one per round]} for (f), (b) and (b) without its features."""
+def knock_outs(lifecycle, floor, floor_plus, rounds):
+    """{kind: [µs CPU per lifecycle, one per round]} for (f), (f+), (b) and (b) without its features."""
     switched_off = _without_features()
     figures = collections.defaultdict(list)
 
     def service():
         return sum(lifecycle()[1] for _ in range(BATCH)) / BATCH * 1e6
 
-    def floor_batch():
-        began = time.process_time()
-        floor(BATCH)
-        return (time.process_time() - began) / BATCH * 1e6
+    def timed(run):
+        def batch():
+            began = time.process_time()
+            run(BATCH)
+            return (time.process_time() - began) / BATCH * 1e6
+        return batch
 
     def bare_service():
         with switched_off():
             return service()
 
-    kinds = {"(f)": floor_batch, "(b)": service, "(b) without features": bare_service}
+    kinds = {"(f)": timed(floor), "(f+)": timed(floor_plus), "(b)": service, "(b) without features": bare_service}
     for index in range(rounds):
         order = list(kinds) if index % 2 == 0 else list(reversed(kinds))
         for kind in order:
@@ -162,15 +166,23 @@ def main():
         floor_store = Store(*_schema_db(folder / "floor", None))
         stack.callback(floor_store.conn.close)
 
+        (folder / "floor-plus").mkdir()
+        plus_store = Store(*_schema_db(folder / "floor-plus", None), later_rows=True)
+        stack.callback(plus_store.conn.close)
+
         def floor(n):
             in_memory(n, *specs, engine, floor_store)
+
+        def floor_plus(n):
+            in_memory(n, *specs, engine, plus_store)
 
         for _ in range(BATCH):
             lifecycle()
         floor(BATCH)
+        floor_plus(BATCH)
         gc.collect()
         gc.freeze()
-        figures = knock_outs(lifecycle, floor, rounds)
+        figures = knock_outs(lifecycle, floor, floor_plus, rounds)
 
         _instrument(exclusive)  # only now: part 1 runs without the wrappers
         wrapped_totals = exclusive.totals
@@ -192,7 +204,11 @@ def _report(figures, parts, rounds):
     for kind, value in medians.items():
         print(f"  {kind:24s} {value:8.0f} µs   /(f) {value / floor:5.2f}")
     print(f"  1.25 x (f)               {1.25 * floor:8.0f} µs")
-    print("  (b) without features: notifications, SLA windows, ticket numbering and form validation switched off")
+    plus = medians["(f+)"]
+    print(f"  (b)/(f+) {medians['(b)'] / plus:5.2f}   (b) without features/(f) {medians['(b) without features'] / floor:5.2f}")
+    print("  (f+): the floor plus the rows later requirements add to every lifecycle, written its way (two counters, two")
+    print("        SLA windows, two notifications); (b) without features: notifications, SLA windows, ticket numbering")
+    print("        and form validation switched off")
     print("exclusive CPU per category, µs per lifecycle (instrumented: (b)'s wrappers add a few hundred µs)")
     categories = sorted(set(parts["(b)"][1]) | set(parts["(f)"][1]), key=lambda c: -parts["(b)"][1].get(c, 0))
     print(f"  {'':40s} {'(b)':>8s} {'(f)':>8s}")
