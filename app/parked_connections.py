@@ -3,17 +3,16 @@
 A use case is one transaction. Through SQLAlchemy's pool each transaction checks a connection out, wraps it in a new
 `Connection`, and at its end resets it (a ROLLBACK) and checks it back in: amid a request's other work that costs
 about 40 us of CPU (bench/engine_ratio.py's (b) spent 1-2 % of a ticket's lifecycle on it). A SQLite connection is
-a file handle with a page cache and nothing to keep alive, so on SQLite the session borrows an open `Connection`
-parked here for the length of its transaction (a list's pop) and parks it again once the transaction has ended (its
-commit or rollback has left the connection clean). The pool still owns every connection: a parked one is simply
-one that stays checked out.
+a file handle with a page cache and nothing to keep alive, so on SQLite the session borrows a parked connection for
+the length of its transaction (a list's pop, and a new `Connection` around it) and parks it again once the
+transaction has ended (its commit or rollback has left the connection clean).
 
-- A parked connection serves one transaction at a time, of any thread; a session that finds none free opens one
-  from the pool. At most KEEP wait parked; more go back to the pool.
+- A parked connection serves one transaction at a time, of any thread; a session that finds none free opens a new
+  one. At most KEEP wait parked; more are closed.
 - `engine.dispose()` closes the parked connections at once, the lent ones that are not in a transaction too, and
   the rest when they come back, so a disposed engine leaves no connection open (the tests copy database files
-  after disposing).
-- A connection that was invalidated, or that a process inherited through fork, is never parked again.
+  after disposing). So does the collection of the Flask app that made the engine.
+- A connection that was invalidated is dropped; one that a process inherited through fork is never touched.
 
 PostgreSQL keeps the pool: its connections are worth checking before use after idling (see
 `app.database.ping_idle_connections`), and a server limits how many there are.
@@ -21,33 +20,39 @@ PostgreSQL keeps the pool: its connections are worth checking before use after i
 import os
 import weakref
 
+from flask import current_app
 from flask_sqlalchemy.session import Session
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import Connection
 
 KEEP = 8  # parked connections at most (one per thread that runs transactions at the same time)
 
 
 class ParkedConnections:
-    """Open `Connection`s of one SQLite engine between transactions, free for the next transaction of any thread."""
+    """Open SQLite connections of one engine between transactions, free for the next transaction of any thread.
 
-    def __init__(self, engine):
-        self.engine = engine
+    They are the pool's `PoolProxiedConnection`s, detached from it: the pool neither counts nor resets them, and
+    closing one closes its DB-API connection. A transaction gets a new `Connection` around one of them."""
+
+    def __init__(self):
         self._idle = []
         self._lent = weakref.WeakSet()
         self._generation = 0  # bumped by dispose and by fork: a connection of an older generation is not parked
         self._pid = os.getpid()
         self._inherited = []
-        event.listen(engine, "engine_disposed", self._disposed)
 
-    def lend(self):
-        """A parked connection (or a new one from the pool) with no transaction begun; give it back with `park`."""
+    def lend(self, engine):
+        """A `Connection` of `engine` on a parked connection (or a new one), no transaction begun; give it back
+        with `park`."""
         if self._pid != os.getpid():
             self._forked()
         try:
-            connection = self._idle.pop()  # atomic: two threads never get the same one
+            raw = self._idle.pop()  # atomic: two threads never get the same one
         except IndexError:
-            connection = self.engine.connect()
-            connection.info["parked_pid"], connection.info["parked_generation"] = self._pid, self._generation
+            raw = engine.raw_connection()
+            raw.detach()  # the pool forgets it: this keeps it, and closing it closes the DB-API connection
+            raw.info["parked_pid"], raw.info["parked_generation"] = self._pid, self._generation
+        connection = Connection(engine, raw)
         self._lent.add(connection)
         return connection
 
@@ -55,54 +60,67 @@ class ParkedConnections:
         """Take back a connection whose transaction has ended; one that may not be kept is closed."""
         if self._pid != os.getpid():
             self._forked()
-        if connection.info.get("parked_pid") != self._pid:
-            self._inherited.append(connection)  # lent before a fork: the parent's
+        if connection.closed or connection.invalidated:
+            self._lent.discard(connection)
+            return
+        raw = connection.connection
+        if raw.info.get("parked_pid") != self._pid:
+            self._inherited.append(raw)  # lent before a fork: the parent's, never touched here
             return
         self._lent.discard(connection)
-        if connection.closed or connection.invalidated:
+        if raw.info.get("parked_generation") != self._generation or connection.in_transaction():
+            connection.close()  # closes the DB-API connection (it is detached from the pool)
             return
-        if connection.info.get("parked_generation") != self._generation or connection.in_transaction():
-            connection.invalidate()  # closes the DB-API connection now, not when a disposed pool is collected
-            return
-        dbapi_connection = connection.connection.dbapi_connection
-        if dbapi_connection.in_transaction:  # a driver-level transaction SQLAlchemy did not begin
-            dbapi_connection.rollback()
+        if raw.dbapi_connection.in_transaction:  # a driver-level transaction SQLAlchemy did not begin
+            raw.dbapi_connection.rollback()
         if len(self._idle) >= KEEP:
-            connection.close()  # back to the pool
+            raw.close()
             return
-        self._idle.append(connection)
+        self._idle.append(raw)
 
-    def _disposed(self, _engine):
+    def disposed(self):
+        """The engine was disposed: close the parked connections, and the lent ones not in a transaction (their
+        sessions take others when they need one); the rest close when they come back."""
         self._generation += 1
         while self._idle:
             try:
-                connection = self._idle.pop()
+                raw = self._idle.pop()
             except IndexError:
                 break
-            connection.invalidate()
+            raw.close()
         for connection in list(self._lent):
             if not connection.closed and not connection.invalidated and not connection.in_transaction():
-                connection.invalidate()  # its session takes another one when it needs one
+                connection.close()  # closes its DB-API connection; its session notices and takes another
 
     def _forked(self):
         """In a child process: set the parent's connections aside without touching them. They stay referenced, so
-        that no garbage collection hands them back to the pool for the child to use (SQLite forbids using a
-        connection across fork)."""
-        self._inherited += [*self._idle, *self._lent]
+        that their collection never closes them here (SQLite forbids using a connection across fork)."""
+        self._inherited += [*self._idle, *(c.connection for c in self._lent if not c.closed and not c.invalidated)]
         self._idle, self._lent = [], weakref.WeakSet()
         self._generation += 1
         self._pid = os.getpid()
 
 
-_PARKS = weakref.WeakKeyDictionary()  # engine -> ParkedConnections, or False for a database that is not SQLite
-
-
 def parked(engine):
-    """The ParkedConnections of a SQLite engine (made on first use), None for any other database."""
-    found = _PARKS.get(engine)
+    """The ParkedConnections of a SQLite engine (made on first use, in an app context), None for any other database.
+
+    Kept on the engine. A connection detached from the pool still refers to its pool, and so to the engine, until
+    it closes: parked connections keep their engine alive. They close when it is disposed, or when the Flask app
+    that made the engine is collected (the tests build hundreds of apps, not all of them disposed)."""
+    found = engine.__dict__.get("desk_parked_connections")
     if found is None:
-        found = _PARKS[engine] = ParkedConnections(engine) if engine.dialect.name == "sqlite" else False
+        found = engine.__dict__["desk_parked_connections"] = (
+            ParkedConnections() if engine.dialect.name == "sqlite" else False)
+        if found:
+            event.listen(engine, "engine_disposed", _disposed)
+            weakref.finalize(current_app._get_current_object(), found.disposed)
     return found or None
+
+
+def _disposed(engine):
+    park = parked(engine)
+    if park:
+        park.disposed()
 
 
 class DeskSession(Session):
@@ -128,7 +146,7 @@ class DeskSession(Session):
         park = parked(found)
         if park is None:
             return found
-        self._lent, self._lent_from = park.lend(), park
+        self._lent, self._lent_from = park.lend(found), park
         return self._lent
 
     def close(self):

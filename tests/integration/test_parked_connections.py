@@ -119,3 +119,23 @@ def test_a_forked_child_never_uses_its_parents_connections(app):
 def test_other_databases_keep_the_pool():
     engine = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert parked(engine) is None
+
+
+def test_an_app_dropped_without_dispose_closes_its_parked_connections(template_db, tmp_path):
+    import gc
+
+    path = tmp_path / "dropped.db"
+    shutil.copy(template_db, path)
+
+    def open_files():
+        folder = "/proc/self/fd"
+        return [os.readlink(f"{folder}/{fd}") for fd in os.listdir(folder) if os.path.exists(f"{folder}/{fd}")]
+
+    application = make_app(path, tmp_path)
+    with application.app_context():
+        assert db.session.scalar(select(Customer.id).limit(1)) is not None
+        db.session.commit()  # parked
+    assert str(path) in open_files()
+    del application
+    gc.collect()
+    assert str(path) not in open_files()  # closed, though the engine may live on (as before parking)
