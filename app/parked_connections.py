@@ -26,6 +26,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 
 KEEP = 8  # parked connections at most (one per thread that runs transactions at the same time)
+_ON_ENGINE = "desk_parked_connections"  # the engine attribute holding its ParkedConnections (False: not SQLite)
 
 
 class ParkedConnections:
@@ -107,9 +108,9 @@ def parked(engine):
     Kept on the engine. A connection detached from the pool still refers to its pool, and so to the engine, until
     it closes: parked connections keep their engine alive. They close when it is disposed, or when the Flask app
     that made the engine is collected (the tests build hundreds of apps, not all of them disposed)."""
-    found = engine.__dict__.get("desk_parked_connections")
+    found = engine.__dict__.get(_ON_ENGINE)
     if found is None:
-        found = engine.__dict__["desk_parked_connections"] = (
+        found = engine.__dict__[_ON_ENGINE] = (
             ParkedConnections() if engine.dialect.name == "sqlite" else False)
         if found:
             event.listen(engine, "engine_disposed", _disposed)
@@ -118,7 +119,7 @@ def parked(engine):
 
 
 def _disposed(engine):
-    park = parked(engine)
+    park = engine.__dict__.get(_ON_ENGINE)  # made before this listener was: never made here (outside a request)
     if park:
         park.disposed()
 
