@@ -6,9 +6,11 @@ dialect (and per set of parameter names, for INSERT and UPDATE whose columns com
 compiled once by SQLAlchemy, and each execution applies SQLAlchemy's own bind and result processors of that
 compilation, so values go in and come out exactly as through `Connection.execute`.
 
-It runs in the session's transaction (`db.session.connection()`), so the unit of work is unchanged. What it does
-not do, it refuses at compile time and leaves to `Connection.execute`: expanding IN parameters and columns
-whose Python-side default or onupdate SQLAlchemy would have to compute. Driver errors are raised as
+It runs in the session's transaction (`db.session.connection()`), so the unit of work is unchanged; on SQLite,
+while the session has no transaction under way, on its connection in the driver's transaction, which the session's
+commit or rollback ends (see DeskSession.direct_connection). What it does not do, it refuses at compile time and
+leaves to `Connection.execute`: expanding IN parameters and columns whose Python-side default or onupdate
+SQLAlchemy would have to compute. Driver errors are raised as
 SQLAlchemy's own exception classes (`sqlalchemy.exc.IntegrityError`...), as `Connection.execute` raises them.
 Being below SQLAlchemy's execution layer, these statements do not reach its cursor events or echo log.
 """
@@ -28,10 +30,10 @@ class FastStatement:
 
     def execute(self, params=None):
         """Execute with one dict of parameters; return a result (rowcount, `first`, `scalar`, `all`)."""
-        connection, dialect, dbapi_connection = _connection()
+        dialect, dbapi_connection = _connection()
         compiled = self._compile(dialect, params)
         if compiled is None:
-            return _CoreResult(connection.execute(self.statement, params or {}))
+            return _CoreResult(db.session.connection().execute(self.statement, params or {}))
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(compiled.sql, compiled.parameters(params or {}))
@@ -46,10 +48,10 @@ class FastStatement:
         compilation adds (nobody reads it here). One row is one plain execution: psycopg runs executemany as a
         pipeline, which costs one row two sends, four polls and a Sync where an execution takes a send and a poll.
         """
-        connection, dialect, dbapi_connection = _connection()
+        dialect, dbapi_connection = _connection()
         compiled = self._compile(dialect, rows[0], many=True)
         if compiled is None:
-            connection.execute(self.statement, rows)
+            db.session.connection().execute(self.statement, rows)
             return None
         cursor = dbapi_connection.cursor()
         try:
@@ -84,18 +86,23 @@ _MISSING = object()
 
 
 def _connection():
-    """(Connection, dialect, DBAPI connection) of the session's transaction, begun if need be.
+    """(dialect, DBAPI connection) to run on: on SQLite, with no session transaction under way, the session's
+    borrowed connection directly (see DeskSession.direct_connection); otherwise the connection of the session's
+    transaction, begun if need be.
 
-    Kept in the session's info for the transaction it belongs to: `Session.connection()` costs several µs a call.
+    The latter is kept in the session's info for the transaction it belongs to: `Session.connection()` costs several
+    µs a call.
     """
     session = db.session()
+    direct = session.direct_connection()
+    if direct is not None:
+        return direct
     transaction = session.get_transaction()
-    if transaction is not None:
-        kept = session.info.get("fast_statements")
-        if kept is not None and kept[0] is transaction and transaction.is_active:
-            return kept[1]
+    kept = session.info.get("fast_statements")
+    if transaction is not None and kept is not None and kept[0] is transaction and transaction.is_active:
+        return kept[1]
     connection = session.connection()
-    found = (connection, connection.dialect, connection.connection.dbapi_connection)
+    found = (connection.dialect, connection.connection.dbapi_connection)
     session.info["fast_statements"] = (session.get_transaction(), found)
     return found
 

@@ -14,6 +14,9 @@ transaction has ended (its commit or rollback has left the connection clean).
   after disposing). So does the collection of the Flask app that made the engine.
 - A connection that was invalidated is dropped; one that a process inherited through fork is never touched.
 
+On SQLite a session also runs statements below SQLAlchemy (`app.fast_statements`) without beginning a session
+transaction at all: see `DeskSession.direct_connection`.
+
 PostgreSQL keeps the pool: its connections are worth checking before use after idling (see
 `app.database.ping_idle_connections`), and a server limits how many there are.
 """
@@ -22,7 +25,7 @@ import weakref
 
 from flask import current_app
 from flask_sqlalchemy.session import Session
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.engine import Connection
 
 KEEP = 8  # parked connections at most (one per thread that runs transactions at the same time)
@@ -90,7 +93,7 @@ class ParkedConnections:
                 break
             raw.close()
         for connection in list(self._lent):
-            if not connection.closed and not connection.invalidated and not connection.in_transaction():
+            if not connection.closed and not connection.invalidated and not _in_transaction(connection):
                 connection.close()  # closes its DB-API connection; its session notices and takes another
 
     def _forked(self):
@@ -100,6 +103,12 @@ class ParkedConnections:
         self._idle, self._lent = [], weakref.WeakSet()
         self._generation += 1
         self._pid = os.getpid()
+
+
+def _in_transaction(connection):
+    """Whether a transaction is under way on `connection`: SQLAlchemy's, or the driver's own (a session's direct
+    statements)."""
+    return connection.in_transaction() or connection.connection.dbapi_connection.in_transaction
 
 
 def parked(engine):
@@ -133,6 +142,7 @@ class DeskSession(Session):
 
     _lent = None
     _lent_from = None
+    _direct = None  # (lent Connection, dialect, DB-API connection) while statements run directly on it
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         """The engine Flask-SQLAlchemy chooses, or on SQLite the connection this session has borrowed from it."""
@@ -150,6 +160,44 @@ class DeskSession(Session):
         self._lent, self._lent_from = park.lend(found), park
         return self._lent
 
+    def direct_connection(self):
+        """(dialect, DB-API connection) for a statement run below SQLAlchemy while this session has no transaction
+        of its own under way; None when the statement must run in the session's transaction (one is under way, or
+        the database is not SQLite).
+
+        A use case that only runs such statements (app.fast_statements) then never begins a session transaction:
+        its statements run on the session's borrowed connection in the driver's own transaction (pysqlite begins
+        one before the first write, as it does under a session transaction, whose BEGIN is the driver's too), and
+        `commit`, `rollback` and `close` end that transaction without the session's bookkeeping (about 100 us of
+        CPU per ticket step amid its other work; bench/engine_ratio.py). Anything that needs the session's own
+        transaction (the ORM, `session.connection()`) begins it on the same connection, and its commit or
+        rollback then ends what ran directly as well: there is one transaction either way.
+        """
+        if self.in_transaction():
+            return None
+        direct = self._direct
+        if direct is not None and direct[0] is self._lent and not direct[0].closed and not direct[0].invalidated:
+            return direct[1:]
+        lent = self.get_bind()
+        if not isinstance(lent, Connection):
+            return None
+        self._direct = direct = (lent, lent.dialect, lent.connection.dbapi_connection)
+        return direct[1:]
+
+    def commit(self):
+        """Commit the session's transaction, or (with none under way) what ran directly since the last end."""
+        if self._direct is not None and not self.in_transaction():
+            self._end_direct(commit=True)
+        else:
+            super().commit()
+
+    def rollback(self):
+        """Roll back the session's transaction, or (with none under way) what ran directly since the last end."""
+        if self._direct is not None and not self.in_transaction():
+            self._end_direct(commit=False)
+        else:
+            super().rollback()
+
     def close(self):
         super().close()
         self._give_back()
@@ -162,8 +210,26 @@ class DeskSession(Session):
         super().invalidate()
         self._give_back()
 
+    def _end_direct(self, commit):
+        """Commit or roll back the driver's transaction of the direct statements, tell the session's after_commit
+        or after_rollback listeners as a session transaction's end does, and park the connection."""
+        _lent, dialect, dbapi_connection = self._direct
+        self._direct = None
+        try:
+            dbapi_connection.commit() if commit else dbapi_connection.rollback()
+        except dialect.loaded_dbapi.Error as error:
+            self._give_back()  # parking rolls back what the failed commit left
+            raise exc.DBAPIError.instance("COMMIT" if commit else "ROLLBACK", None, error,
+                                          dialect.loaded_dbapi.Error, dialect=dialect) from error
+        if commit:
+            self.dispatch.after_commit(self)
+        else:
+            self.dispatch.after_rollback(self)
+        self._give_back()
+
     def _give_back(self):
         lent, park = self._lent, self._lent_from
+        self._direct = None
         if lent is not None:
             self._lent = self._lent_from = None
             park.park(lent)

@@ -8,7 +8,7 @@ from typing import Optional
 
 from sqlalchemy import bindparam, select
 
-from app.extensions import db
+from app.fast_statements import FastStatement
 
 from .models import Department, User, user_roles
 
@@ -57,7 +57,7 @@ class Principal:
 
 
 # One statement, built once: the user, their department and one row per role.
-_LOAD = (
+_LOAD = FastStatement(
     select(
         _users.c.id, _users.c.username, _users.c.display_name, _users.c.active, _users.c.away,
         _departments.c.id.label("dept_id"), _departments.c.code, _departments.c.name, _departments.c.name_en,
@@ -73,7 +73,7 @@ _LOAD = (
 
 def load_principal(user_id):
     """The Principal of user `user_id`, or None when there is no such user."""
-    rows = db.session.connection().execute(_LOAD, {"user_id": user_id}).all()
+    rows = _LOAD.execute({"user_id": user_id}).all()
     if not rows:
         return None
     first = rows[0]

@@ -5,10 +5,14 @@ import shutil
 import sqlite3
 import threading
 
-from sqlalchemy import create_engine, select, text
+import pytest
+from sqlalchemy import bindparam, create_engine, event, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.customers.models import Customer
 from app.extensions import db
+from app.fast_statements import FastStatement
 from app.parked_connections import parked
 from tests.conftest import make_app
 
@@ -139,3 +143,115 @@ def test_an_app_dropped_without_dispose_closes_its_parked_connections(template_d
     del application
     gc.collect()
     assert str(path) not in open_files()  # closed, though the engine may live on (as before parking)
+
+
+# Direct statements: on SQLite a use case that only runs FastStatements never begins a session transaction.
+
+_NAME_OF = FastStatement(select(Customer.name).where(Customer.id == bindparam("id")))
+_RENAME = FastStatement(text("UPDATE customers SET name = :new WHERE id = :row_id"))
+
+
+def _first_customer():
+    return db.session.scalar(select(Customer.id).order_by(Customer.id).limit(1))
+
+
+def _stored_name(app, customer_id):
+    """The name as another session (another request, on another connection) reads it."""
+    seen = []
+
+    def other_thread():
+        with app.app_context():
+            seen.append(_NAME_OF.scalar({"id": customer_id}))
+            db.session.remove()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    return seen[0]
+
+
+def test_direct_statements_begin_no_session_transaction_and_commit_persists_them(app):
+    customer = _first_customer()
+    db.session.commit()
+    _RENAME.execute({"row_id": customer, "new": "direct"})
+    assert not db.session().in_transaction()
+    assert _stored_name(app, customer) != "direct"  # not committed yet: others do not see it
+    db.session.commit()
+    assert _stored_name(app, customer) == "direct"
+
+
+def test_rollback_and_close_discard_direct_statements(app):
+    customer = _first_customer()
+    name = _NAME_OF.scalar({"id": customer})
+    db.session.commit()
+    _RENAME.execute({"row_id": customer, "new": "rolled back"})
+    db.session.rollback()
+    assert _NAME_OF.scalar({"id": customer}) == name
+    _RENAME.execute({"row_id": customer, "new": "closed"})
+    db.session.remove()  # as the end of a request does
+    assert _NAME_OF.scalar({"id": customer}) == name
+    assert _stored_name(app, customer) == name
+
+
+def test_direct_statements_and_the_orm_share_one_transaction(app):
+    customer_id = _first_customer()
+    db.session.commit()
+    _RENAME.execute({"row_id": customer_id, "new": "direct then orm"})
+    customer = db.session.get(Customer, customer_id)  # the session's transaction begins on the same connection
+    assert customer.name == "direct then orm"  # it sees the direct write
+    customer.contact_person = "orm"
+    db.session.rollback()  # and its end ends the direct write too
+    assert _stored_name(app, customer_id) != "direct then orm"
+    _RENAME.execute({"row_id": customer_id, "new": "committed together"})
+    db.session.get(Customer, customer_id).contact_person = "orm"
+    db.session.commit()
+    assert _stored_name(app, customer_id) == "committed together"
+    assert db.session.get(Customer, customer_id).contact_person == "orm"
+    db.session.commit()
+
+
+def test_the_end_of_direct_statements_tells_the_sessions_commit_and_rollback_listeners(app):
+    heard = []
+
+    def committed(session):
+        heard.append("commit")
+
+    def rolled_back(session):
+        heard.append("rollback")
+
+    event.listen(Session, "after_commit", committed)
+    event.listen(Session, "after_rollback", rolled_back)
+    try:
+        customer = _first_customer()
+        db.session.commit()
+        heard.clear()
+        _NAME_OF.scalar({"id": customer})
+        db.session.commit()
+        _NAME_OF.scalar({"id": customer})
+        db.session.rollback()
+    finally:
+        event.remove(Session, "after_commit", committed)
+        event.remove(Session, "after_rollback", rolled_back)
+    assert heard == ["commit", "rollback"]
+
+
+def test_a_failed_direct_commit_raises_sqlalchemys_error_and_leaves_nothing(app):
+    connection = db.session.connection()
+    connection.execute(text("CREATE TABLE deferred_child (parent_id INTEGER REFERENCES customers (id)"
+                            " DEFERRABLE INITIALLY DEFERRED)"))
+    db.session.commit()
+    FastStatement(text("INSERT INTO deferred_child (parent_id) VALUES (:parent)")).execute({"parent": -1})
+    assert not db.session().in_transaction()
+    with pytest.raises(IntegrityError):  # the foreign key is checked at COMMIT
+        db.session.commit()
+    assert db.session.scalar(text("SELECT count(*) FROM deferred_child")) == 0
+    db.session.commit()
+
+
+def test_dispose_keeps_a_connection_with_direct_statements_under_way(app):
+    customer = _first_customer()
+    db.session.commit()
+    _RENAME.execute({"row_id": customer, "new": "across dispose"})
+    db.engine.dispose()
+    db.session.commit()  # the connection stayed open until its transaction ended
+    assert _stored_name(app, customer) == "across dispose"

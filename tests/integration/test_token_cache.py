@@ -18,16 +18,22 @@ def _user(username):
 
 
 def _statements_of(app, call):
+    """`call`'s result and the SQL of every statement it sent: SQLAlchemy's and app.fast_statements' alike (these run
+    below SQLAlchemy's events). The engine's connections are made anew for it, each traced by the driver (the
+    requests share the tests' app context, and so its session: it is closed first, giving its connection back)."""
     seen = []
 
-    def count(_conn, _cursor, statement, *_args):
-        seen.append(statement)
+    def trace(dbapi_connection, _record):
+        dbapi_connection.set_trace_callback(seen.append)
 
-    event.listen(db.engine, "before_cursor_execute", count)
+    db.session.remove()
+    db.engine.dispose()
+    event.listen(db.engine, "connect", trace)
     try:
         response = call()
     finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+        event.remove(db.engine, "connect", trace)
+        db.engine.dispose()
     return response, seen
 
 
