@@ -168,8 +168,8 @@ class DeskSession(Session):
         A use case that only runs such statements (app.fast_statements) then never begins a session transaction:
         its statements run on the session's borrowed connection in the driver's own transaction (pysqlite begins
         one before the first write, as it does under a session transaction, whose BEGIN is the driver's too), and
-        `commit`, `rollback` and `close` end that transaction without the session's bookkeeping (about 100 us of
-        CPU per ticket step amid its other work; bench/engine_ratio.py). Anything that needs the session's own
+        `commit`, `rollback` and `close` end that transaction without the session's bookkeeping (about 80 us of
+        CPU per use case amid a ticket step's other work; bench/engine_ratio.py's (b)). Anything that needs the session's own
         transaction (the ORM, `session.connection()`) begins it on the same connection, and its commit or
         rollback then ends what ran directly as well: there is one transaction either way.
         """
