@@ -133,6 +133,7 @@ def _instrument(exclusive):
     import app.tickets.flow as flow
     import app.tickets.service as tickets
     import engine_floor
+    from app.parked_connections import DeskSession
 
     for owner, name, category in (
         (BpmnWorkflow, "__init__", "SpiffWorkflow"), (BpmnWorkflow, "do_engine_steps", "SpiffWorkflow"),
@@ -140,8 +141,8 @@ def _instrument(exclusive):
         (store, "plan_write", "serialising the state"), (engine_floor, "plan_write", "serialising the state"),
         (fast.FastStatement, "execute", "SQL statements"), (fast.FastStatement, "executemany", "SQL statements"),
         (Connection, "execute", "SQL statements"), (Connection, "executemany", "SQL statements"),
-        (default.DefaultDialect, "do_commit", "DB-API commit"),
-        (scoping.scoped_session, "commit", "ORM session: commit"), (fast, "_connection", "ORM session: begin"),
+        (default.DefaultDialect, "do_commit", "DB-API commit"), (DeskSession, "_end_direct", "DB-API commit"),
+        (scoping.scoped_session, "commit", "session: commit"), (fast, "_connection", "session: a statement's connection"),
         (tasks, "apply_step", "ticket rows (apply_step, _sync_tasks)"),
         (tickets, "apply_step", "ticket rows (apply_step, _sync_tasks)"),
         (flow, "_sync_tasks", "ticket rows (apply_step, _sync_tasks)"),
