@@ -10,8 +10,8 @@ It runs in the session's transaction (`db.session.connection()`), so the unit of
 while the session has no transaction under way, on its connection in the driver's transaction, which the session's
 commit or rollback ends (see DeskSession.direct_connection). What it does not do, it refuses at compile time and
 leaves to `Connection.execute`: expanding IN parameters and columns whose Python-side default or onupdate
-SQLAlchemy would have to compute. Driver errors are raised as
-SQLAlchemy's own exception classes (`sqlalchemy.exc.IntegrityError`...), as `Connection.execute` raises them.
+SQLAlchemy would have to compute. Driver errors are raised as SQLAlchemy's own exception classes
+(`sqlalchemy.exc.IntegrityError`...), as `Connection.execute` raises them.
 Being below SQLAlchemy's execution layer, these statements do not reach its cursor events or echo log.
 """
 from collections import namedtuple

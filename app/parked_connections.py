@@ -169,9 +169,9 @@ class DeskSession(Session):
         its statements run on the session's borrowed connection in the driver's own transaction (pysqlite begins
         one before the first write, as it does under a session transaction, whose BEGIN is the driver's too), and
         `commit`, `rollback` and `close` end that transaction without the session's bookkeeping (about 80 us of
-        CPU per use case amid a ticket step's other work; bench/engine_ratio.py's (b)). Anything that needs the session's own
-        transaction (the ORM, `session.connection()`) begins it on the same connection, and its commit or
-        rollback then ends what ran directly as well: there is one transaction either way.
+        CPU per use case amid a ticket step's other work; bench/engine_ratio.py's (b)). Anything that needs the
+        session's own transaction (the ORM, `session.connection()`) begins it on the same connection, and its
+        commit or rollback then ends what ran directly as well: there is one transaction either way.
         """
         if self.in_transaction():
             return None
@@ -212,13 +212,16 @@ class DeskSession(Session):
 
     def _end_direct(self, commit):
         """Commit or roll back the driver's transaction of the direct statements, tell the session's after_commit
-        or after_rollback listeners as a session transaction's end does, and park the connection."""
+        or after_rollback listeners as a session transaction's end does, and park the connection. A commit that
+        fails is rolled back and told as a rollback (nothing of it happened: e.g. the engine's live workflows of
+        that step must not be kept)."""
         _lent, dialect, dbapi_connection = self._direct
         self._direct = None
         try:
             dbapi_connection.commit() if commit else dbapi_connection.rollback()
         except dialect.loaded_dbapi.Error as error:
             self._give_back()  # parking rolls back what the failed commit left
+            self.dispatch.after_rollback(self)
             raise exc.DBAPIError.instance("COMMIT" if commit else "ROLLBACK", None, error,
                                           dialect.loaded_dbapi.Error, dialect=dialect) from error
         if commit:
