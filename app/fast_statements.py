@@ -14,9 +14,11 @@ SQLAlchemy would have to compute. Driver errors are raised as SQLAlchemy's own e
 (`sqlalchemy.exc.IntegrityError`...), as `Connection.execute` raises them.
 Being below SQLAlchemy's execution layer, these statements do not reach its cursor events or echo log.
 """
+import datetime
 from collections import namedtuple
 
 from sqlalchemy import exc
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 
 from app.extensions import db
 
@@ -113,6 +115,8 @@ class _Compiled:
     def __init__(self, sql, order, defaults, processors, row_type, result_processors):
         self.sql, self.order, self.defaults, self.processors = sql, order, defaults, processors
         self.row_type, self.result_processors = row_type, result_processors
+        # positional: (name, processor or None) in parameter order
+        self.pairs = [(name, processors.get(name)) for name in order] if order is not None else None
 
     @classmethod
     def of(cls, statement, dialect, keys, many=False):
@@ -123,15 +127,17 @@ class _Compiled:
                 or compiled.escaped_bind_names or "POSTCOMPILE" in compiled.string
                 or any(b.expanding or b.literal_execute or b.callable for b in compiled.binds.values())):
             return None
-        # the values the statement itself holds (`state == "open"`, LIMIT 1)
-        defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
+        # the values the statement itself holds (`state == "open"`, LIMIT 1); a parameter the caller must give
+        # holds the REQUIRED symbol instead
+        defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None and not b.required}
         if compiled.positional:
             order = list(compiled.positiontup)
         elif dialect.paramstyle in ("named", "pyformat"):
             order = None
         else:
             return None
-        processors = {name: p for name, p in compiled._bind_processors.items() if p is not None}
+        processors = {name: _faster(p, compiled.binds.get(name), dialect)
+                      for name, p in compiled._bind_processors.items() if p is not None}
         columns = getattr(compiled, "_result_columns", None) or []
         row_type = namedtuple("Row", [c[0] for c in columns], rename=True) if columns else None
         result_processors = [c[3]._cached_result_processor(dialect, None) for c in columns]
@@ -149,12 +155,30 @@ class _Compiled:
             return params
         if not processors:
             return [params[name] for name in self.order]
-        get = processors.get
-        out = []
-        for name in self.order:
-            value, process = params[name], get(name)
-            out.append(value if process is None else process(value))
-        return out
+        return [params[name] if process is None else process(params[name]) for name, process in self.pairs]
+
+
+_SQLITE_DATETIME_FORMAT = SQLITE_DATETIME()._storage_format
+
+
+def _faster(processor, bind, dialect):
+    """`processor`, or for SQLite's DATETIME in its default storage format a formatter giving the very same text in
+    about half the time (SQLAlchemy's fills the format from a dict; a ticket step binds a dozen date-times)."""
+    impl = bind.type.dialect_impl(dialect) if bind is not None else None
+    if type(impl) is SQLITE_DATETIME and impl._storage_format == _SQLITE_DATETIME_FORMAT:
+        return _sqlite_datetime
+    return processor
+
+
+def _sqlite_datetime(value, _datetime=datetime.datetime, _date=datetime.date):
+    if value is None:
+        return None
+    if isinstance(value, _datetime):
+        return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
+            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
+    if isinstance(value, _date):
+        return "%04d-%02d-%02d 00:00:00.000000" % (value.year, value.month, value.day)
+    raise TypeError("SQLite DateTime type only accepts Python datetime and date objects as input.")
 
 
 class _Result:

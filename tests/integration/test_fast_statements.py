@@ -91,3 +91,21 @@ def test_driver_errors_are_sqlalchemy_errors_and_unsupported_statements_go_throu
     db.session.rollback()
     expanding = FastStatement(select(_tickets.c.id).where(_tickets.c.id.in_(bindparam("ids", expanding=True))))
     assert expanding.scalar({"ids": [ticket_id]}) == ticket_id
+
+
+def test_sqlite_date_times_are_written_as_the_very_text_core_writes(app):
+    """FastStatement formats SQLite's DATETIME itself (faster than SQLAlchemy's processor): the same text."""
+    ticket_id = _a_ticket_id()
+    written = select(_history.c.at).where(_history.c.action == bindparam("action"))
+    for at in (AT, datetime(2026, 1, 2, 3, 4, 5), datetime(1, 1, 1, tzinfo=timezone.utc),
+               datetime(2026, 12, 31, 23, 59, 59, 999999)):
+        row = {"ticket_id": ticket_id, "at": at, "actor": "a", "detail": {}}
+        FastStatement(insert(_history)).execute({**row, "action": f"fast {at}"})
+        db.session.execute(insert(_history), {**row, "action": f"core {at}"})
+        fast, core = (db.session.connection().exec_driver_sql(
+            "SELECT at FROM ticket_history WHERE action = ?", (f"{way} {at}",)).scalar() for way in ("fast", "core"))
+        assert fast == core
+        assert FastStatement(written).scalar({"action": f"fast {at}"}) == db.session.scalar(
+            written, {"action": f"core {at}"})
+    with pytest.raises(TypeError):
+        FastStatement(insert(_history)).execute({**row, "at": "2026-01-02 03:04:05", "action": "text"})
