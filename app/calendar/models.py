@@ -62,10 +62,15 @@ class SlaWindow(db.Model):
     compute the deadline again."""
 
     __tablename__ = "sla_windows"
-    __table_args__ = (db.UniqueConstraint("ticket_id", "variable", name="uq_sla_windows_ticket_variable"),)
+    __table_args__ = (
+        db.UniqueConstraint("ticket_id", "variable", name="uq_sla_windows_ticket_variable"),
+        # a calendar edit finds the windows set in it; wall-clock windows (NULL) are not in it
+        db.Index("ix_sla_windows_calendar_code", "calendar_code", sqlite_where=db.text("calendar_code IS NOT NULL"),
+                 postgresql_where=db.text("calendar_code IS NOT NULL")),
+    )
     id = db.Column(db.Integer, primary_key=True)
     ticket_id = db.Column(db.Integer, db.ForeignKey("tickets.id"), nullable=False)
     variable = db.Column(db.String(64), nullable=False)  # the process variable holding the deadline
-    calendar_code = db.Column(db.String(32), index=True)
+    calendar_code = db.Column(db.String(32))
     started_at = db.Column(db.DateTime(timezone=True), nullable=False)
     working_us = db.Column(db.BigInteger, nullable=False)

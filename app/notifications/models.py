@@ -20,8 +20,9 @@ class Notification(db.Model):
         db.Index("ix_notifications_user_read", "user_id", "read_at", "id"),
         # one notification of a kind per task and user: the due reminder relies on it to never repeat
         db.Index("uq_notifications_task_user_kind", "task_id", "user_id", "kind", unique=True),
-        # the sender's range: pending mail in due order
-        db.Index("ix_notifications_mail_due", "mail_state", "mail_next_at"),
+        # the sender's range: pending mail in due order; rows without mail (no SMTP server) are not in it
+        db.Index("ix_notifications_mail_due", "mail_state", "mail_next_at",
+                 sqlite_where=db.text("mail_state IS NOT NULL"), postgresql_where=db.text("mail_state IS NOT NULL")),
     )
     id = db.Column(db.Integer, primary_key=True)
     # NULL for a mail to someone who is not a user (a customer's survey invitation): `mail_to` is its address
