@@ -74,17 +74,24 @@ class ReadyTask:
     data: dict
 
 
-@dataclass
 class FinishedTask:
-    """A task the engine completed during a step, in completion order."""
+    """A task the engine completed during a step, in completion order.
 
-    id: str
-    name: str
-    title: str
-    kind: str
-    timer: bool
-    data: dict
-    changed: dict
+    A step finishes some thirty tasks and hardly anyone asks their ids: `id` is the text of `uuid`, made when asked.
+    """
+
+    __slots__ = ("uuid", "name", "title", "kind", "timer", "data", "changed")
+
+    def __init__(self, uuid, name, title, kind, timer, data, changed):
+        self.uuid, self.name, self.title, self.kind = uuid, name, title, kind
+        self.timer, self.data, self.changed = timer, data, changed
+
+    @property
+    def id(self):
+        return str(self.uuid)
+
+    def __repr__(self):
+        return f"FinishedTask(id={self.id!r}, name={self.name!r}, kind={self.kind!r}, changed={self.changed!r})"
 
 
 @dataclass
@@ -422,10 +429,10 @@ def advance(workflow, action, finished=None):
     before = {}
 
     def will_complete(task):
-        before[task.id] = dict(task.data)
+        before[task] = dict(task.data)  # keyed by the task itself: a UUID hashes in Python code
 
     def did_complete(task):
-        finished.append(_finished(task, before.pop(task.id, {})))
+        finished.append(_finished(task, before.pop(task, {})))
 
     try:
         action()
@@ -543,14 +550,15 @@ def _ready(task):
 def _finished(task, before):
     spec = task.task_spec
     event_definition = getattr(spec, "event_definition", None)
+    data = task.data
     return FinishedTask(
-        id=str(task.id),
-        name=getattr(spec, "bpmn_id", None) or spec.name,
-        title=getattr(spec, "bpmn_name", None) or "",
-        kind=type(spec).__name__,
-        timer=isinstance(event_definition, TimerEventDefinition),
-        data=task.data,
-        changed={} if task.data == before else {k: v for k, v in task.data.items() if k not in before or before[k] != v},
+        task.id,
+        getattr(spec, "bpmn_id", None) or spec.name,
+        getattr(spec, "bpmn_name", None) or "",
+        type(spec).__name__,
+        isinstance(event_definition, TimerEventDefinition),
+        data,
+        {} if data == before else {k: v for k, v in data.items() if k not in before or before[k] != v},
     )
 
 
