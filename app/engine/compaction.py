@@ -58,16 +58,19 @@ class _UnknownShape(Exception):
 
 def _compact_tree(workflow):
     """Compact one (sub)workflow's own tree; return the number of tasks removed. Changes nothing until it knows
-    the whole plan (raises _UnknownShape before that)."""
+    the whole plan (raises _UnknownShape before that).
+
+    Its cost follows the finished tasks: only they can go, and only the links next to a task that goes change."""
     tasks = workflow.tasks
     live = [task for task in tasks.values() if task._state & _LIVE]
     if not live or len(live) + 1 >= len(tasks):
         return 0  # finished (its parent task decides when it goes), or nothing finished below the root
     # Task objects hash by identity; ids are UUIDs, whose hash is Python code: look ids up by their int once.
     by_int = {task_id.int: task for task_id, task in tasks.items()}
+    get = by_int.get
 
     def lookup(task_id):
-        task = by_int.get(task_id.int) if task_id is not None else None
+        task = get(task_id.int) if task_id is not None else None
         if task is None:
             raise _UnknownShape(task_id)
         return task
@@ -83,15 +86,26 @@ def _compact_tree(workflow):
             task = parent
 
     for task in live:
-        hold(task)
+        if task not in keep:
+            hold(task)
         pinned.add(task)
         if task is not root:
             pinned.add(parent_of[task])  # it inherits its parent's data; gateways look at their inputs
+        own = task.id.int
         for child_id in task._children:  # e.g. a multi-instance task reads its finished instances
-            hold(lookup(child_id))
-        if isinstance(task.task_spec, UnstructuredJoin):  # a merging gateway looks up its inputs among its ancestors
+            child = get(child_id.int)
+            if child is None:
+                raise _UnknownShape(child_id)
+            if child not in keep:
+                if child._parent is not None and child._parent.int == own:  # hold(child), one step
+                    keep.add(child)
+                    parent_of[child] = task
+                else:
+                    hold(child)
+        spec = task.task_spec
+        if isinstance(spec, UnstructuredJoin):  # a merging gateway looks up its inputs among its ancestors
             _pin_nearest_inputs(task, parent_of, pinned)
-        split = getattr(task.task_spec, "split_task", None)
+        split = getattr(spec, "split_task", None)
         if split:  # a join reads the split's children: keep them, in place
             ancestor = parent_of.get(task)
             while ancestor is not None and ancestor.task_spec.name != split:
@@ -103,18 +117,20 @@ def _compact_tree(workflow):
                     hold(child)
                     pinned.add(child)
     last = workflow.last_task
-    if last is not None and by_int.get(last.id.int) is last:
+    if last is not None and get(last.id.int) is last:
         hold(last)
         pinned.add(last)
     # the root's children head the process's paths (an ad hoc subprocess knows its branches by them)
     pinned.update(child for child in map(lookup, root._children) if child in keep)
 
-    kept_children = {}
-    spliced = set()
+    # a finished task that passes control on (one kept child) and is not pinned is spliced out; the children of
+    # live tasks were looked up above, those of finished ones are here
+    kept_children, spliced = {}, set()
     for task in keep:
-        children = kept_children[task] = [c for c in map(lookup, task._children) if c in keep]
-        if len(children) == 1 and task not in pinned and task._state & _FINISHED:
-            spliced.add(task)
+        if task._state & _FINISHED:
+            children = kept_children[task] = [c for c in map(lookup, task._children) if c in keep]
+            if len(children) == 1 and task not in pinned:
+                spliced.add(task)
     if not spliced and len(keep) == len(tasks):
         return 0
 
@@ -123,17 +139,36 @@ def _compact_tree(workflow):
             task = kept_children[task][0]
         return task
 
-    for task in keep:
-        if task in spliced:
-            continue
-        task._children = [survivor(child).id for child in kept_children[task]]
-        if task is not root:
-            parent = parent_of[task]
-            while parent in spliced:
-                parent = parent_of[parent]
-            task._parent = parent.id
+    def kept_above(task):
+        parent = parent_of[task]
+        while parent in spliced:
+            parent = parent_of[parent]
+        return parent
 
     gone = [task for task in tasks.values() if task not in keep or task in spliced]
+    # the kept tasks whose children change: the parent of a task that goes, or the nearest kept ancestor of one
+    # spliced out; and the kept tasks whose parent changes: the survivors below a spliced task
+    changed = set()
+    new_parents = []
+    for task in gone:
+        if task in spliced:
+            above = kept_above(task)
+            changed.add(above)
+            child = kept_children[task][0]
+            if child not in spliced:
+                new_parents.append((child, above.id))
+        else:
+            parent = get(task._parent.int) if task._parent is not None else None
+            if parent in keep and parent not in spliced:
+                changed.add(parent)
+    new_children = [(task, [survivor(child).id for child in (
+        kept_children[task] if task in kept_children else [c for c in map(lookup, task._children) if c in keep])])
+        for task in changed]
+
+    for task, children in new_children:
+        task._children = children
+    for task, parent_id in new_parents:
+        task._parent = parent_id
     events = workflow.top_workflow.event_manager
     for task in gone:
         del tasks[task.id]
