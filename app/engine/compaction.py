@@ -60,11 +60,18 @@ def _compact_tree(workflow):
     """Compact one (sub)workflow's own tree; return the number of tasks removed. Changes nothing until it knows
     the whole plan (raises _UnknownShape before that).
 
-    Its cost follows the finished tasks: only they can go, and only the links next to a task that goes change."""
+    Its cost follows the finished tasks, the only ones that can go: a live task is always kept, and so is every
+    ancestor of one, i.e. every finished task with a live child and the finished tasks above it. Only the links
+    next to a task that goes change."""
     tasks = workflow.tasks
-    live = [task for task in tasks.values() if task._state & _LIVE]
-    if not live or len(live) + 1 >= len(tasks):
-        return 0  # finished (its parent task decides when it goes), or nothing finished below the root
+    finished, joins = [], []
+    for task in tasks.values():
+        if task._state & _FINISHED:
+            finished.append(task)
+        elif isinstance(task.task_spec, UnstructuredJoin) or getattr(task.task_spec, "split_task", None):
+            joins.append(task)
+    if len(finished) <= 1 or len(finished) == len(tasks):
+        return 0  # nothing finished below the root, or finished (its parent task decides when it goes)
     # Task objects hash by identity; ids are UUIDs, whose hash is Python code: look ids up by their int once.
     by_int = {task_id.int: task for task_id, task in tasks.items()}
     get = by_int.get
@@ -77,39 +84,34 @@ def _compact_tree(workflow):
 
     root = workflow.task_tree
     parent_of = {}
-    keep, pinned = {root}, {root}
+    keep, pinned = {root}, {root}  # keep: the root and the finished tasks kept (live ones always are)
 
     def hold(task):
-        while task not in keep:
+        while task not in keep and not task._state & _LIVE:
             keep.add(task)
             parent = parent_of[task] = lookup(task._parent)
             task = parent
 
-    for task in live:
-        if task not in keep:
-            hold(task)
-        pinned.add(task)
-        if task is not root:
-            pinned.add(parent_of[task])  # it inherits its parent's data; gateways look at their inputs
-        own = task.id.int
-        for child_id in task._children:  # e.g. a multi-instance task reads its finished instances
+    for task in finished:
+        if task is root:
+            continue
+        for child_id in task._children:
             child = get(child_id.int)
-            if child is None:
-                raise _UnknownShape(child_id)
-            if child not in keep:
-                if child._parent is not None and child._parent.int == own:  # hold(child), one step
-                    keep.add(child)
-                    parent_of[child] = task
-                else:
-                    hold(child)
-        spec = task.task_spec
-        if isinstance(spec, UnstructuredJoin):  # a merging gateway looks up its inputs among its ancestors
-            _pin_nearest_inputs(task, parent_of, pinned)
-        split = getattr(spec, "split_task", None)
+            if child is not None and child._state & _LIVE:
+                hold(task)
+                pinned.add(task)  # a live task inherits its parent's data; gateways look at their inputs
+                break
+        parent = get(task._parent.int) if task._parent is not None else None
+        if parent is not None and parent._state & _LIVE:
+            hold(task)  # a live task's finished child, e.g. a multi-instance task reads its finished instances
+    for task in joins:
+        if isinstance(task.task_spec, UnstructuredJoin):  # a merging gateway looks up its inputs among its ancestors
+            _pin_nearest_inputs(task, lookup, pinned)
+        split = getattr(task.task_spec, "split_task", None)
         if split:  # a join reads the split's children: keep them, in place
-            ancestor = parent_of.get(task)
+            ancestor = _parent(task, lookup)
             while ancestor is not None and ancestor.task_spec.name != split:
-                ancestor = parent_of.get(ancestor)
+                ancestor = _parent(ancestor, lookup)
             if ancestor is not None:
                 pinned.add(ancestor)
                 for child_id in ancestor._children:
@@ -123,15 +125,17 @@ def _compact_tree(workflow):
     # the root's children head the process's paths (an ad hoc subprocess knows its branches by them)
     pinned.update(child for child in map(lookup, root._children) if child in keep)
 
-    # a finished task that passes control on (one kept child) and is not pinned is spliced out; the children of
-    # live tasks were looked up above, those of finished ones are here
+    def kept(task):
+        return task in keep or task._state & _LIVE
+
+    # a finished task that passes control on (one kept child) and is not pinned is spliced out
     kept_children, spliced = {}, set()
     for task in keep:
-        if task._state & _FINISHED:
-            children = kept_children[task] = [c for c in map(lookup, task._children) if c in keep]
-            if len(children) == 1 and task not in pinned:
-                spliced.add(task)
-    if not spliced and len(keep) == len(tasks):
+        children = kept_children[task] = [c for c in map(lookup, task._children) if c in keep or c._state & _LIVE]
+        if len(children) == 1 and task not in pinned and task._state & _FINISHED:
+            spliced.add(task)
+    gone = [task for task in finished if task not in keep or task in spliced]
+    if not gone:
         return 0
 
     def survivor(task):
@@ -145,7 +149,6 @@ def _compact_tree(workflow):
             parent = parent_of[parent]
         return parent
 
-    gone = [task for task in tasks.values() if task not in keep or task in spliced]
     # the kept tasks whose children change: the parent of a task that goes, or the nearest kept ancestor of one
     # spliced out; and the kept tasks whose parent changes: the survivors below a spliced task
     changed = set()
@@ -159,10 +162,10 @@ def _compact_tree(workflow):
                 new_parents.append((child, above.id))
         else:
             parent = get(task._parent.int) if task._parent is not None else None
-            if parent in keep and parent not in spliced:
+            if parent is not None and kept(parent) and parent not in spliced:
                 changed.add(parent)
     new_children = [(task, [survivor(child).id for child in (
-        kept_children[task] if task in kept_children else [c for c in map(lookup, task._children) if c in keep])])
+        kept_children[task] if task in kept_children else [c for c in map(lookup, task._children) if kept(c)])])
         for task in changed]
 
     for task, children in new_children:
@@ -176,15 +179,19 @@ def _compact_tree(workflow):
     return len(gone)
 
 
-def _pin_nearest_inputs(task, parent_of, pinned):
+def _parent(task, lookup):
+    return lookup(task._parent) if task._parent is not None else None
+
+
+def _pin_nearest_inputs(task, lookup, pinned):
     """Pin, for each input of the gateway `task`, its nearest ancestor that ran that input."""
     wanted = set(task.task_spec.inputs)
-    ancestor = parent_of.get(task)
+    ancestor = _parent(task, lookup)
     while ancestor is not None and wanted:
         if ancestor.task_spec in wanted:
             wanted.discard(ancestor.task_spec)
             pinned.add(ancestor)
-        ancestor = parent_of.get(ancestor)
+        ancestor = _parent(ancestor, lookup)
 
 
 def _drop_finished_subprocesses(top):
