@@ -105,12 +105,16 @@ def ticket_head(*, instance_id):
     return TicketHead(*row) if row is not None else None
 
 
-def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), columns=None, timer_columns=None):
+def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), columns=None, timer_columns=None,
+               inserted=None):
     """Record the step on the ticket: mirrored variables, task rows, history. Runs in the caller's transaction.
 
     `ticket` is a TicketHead (or a Ticket). `events` are (action, detail) pairs the caller did, written
     to the history before the step's own; `columns` are further ticket columns to set; `timer_columns` mirror more
     waiting timers' due times ({timer id: column}) besides MIRRORED_TIMERS. The ticket row gets one UPDATE.
+    `inserted` is the row as this transaction just inserted it ({column: value}, the others NULL): the UPDATE
+    leaves out the columns that already hold their value (SQLite rewrites the index entries of every column it
+    sets, changed or not).
     """
     stamp = now()
     lookups = _Lookups.current()
@@ -137,7 +141,10 @@ def apply_step(ticket, step, *, actor, completed_task_id=None, events=(), column
         # responded_at itself (service_request)
         changes["first_responded_at"] = changes["responded_at"]
     follow = sla.after_step(ticket, step, stamp=stamp, changes=changes)
-    _UPDATE_TICKET.execute({**changes, "ticket_row_id": ticket.id})
+    written = changes if inserted is None else {
+        column: value for column, value in changes.items() if value != inserted.get(column)}
+    if written:
+        _UPDATE_TICKET.execute({**written, "ticket_row_id": ticket.id})
     if history:
         _INSERT_HISTORY.executemany(history)
         transfers = sum(is_transfer(e["action"], e["detail"]) for e in history)

@@ -175,12 +175,13 @@ def open_ticket(*, data, actor, files=(), process=None):
         raise Conflict(_("The process '%(name)s' is not deployed.", name=process))
     number = ticket_number(process, data["channel"])
     created_at = now()
-    ticket_id = _INSERT_TICKET.execute({
+    row = {
         "number": number, "customer_id": customer.id, "type": data["type"], "urgency": data["urgency"],
         "priority": data["urgency"],
         "channel": data["channel"], "description": description, "status": "new", "created_by_id": actor.id,
         "created_at": created_at, "reopen_count": 0, "transfer_count": 0,  # every defaulted column: no Core fallback
-    }).scalar_one()
+    }
+    ticket_id = _INSERT_TICKET.execute(row).scalar_one()
     _store_attachments(ticket_id, files, actor)
     step = engine().start(definition_id, {
         "ticket_number": number,
@@ -193,7 +194,7 @@ def open_ticket(*, data, actor, files=(), process=None):
     })
     created = ("created", {"type": data["type"], "urgency": data["urgency"], "channel": data["channel"]})
     apply_step(TicketHead(ticket_id, number, None, None, created_at=created_at), step, actor=actor.username,
-               events=[created], columns={"process_instance_id": step.instance_id})
+               events=[created], columns={"process_instance_id": step.instance_id}, inserted=row)
     return number
 
 
