@@ -40,7 +40,8 @@ class ParkedConnections:
 
     def __init__(self):
         self._idle = []
-        self._lent = weakref.WeakSet()
+        self._lent = weakref.WeakSet()  # Connections lent
+        self._lent_raw = weakref.WeakSet()  # connections lent for direct statements, no Connection made (yet)
         self._generation = 0  # bumped by dispose and by fork: a connection of an older generation is not parked
         self._pid = os.getpid()
         self._inherited = []
@@ -48,17 +49,33 @@ class ParkedConnections:
     def lend(self, engine):
         """A `Connection` of `engine` on a parked connection (or a new one), no transaction begun; give it back
         with `park`."""
+        return self.wrap(engine, self._take(engine))
+
+    def lend_raw(self, engine):
+        """A parked connection of `engine` (or a new one) as it is, for statements run below SQLAlchemy (no
+        `Connection` around it: a use case of such statements needs none); give it back with `park_raw`, or `wrap`
+        it when a transaction of the session needs a `Connection` on it."""
+        raw = self._take(engine)
+        self._lent_raw.add(raw)
+        return raw
+
+    def wrap(self, engine, raw):
+        """A `Connection` of `engine` around `raw`, lent (no transaction begun); give it back with `park`."""
+        self._lent_raw.discard(raw)
+        connection = Connection(engine, raw)
+        self._lent.add(connection)
+        return connection
+
+    def _take(self, engine):
         if self._pid != os.getpid():
             self._forked()
         try:
-            raw = self._idle.pop()  # atomic: two threads never get the same one
+            return self._idle.pop()  # atomic: two threads never get the same one
         except IndexError:
             raw = engine.raw_connection()
             raw.detach()  # the pool forgets it: this keeps it, and closing it closes the DB-API connection
             raw.info["parked_pid"], raw.info["parked_generation"] = self._pid, self._generation
-        connection = Connection(engine, raw)
-        self._lent.add(connection)
-        return connection
+            return raw
 
     def park(self, connection):
         """Take back a connection whose transaction has ended; one that may not be kept is closed."""
@@ -75,6 +92,25 @@ class ParkedConnections:
         if raw.info.get("parked_generation") != self._generation or connection.in_transaction():
             connection.close()  # closes the DB-API connection (it is detached from the pool)
             return
+        self._keep(raw)
+
+    def park_raw(self, raw):
+        """Take back a connection lent by `lend_raw`; a driver transaction still under way is rolled back, one that
+        may not be kept is closed."""
+        if self._pid != os.getpid():
+            self._forked()
+        if raw.info.get("parked_pid") != self._pid:
+            self._inherited.append(raw)  # lent before a fork: the parent's, never touched here
+            return
+        self._lent_raw.discard(raw)
+        if raw.dbapi_connection is None:
+            return  # closed meanwhile (dispose)
+        if raw.info.get("parked_generation") != self._generation:
+            raw.close()
+            return
+        self._keep(raw)
+
+    def _keep(self, raw):
         if raw.dbapi_connection.in_transaction:  # a driver-level transaction SQLAlchemy did not begin
             raw.dbapi_connection.rollback()
         if len(self._idle) >= KEEP:
@@ -95,12 +131,16 @@ class ParkedConnections:
         for connection in list(self._lent):
             if not connection.closed and not connection.invalidated and not _in_transaction(connection):
                 connection.close()  # closes its DB-API connection; its session notices and takes another
+        for raw in list(self._lent_raw):
+            if raw.dbapi_connection is not None and not raw.dbapi_connection.in_transaction:
+                raw.close()
 
     def _forked(self):
         """In a child process: set the parent's connections aside without touching them. They stay referenced, so
         that their collection never closes them here (SQLite forbids using a connection across fork)."""
-        self._inherited += [*self._idle, *(c.connection for c in self._lent if not c.closed and not c.invalidated)]
-        self._idle, self._lent = [], weakref.WeakSet()
+        self._inherited += [*self._idle, *(c.connection for c in self._lent if not c.closed and not c.invalidated),
+                            *self._lent_raw]
+        self._idle, self._lent, self._lent_raw = [], weakref.WeakSet(), weakref.WeakSet()
         self._generation += 1
         self._pid = os.getpid()
 
@@ -140,12 +180,13 @@ class DeskSession(Session):
     parked again when that transaction has ended (`after_transaction_end`) or the session is closed.
     """
 
-    _lent = None
-    _lent_from = None
-    _direct = None  # (lent Connection, dialect, DB-API connection) while statements run directly on it
+    _lent = None  # the Connection of the session's own transaction
+    _lent_from = None  # the ParkedConnections of what is lent
+    _direct = None  # (raw connection, (dialect, DB-API connection), engine) while statements run directly on it
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
-        """The engine Flask-SQLAlchemy chooses, or on SQLite the connection this session has borrowed from it."""
+        """The engine Flask-SQLAlchemy chooses, or on SQLite the connection this session has borrowed from it (the
+        one its direct statements ran on, if any: the session's transaction then continues theirs)."""
         found = super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
         if bind is not None or not isinstance(found, Engine):
             return found
@@ -153,6 +194,12 @@ class DeskSession(Session):
         if lent is not None:
             if lent.engine is found and not lent.invalidated and not lent.closed:
                 return lent
+            self._give_back()
+        direct = self._direct
+        if direct is not None:
+            if direct[2] is found and direct[0].dbapi_connection is not None:
+                self._lent = self._lent_from.wrap(found, direct[0])
+                return self._lent
             self._give_back()
         park = parked(found)
         if park is None:
@@ -166,23 +213,36 @@ class DeskSession(Session):
         the database is not SQLite).
 
         A use case that only runs such statements (app.fast_statements) then never begins a session transaction:
-        its statements run on the session's borrowed connection in the driver's own transaction (pysqlite begins
-        one before the first write, as it does under a session transaction, whose BEGIN is the driver's too), and
-        `commit`, `rollback` and `close` end that transaction without the session's bookkeeping (about 80 us of
-        CPU per use case amid a ticket step's other work; bench/engine_ratio.py's (b)). Anything that needs the
-        session's own transaction (the ORM, `session.connection()`) begins it on the same connection, and its
-        commit or rollback then ends what ran directly as well: there is one transaction either way.
+        its statements run on a connection the session borrows as it is (no `Connection` made around it) in the
+        driver's own transaction (pysqlite begins one before the first write, as it does under a session
+        transaction, whose BEGIN is the driver's too), and `commit`, `rollback` and `close` end that transaction
+        without the session's bookkeeping (about 80 us of CPU per use case amid a ticket step's other work;
+        bench/engine_ratio.py's (b)). Anything that needs the session's own transaction (the ORM,
+        `session.connection()`) begins it on the same connection, and its commit or rollback then ends what ran
+        directly as well: there is one transaction either way.
         """
         if self.in_transaction():
             return None
         direct = self._direct
-        if direct is not None and direct[0] is self._lent and not direct[0].closed and not direct[0].invalidated:
-            return direct[1:]
-        lent = self.get_bind()
-        if not isinstance(lent, Connection):
+        if direct is not None:
+            if direct[0].dbapi_connection is not None:
+                return direct[1]
+            self._give_back()  # closed by dispose: take another
+        lent = self._lent
+        if lent is not None and not lent.closed and not lent.invalidated:
+            raw = lent.connection  # lent outside a transaction (e.g. a dialect check): run on it
+            self._direct = (raw, (lent.dialect, raw.dbapi_connection), lent.engine)
+            return self._direct[1]
+        engine = super().get_bind()
+        park = parked(engine) if isinstance(engine, Engine) else None
+        if park is None:
             return None
-        self._direct = direct = (lent, lent.dialect, lent.connection.dbapi_connection)
-        return direct[1:]
+        if lent is not None:
+            self._give_back()
+        raw = park.lend_raw(engine)
+        self._lent_from = park
+        self._direct = (raw, (engine.dialect, raw.dbapi_connection), engine)
+        return self._direct[1]
 
     def commit(self):
         """Commit the session's transaction, or (with none under way) what ran directly since the last end."""
@@ -215,12 +275,12 @@ class DeskSession(Session):
         or after_rollback listeners as a session transaction's end does, and park the connection. A commit that
         fails is rolled back and told as a rollback (nothing of it happened: e.g. the engine's live workflows of
         that step must not be kept)."""
-        _lent, dialect, dbapi_connection = self._direct
+        raw, (dialect, dbapi_connection), _engine = direct = self._direct
         self._direct = None
         try:
             dbapi_connection.commit() if commit else dbapi_connection.rollback()
         except dialect.loaded_dbapi.Error as error:
-            self._give_back()  # parking rolls back what the failed commit left
+            self._give_back(direct)  # parking rolls back what the failed commit left
             self.dispatch.after_rollback(self)
             raise exc.DBAPIError.instance("COMMIT" if commit else "ROLLBACK", None, error,
                                           dialect.loaded_dbapi.Error, dialect=dialect) from error
@@ -228,14 +288,21 @@ class DeskSession(Session):
             self.dispatch.after_commit(self)
         else:
             self.dispatch.after_rollback(self)
-        self._give_back()
+        self._give_back(direct)
 
-    def _give_back(self):
+    def _give_back(self, direct=None):
+        """Park what this session has borrowed: its Connection (which holds the connection of its direct
+        statements, when they came first), else the connection its direct statements ran on (`direct` when the
+        caller has already cleared it)."""
         lent, park = self._lent, self._lent_from
-        self._direct = None
+        direct = self._direct or direct
+        self._lent = self._lent_from = self._direct = None
+        if park is None:
+            return
         if lent is not None:
-            self._lent = self._lent_from = None
             park.park(lent)
+        elif direct is not None:
+            park.park_raw(direct[0])
 
 
 @event.listens_for(DeskSession, "after_transaction_end")

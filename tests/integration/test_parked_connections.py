@@ -265,3 +265,21 @@ def test_dispose_keeps_a_connection_with_direct_statements_under_way(app):
     db.engine.dispose()
     db.session.commit()  # the connection stayed open until its transaction ended
     assert _stored_name(app, customer) == "across dispose"
+
+
+def test_direct_statements_borrow_no_connection_object_and_dispose_closes_one_lent_for_reads(template_db, tmp_path):
+    path = tmp_path / "direct-reads.db"
+    shutil.copy(template_db, path)
+    application = make_app(path, tmp_path)
+    with application.app_context():
+        customer = _first_customer()
+        db.session.commit()
+        first = _NAME_OF.scalar({"id": customer})  # a direct read: no driver transaction
+        session = db.session()
+        assert session._lent is None and session._direct is not None  # no SQLAlchemy Connection made for it
+        db.engine.dispose()
+        assert not (tmp_path / "direct-reads.db-wal").exists()  # the connection lent for the read closed too
+        assert _NAME_OF.scalar({"id": customer}) == first  # the session carries on with a new one
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
