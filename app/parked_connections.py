@@ -36,7 +36,8 @@ class ParkedConnections:
     """Open SQLite connections of one engine between transactions, free for the next transaction of any thread.
 
     They are the pool's `PoolProxiedConnection`s, detached from it: the pool neither counts nor resets them, and
-    closing one closes its DB-API connection. A transaction gets a new `Connection` around one of them."""
+    closing one closes its DB-API connection. A session transaction gets a new `Connection` around one of them;
+    direct statements (DeskSession.direct_connection) borrow one as it is."""
 
     def __init__(self):
         self._idle = []
