@@ -276,7 +276,7 @@ class DeskSession(Session):
         or after_rollback listeners as a session transaction's end does, and park the connection. A commit that
         fails is rolled back and told as a rollback (nothing of it happened: e.g. the engine's live workflows of
         that step must not be kept)."""
-        raw, (dialect, dbapi_connection), _engine = direct = self._direct
+        _raw, (dialect, dbapi_connection), _engine = direct = self._direct
         self._direct = None
         try:
             dbapi_connection.commit() if commit else dbapi_connection.rollback()
