@@ -7,6 +7,7 @@ first rule whose process and channel match (``*`` matches any) gives a Python fo
 and never repeat. Past 999 a ``{seq:03d}`` simply grows a fourth digit (SR20261201999 -> SR202612011000): no
 duplicate and no error; the ticket number's unique index is the last guard.
 """
+import functools
 import string
 
 from sqlalchemy import bindparam, insert, update
@@ -70,8 +71,10 @@ def pattern_for(rules, process, channel):
     return DEFAULT_TICKET_PATTERN
 
 
+@functools.lru_cache(maxsize=64)
 def split_pattern(pattern):
-    """(the format string before `{seq}`, seq's format spec); ValueError naming the rule a pattern breaks."""
+    """(the format string before `{seq}`, seq's format spec); ValueError naming the rule a pattern breaks.
+    Kept per pattern: a ticket's number asks for it."""
     parts = list(string.Formatter().parse(pattern))
     fields = [field for _text, field, _spec, _conv in parts if field is not None]
     unknown = sorted(set(fields) - _FIELDS)

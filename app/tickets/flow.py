@@ -303,7 +303,9 @@ class _Lookups:
 
     @classmethod
     def current(cls):
-        return current_app.extensions.setdefault("id_lookups", cls())
+        extensions = current_app.extensions
+        found = extensions.get("id_lookups")
+        return found if found is not None else extensions.setdefault("id_lookups", cls())
 
     def department_id(self, code):
         if code not in self._departments:
