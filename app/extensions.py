@@ -7,6 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
+from app import stored_json
 from app.parked_connections import DeskSession
 
 NAMING = {
@@ -31,7 +32,8 @@ class LoginManager(_LoginManager):
         return super()._update_remember_cookie(response)
 
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"class_": DeskSession})
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"class_": DeskSession},
+               engine_options={"json_serializer": stored_json.dumps})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

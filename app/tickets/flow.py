@@ -1,5 +1,4 @@
 """Turn what the engine did in one step into ticket columns, open human tasks and history rows."""
-import json
 import logging
 from datetime import datetime
 from typing import NamedTuple, Optional
@@ -7,6 +6,7 @@ from typing import NamedTuple, Optional
 from flask import current_app
 from sqlalchemy import bindparam, insert, select, update
 
+from app import stored_json
 from app.auth.models import Department, User
 from app.calendar import sla
 from app.clock import as_utc, now
@@ -275,16 +275,9 @@ def _sync_tasks(ticket, step, lookups, stamp, completed_task_id, history, actor)
 def form_data_json(data):
     """The data a task's form shows (no "_" variables) as JSON text; None when it holds more than plain JSON."""
     try:
-        return _plain_json({k: v for k, v in data.items() if not str(k).startswith("_")})
+        return stored_json.dumps({k: v for k, v in data.items() if not str(k).startswith("_")})
     except (TypeError, ValueError):
         return None
-
-
-def _refuse(value):
-    raise TypeError(type(value).__name__)
-
-
-_plain_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_refuse).encode
 
 
 def _property(task, name):
