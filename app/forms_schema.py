@@ -178,10 +178,11 @@ def _explain(error, blank):
 def _check_future(schema, data, errors):
     """Fields marked `x-future` whose (well-formed) time is not after now."""
     found = {}
-    at = now()
+    at = None
     for name, prop in schema.get("properties", {}).items():
         if prop.get("x-future") and name in data and name not in errors:
             moment = parse_date_time(data[name])
+            at = at or now()
             if moment is not None and moment <= at:
                 found[name] = _("Must be a time in the future.")
     return found
