@@ -292,3 +292,43 @@ def test_transfers_and_collaborations_compact_like_the_rest(specs, monkeypatch):
     ran = {name for step in bare for _id, name, _data in step[2]}
     assert {"apply_transfer", "plan_collaboration", "collaboration_done", "close"} <= ran
     assert bare[-1][3]  # finished
+
+
+def test_a_start_is_compacted_only_when_its_tree_is_large_and_its_first_step_drops_what_it_finished(specs):
+    """Engine.start saves a fresh tree as it ran (advance's compact_above=COMPACT_ON_LOAD_ABOVE): the few tasks a
+    start finishes go at the first step, which then leaves the same tree as with a compaction at start."""
+    from app.engine.runtime import COMPACT_ON_LOAD_ABOVE, _task_count, advance
+
+    engine = make_script_engine({"deadline": deadline, "now_iso": now_iso,
+                                 "pick_assignee": lambda department: "engineer1",
+                                 "has_open_task": lambda number, name: False,
+                                 "start_process": lambda name, data=None: True})
+
+    def started(compact_above):
+        workflow = BpmnWorkflow(*specs, script_engine=engine)
+        workflow.task_tree.data.update(START)
+        advance(workflow, lambda: None, compact_above=compact_above)
+        return workflow
+
+    def accepted(workflow):
+        task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                    if t.task_spec.bpmn_id == "accept_ticket")
+
+        def run():
+            task.data.update(completed_by="engineer1")
+            task.run()
+        advance(workflow, run)
+        return workflow
+
+    def shape(workflow):
+        return sorted((t.task_spec.name, t.state) for t in workflow.tasks.values())
+
+    with time_machine.travel(MONDAY, tick=False):
+        kept, compacted = started(COMPACT_ON_LOAD_ABOVE), started(0)
+        bare = BpmnWorkflow(*specs, script_engine=engine)
+        bare.task_tree.data.update(START)
+        bare.do_engine_steps()
+        assert _task_count(kept) == _task_count(bare) < COMPACT_ON_LOAD_ABOVE  # saved as it ran
+        assert _task_count(compacted) < _task_count(kept)
+        assert _task_count(started(_task_count(bare) - 1)) == _task_count(compacted)  # a larger tree is compacted
+        assert shape(accepted(kept)) == shape(accepted(compacted))
