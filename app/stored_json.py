@@ -1,8 +1,8 @@
 """The JSON text the app stores: its JSON columns (the database engines' `json_serializer`) and a task's form data.
 
 orjson writes it, compact and in UTF-8 where the standard library writes ", " and ": " and \\u escapes: the same
-values in a fifth of the time or less (a ticket's lifecycle stores some fifteen such texts: its history, its
-notifications, its tasks' form data). Readers parse it as before (`json.loads`, the databases' JSON types).
+values in a fifth of the time or less (a ticket's lifecycle stores about thirteen such texts: ten history and
+notification details, three tasks' form data). Readers parse it as before (`json.loads`, the databases' JSON types).
 
 Whatever orjson will not write goes to the standard library, which writes it or refuses it as it always did: an
 integer beyond 64 bits, nesting deeper than 254 levels, a circular reference, and datetimes and dataclasses
